@@ -1,0 +1,116 @@
+"""Disconnect causes: every attempt ends in exactly one, and a trunk's re-routing list is a set of them.
+
+A *cause* is what ended an attempt. Far-end SIP responses are their own SIP code (486, 503...).
+DIDWW's internal conditions get ids above 999 (1505 "Ringing timeout" is DIDWW's own id; the others
+follow the Yeti softswitch DIDWW runs on, or are simroute's where nothing is documented, marked [I]).
+Each cause maps to the SIP code the caller or the CDR sees, a reason text and an initiator.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+__all__ = [
+    "Cause", "CAUSES", "ANSWERED", "RINGING_TIMEOUT", "TRUNK_CAPACITY", "GROUP_CAPACITY", "DID_CAPACITY",
+    "NUMBER_LIST_REJECT", "TIMER_B", "POP_DOWN", "REROUTABLE_SIP_CODES", "PRESETS", "cause_info",
+    "outcome_name", "reroute_causes",
+]
+
+
+class Cause(NamedTuple):
+    sip_code: int
+    reason: str
+    initiator: str  # "Destination" (far end), "Switch" (DIDWW), "Origination" (the caller)
+    outcome: str    # the KPI bucket for calls that end on it
+
+
+ANSWERED = 200
+RINGING_TIMEOUT = 1505     # [V] DIDWW id; Yeti sends 487 to the caller [I]
+TRUNK_CAPACITY = 1510      # [I] Yeti "Vendor gateway overloaded" (480), action "try next route"
+GROUP_CAPACITY = 1511      # [I] simroute: trunk group capacity_limit reached
+DID_CAPACITY = 1512        # [I] simroute: DID capacity_limit reached
+NUMBER_LIST_REJECT = 8002  # [I] Yeti "Source number blacklisted" (403)
+TIMER_B = 130              # [I] Yeti "SIP transaction timeout": no response within sip_timer_b (408)
+POP_DOWN = 1520            # [I] simroute: egress POP out of service (503)
+
+_INTERNAL = {
+    RINGING_TIMEOUT: Cause(487, "Ringing timeout", "Switch", "ringing_timeout"),
+    TRUNK_CAPACITY: Cause(480, "Trunk capacity limit reached", "Switch", "trunk_capacity"),
+    GROUP_CAPACITY: Cause(480, "Trunk group capacity limit reached", "Switch", "group_capacity"),
+    DID_CAPACITY: Cause(480, "DID capacity limit reached", "Switch", "did_capacity"),
+    NUMBER_LIST_REJECT: Cause(403, "Source number rejected by number list", "Switch", "number_list_reject"),
+    TIMER_B: Cause(408, "SIP transaction timeout (no response)", "Switch", "no_response"),
+    POP_DOWN: Cause(503, "Egress POP down", "Switch", "pop_down"),
+}
+
+_SIP_REASONS = {
+    200: "OK", 400: "Bad Request", 401: "Unauthorized", 402: "Payment Required", 403: "Forbidden",
+    404: "Not Found", 408: "Request Timeout", 409: "Conflict", 410: "Gone",
+    412: "Conditional Request Failed", 413: "Request Entity Too Large", 414: "Request-URI Too Long",
+    415: "Unsupported Media Type", 416: "Unsupported URI Scheme", 417: "Unknown Resource-Priority",
+    420: "Bad Extension", 421: "Extension Required", 422: "Session Interval Too Small",
+    423: "Interval Too Brief", 424: "Bad Location Information", 428: "Use Identity Header",
+    429: "Provide Referrer Identity", 433: "Anonymity Disallowed", 436: "Bad Identity-Info",
+    437: "Unsupported Certificate", 438: "Invalid Identity Header", 480: "Temporarily Unavailable",
+    482: "Loop Detected", 483: "Too Many Hops", 484: "Address Incomplete", 485: "Ambiguous",
+    486: "Busy Here", 487: "Request Terminated", 488: "Not Acceptable Here",
+    494: "Security Agreement Required", 500: "Server Internal Error", 501: "Not Implemented",
+    502: "Bad Gateway", 503: "Service Unavailable", 504: "Server Time-out", 505: "Version Not Supported",
+    513: "Message Too Large", 580: "Precondition Failure", 600: "Busy Everywhere", 603: "Decline",
+    604: "Does Not Exist Anywhere", 606: "Not Acceptable",
+}
+
+CAUSES: dict[int, Cause] = {ANSWERED: Cause(200, "Answered", "Origination", "answered"), **_INTERNAL}
+
+#: Internal causes that a SIP code in a re-routing list also covers [I].
+_SEEN_AS_SIP = (TIMER_B, POP_DOWN)
+
+#: [V] The SIP codes DIDWW lets a trunk re-route on (its "Rerouting Disconnect Codes", ids 56-108).
+REROUTABLE_SIP_CODES = frozenset({
+    400, 401, 402, 403, 404, 408, 409, 410, 412, 413, 414, 415, 416, 417, 420, 421, 422, 423, 424, 428,
+    429, 433, 436, 437, 438, 480, 482, 483, 484, 485, 486, 487, 488, 494, 500, 501, 502, 503, 504, 505,
+    513, 580, 600, 603, 604, 606,
+})
+
+#: Names usable in ``rerouting_codes`` besides SIP codes.
+NAMED = {"ringing_timeout": RINGING_TIMEOUT, "capacity_limit": TRUNK_CAPACITY}
+
+#: Presets for ``rerouting_codes``. ``didww_default`` is the SDKs' default list (every code but 401
+#: and 503, plus Ringing timeout) [V]; capacity overflow re-routes as Yeti's "try next route" [I].
+PRESETS: dict[str, frozenset] = {
+    "didww_default": frozenset(REROUTABLE_SIP_CODES - {401, 503}) | {"ringing_timeout", "capacity_limit"},
+    "all": frozenset(REROUTABLE_SIP_CODES) | {"ringing_timeout", "capacity_limit"},
+    "none": frozenset(),
+    "conservative": frozenset({408, 480, 500, 501, 502, 503, 504, 505, 513, 580,
+                               "ringing_timeout", "capacity_limit"}),
+}
+
+
+def cause_info(cause: int) -> Cause:
+    """The SIP code, reason, initiator and outcome bucket of a cause id."""
+    known = CAUSES.get(cause)
+    if known is not None:
+        return known
+    reason = _SIP_REASONS.get(cause, "SIP error")
+    return Cause(cause, reason, "Destination", f"sip_{cause}")
+
+
+def outcome_name(cause: int) -> str:
+    """The outcome bucket a call ending on ``cause`` is counted in (``answered``, ``sip_486``...)."""
+    return cause_info(cause).outcome
+
+
+def reroute_causes(entries) -> frozenset[int]:
+    """Cause ids that send a call on to the next trunk, from SIP codes and names.
+
+    A SIP code covers the far end's response and the internal conditions that DIDWW reports as that
+    code (408 covers Timer B, 503 covers a down POP) [I]; ``ringing_timeout`` and ``capacity_limit`` are
+    named. A number-list reject never re-routes: the list exists to stop that caller.
+    """
+    causes: set[int] = set()
+    for entry in entries:
+        if isinstance(entry, str):
+            causes.add(NAMED[entry])
+            continue
+        causes.add(entry)
+        causes.update(c for c in _SEEN_AS_SIP if _INTERNAL[c].sip_code == entry)
+    return frozenset(causes)

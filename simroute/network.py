@@ -1,0 +1,177 @@
+"""The scenario compiled into integer-indexed tables, which the engine and the metrics share.
+
+Names become indices once, here, so the event loop compares integers and reads lists instead of
+looking up models; unlimited caps become a large number so that admission is one comparison.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import codes
+from .distributions import Deterministic
+from .routing import Bucket, NumberListMatcher, buckets
+from .scenario import Endpoint, Scenario
+
+__all__ = ["Network", "UNLIMITED", "compile_network"]
+
+UNLIMITED = 2**62
+
+_NO_ENDPOINT = Endpoint()
+
+
+@dataclass(frozen=True)
+class FaultWindow:
+    kind: str          # "pop" or "trunk"
+    target: int
+    start: float
+    end: float
+    effect: str        # "down", "respond", "channels"
+    code: int
+    probability: float
+    channels: int
+
+
+@dataclass
+class Network:
+    """Indices and per-entity tables of one scenario."""
+
+    scenario: Scenario
+    pop_names: list[str]
+    pop_shares: list[float]
+    trunk_names: list[str]
+    trunk_cap: list[int]
+    trunk_pop: list[int]               # -1: Auto (egress where the call came in)
+    ringing_timeout: list[float]
+    timer_b: list[float]
+    reroute: list[frozenset]
+    trunk_list: list[NumberListMatcher | None]
+    cli_prefix: list[str]
+    endpoints: list[Endpoint]
+    endpoint_cap: list[int]
+    trunk_group: list[int]             # -1: in no group
+    group_names: list[str]
+    group_cap: list[int]
+    group_max_attempts: list[int]
+    group_buckets: list[tuple[Bucket, ...]]
+    weight_share: list[float | None]   # per trunk, within its priority in its group
+    did_numbers: list[str]
+    did_group: list[int]               # -1: routed to a single trunk
+    did_trunk: list[int]               # -1: routed to a group
+    did_cap: list[int]
+    did_list: list[NumberListMatcher | None]
+    faults: list[FaultWindow] = field(default_factory=list)
+
+    def route_trunks(self, did: int) -> list[int]:
+        """Every trunk a call to ``did`` may try."""
+        g = self.did_group[did]
+        if g < 0:
+            return [self.did_trunk[did]]
+        return [t for b in self.group_buckets[g] for t in b.trunks]
+
+
+def _matcher(nl) -> NumberListMatcher:
+    items = [(item.number, item.action == "allow") for item in nl.items]
+    return NumberListMatcher(nl.mode, items, nl.default_action == "allow")
+
+
+def _cap(value: int | None) -> int:
+    return UNLIMITED if value is None else value
+
+
+def compile_network(s: Scenario) -> Network:
+    """Index a validated scenario (names already checked to exist)."""
+    pops = {p.name: i for i, p in enumerate(s.pops)}
+    lists = {nl.name: _matcher(nl) for nl in s.number_lists}
+    trunks = {t.name: i for i, t in enumerate(s.trunks)}
+    groups = {g.name: i for i, g in enumerate(s.trunk_groups)}
+
+    trunk_group = [-1] * len(s.trunks)
+    weight_share: list[float | None] = [None] * len(s.trunks)
+    group_buckets = []
+    for gi, g in enumerate(s.trunk_groups):
+        triples = [(trunks[m.trunk], m.priority, m.weight) for m in g.members]
+        group_buckets.append(buckets(triples))
+        for m in g.members:
+            trunk_group[trunks[m.trunk]] = gi
+            total = sum(x.weight for x in g.members if x.priority == m.priority)
+            same = sum(1 for x in g.members if x.priority == m.priority)
+            weight_share[trunks[m.trunk]] = m.weight / total if total else 1.0 / same
+    for d in s.dids:  # a trunk routed to directly, in no group, takes every call it is offered
+        if d.route.trunk is not None and weight_share[trunks[d.route.trunk]] is None:
+            weight_share[trunks[d.route.trunk]] = 1.0
+
+    endpoints = [t.endpoint or _NO_ENDPOINT for t in s.trunks]
+    faults = []
+    for f in s.faults:
+        kind, target = ("pop", pops[f.pop]) if f.pop is not None else ("trunk", trunks[f.trunk])
+        faults.append(FaultWindow(kind, target, f.at, f.at + f.duration, f.effect, f.code or 0,
+                                  f.probability, f.channels if f.channels is not None else 0))
+    return Network(
+        scenario=s,
+        pop_names=[p.name for p in s.pops],
+        pop_shares=[p.ingress_share for p in s.pops],
+        trunk_names=[t.name for t in s.trunks],
+        trunk_cap=[_cap(t.capacity_limit) for t in s.trunks],
+        trunk_pop=[pops[t.pop] if t.pop is not None else -1 for t in s.trunks],
+        ringing_timeout=[t.ringing_timeout if t.ringing_timeout is not None else s.settings.platform_ringing_timeout
+                         for t in s.trunks],
+        timer_b=[t.sip_timer_b for t in s.trunks],
+        reroute=[_reroute_set(t.rerouting_codes, s.settings.rerouting_codes) for t in s.trunks],
+        trunk_list=[lists[t.number_list] if t.number_list else None for t in s.trunks],
+        cli_prefix=[t.cli_prefix or "" for t in s.trunks],
+        endpoints=endpoints,
+        endpoint_cap=[_cap(e.channels) for e in endpoints],
+        trunk_group=trunk_group,
+        group_names=[g.name for g in s.trunk_groups],
+        group_cap=[_cap(g.capacity_limit) for g in s.trunk_groups],
+        group_max_attempts=[g.max_attempts for g in s.trunk_groups],
+        group_buckets=group_buckets,
+        weight_share=weight_share,
+        did_numbers=[d.number for d in s.dids],
+        did_group=[groups[d.route.group] if d.route.group else -1 for d in s.dids],
+        did_trunk=[trunks[d.route.trunk] if d.route.trunk else -1 for d in s.dids],
+        did_cap=[_cap(d.capacity_limit) for d in s.dids],
+        did_list=[lists[d.number_list] if d.number_list else None for d in s.dids],
+        faults=faults,
+    )
+
+
+def _reroute_set(value, default: str) -> frozenset:
+    if value is None:
+        value = default
+    entries = codes.PRESETS[value] if isinstance(value, str) else value
+    return codes.reroute_causes(entries)
+
+
+def is_instant(dist) -> bool:
+    """True for a distribution that is always zero (no draw needed)."""
+    return isinstance(dist, Deterministic) and dist.value == 0.0
+
+
+def outcome_table(endpoint: Endpoint) -> tuple[list[float], list[int]]:
+    """Cumulative probabilities and what each slice means for the far end's first reaction.
+
+    Slices in order: each response code, then no response (Timer B), then answer; what is left rings
+    until the ringing timeout. A single uniform draw picks a slice.
+    """
+    cum, what = [], []
+    acc = 0.0
+    for code, p in endpoint.responses.items():
+        acc += p
+        cum.append(acc)
+        what.append(code)
+    acc += endpoint.no_response
+    cum.append(acc)
+    what.append(codes.TIMER_B)
+    acc += (1.0 - acc) * endpoint.answer_probability
+    cum.append(acc)
+    what.append(codes.ANSWERED)
+    return cum, what
+
+
+def shares(values: list[float]) -> np.ndarray:
+    """Normalised shares (used for POP ingress)."""
+    arr = np.asarray(values, float)
+    return arr / arr.sum()

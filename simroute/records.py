@@ -1,0 +1,109 @@
+"""Call detail records: one row per routing attempt, as DIDWW writes one CDR per attempt.
+
+The engine appends each row's numbers to one flat ``array('d')`` (80 bytes a row, no Python object per
+row); :class:`Records` views it as columns and, only when asked, builds pandas tables with DIDWW's CDR
+fields (routing_attempt, is_last_cdr, disconnect code and reason, initiator...).
+"""
+from __future__ import annotations
+
+from array import array
+
+import numpy as np
+import pandas as pd
+
+from . import codes
+from .network import Network
+
+__all__ = ["FIELDS", "Records"]
+
+#: The numbers the engine writes per attempt, in order. trunk -1: refused before any trunk.
+FIELDS = ("call_id", "routing_attempt", "did", "caller", "ingress_pop", "trunk",
+          "time_start", "time_connect", "time_end", "cause")
+
+
+class Records:
+    """The attempt rows of one run as numpy columns, sorted by call and attempt."""
+
+    def __init__(self, rows: array, net: Network):
+        self.net = net
+        flat = np.frombuffer(rows, dtype=np.float64) if len(rows) else np.zeros(0)
+        table = flat.reshape(-1, len(FIELDS))
+        order = np.lexsort((table[:, 1], table[:, 0]))
+        table = table[order]
+        self.call_id = table[:, 0].astype(np.int64)
+        self.routing_attempt = table[:, 1].astype(np.int32)
+        self.did = table[:, 2].astype(np.int32)
+        self.caller = table[:, 3].astype(np.int64)
+        self.ingress_pop = table[:, 4].astype(np.int32)
+        self.trunk = table[:, 5].astype(np.int32)
+        self.time_start = table[:, 6]
+        self.time_connect = table[:, 7]
+        self.time_end = table[:, 8]
+        self.cause = table[:, 9].astype(np.int32)
+        n = len(self.call_id)
+        self.is_last = np.ones(n, dtype=bool)
+        if n:
+            self.is_last[:-1] = self.call_id[1:] != self.call_id[:-1]
+        self.nbytes = flat.nbytes
+
+    def __len__(self) -> int:
+        return len(self.call_id)
+
+    def egress_pop(self) -> np.ndarray:
+        """The POP each attempt left from: the trunk's pinned POP, or the ingress POP for Auto."""
+        pinned = np.asarray(self.net.trunk_pop + [-1], dtype=np.int32)[self.trunk]
+        out = np.where(pinned >= 0, pinned, self.ingress_pop)
+        return np.where(self.trunk >= 0, out, -1)
+
+    def attempts_frame(self) -> pd.DataFrame:
+        """One row per attempt, with DIDWW's CDR fields where they apply."""
+        net = self.net
+        info = {c: codes.cause_info(int(c)) for c in np.unique(self.cause)}
+        group_names = np.asarray(net.group_names + [""], dtype=object)
+        trunk_names = np.asarray(net.trunk_names + [""], dtype=object)
+        pop_names = np.asarray(net.pop_names + [""], dtype=object)
+        did_group = np.asarray(net.did_group, dtype=np.int32)[self.did]
+        duration = np.where(np.isnan(self.time_connect), 0.0, self.time_end - self.time_connect)
+        return pd.DataFrame({
+            "call_id": self.call_id,
+            "routing_attempt": self.routing_attempt,
+            "is_last_cdr": self.is_last,
+            "did": np.asarray(net.did_numbers, dtype=object)[self.did],
+            "caller": self.caller.astype(str),
+            "ingress_pop": pop_names[self.ingress_pop],
+            "egress_pop": pop_names[self.egress_pop()],
+            "trunk": trunk_names[self.trunk],
+            "trunk_group": group_names[did_group],
+            "time_start": self.time_start,
+            "time_connect": self.time_connect,
+            "time_end": self.time_end,
+            "duration": duration,
+            "disconnect_code": [info[c].sip_code for c in self.cause],
+            "cause": self.cause,
+            "reason": [info[c].reason for c in self.cause],
+            "initiator": [info[c].initiator for c in self.cause],
+        })
+
+    def calls_frame(self) -> pd.DataFrame:
+        """One row per call: where it came in, how many attempts, how it ended."""
+        first = np.flatnonzero(self.routing_attempt == 1)
+        last = np.flatnonzero(self.is_last)
+        end = np.maximum.reduceat(self.time_end, first) if len(first) else np.zeros(0)
+        answered = self.cause[last] == codes.ANSWERED
+        net = self.net
+        trunk_names = np.asarray(net.trunk_names + [""], dtype=object)
+        outcome = {c: codes.outcome_name(int(c)) for c in np.unique(self.cause[last])}
+        return pd.DataFrame({
+            "call_id": self.call_id[first],
+            "did": np.asarray(net.did_numbers, dtype=object)[self.did[first]],
+            "caller": self.caller[first].astype(str),
+            "ingress_pop": np.asarray(net.pop_names, dtype=object)[self.ingress_pop[first]],
+            "time_arrival": self.time_start[first],
+            "attempts": self.routing_attempt[last],
+            "outcome": [outcome[c] for c in self.cause[last]],
+            "answered": answered,
+            "trunk": np.where(answered, trunk_names[self.trunk[last]], ""),
+            "time_connect": self.time_connect[last],
+            "time_end": end,
+            "post_dial_delay": self.time_connect[last] - self.time_start[first],
+        })

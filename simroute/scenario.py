@@ -1,0 +1,411 @@
+"""The scenario file: pydantic models of POPs, number lists, trunks, groups, DIDs, traffic and faults.
+
+Validation runs in two stages, as in Ciw: each object on its own (types, ranges, unknown keys), then the
+cross-references between them (every name used must exist). Both stages report the file and the path of
+the field (``trunks[1].capacity_limit``), never a traceback.
+"""
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Literal, Union
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from . import codes
+from .distributions import Distribution, Duration, PositiveDuration
+from .errors import ScenarioError
+
+__all__ = [
+    "Scenario", "Pop", "NumberList", "NumberListItem", "Endpoint", "Trunk", "Member", "TrunkGroup", "Route",
+    "Callers", "Step", "Traffic", "Did", "Fault", "Settings", "load_scenario",
+]
+
+Digits = Annotated[str, Field(pattern=r"^[0-9]+$", max_length=32)]
+Name = Annotated[str, Field(min_length=1, max_length=100)]
+Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
+Share = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Rate = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+def _digits(value: object) -> object:
+    """Numbers in YAML come as ints when unquoted; a phone number is text."""
+    return str(value) if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else value
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+
+class Pop(_Model):
+    """A DIDWW point of presence; ``ingress_share`` is the part of each DID's calls it receives."""
+
+    name: Name
+    region: str | None = None
+    ingress_share: Share = 1.0
+
+
+class NumberListItem(_Model):
+    number: Digits
+    action: Literal["allow", "reject"]
+
+    _as_text = field_validator("number", mode="before")(_digits)
+
+
+class NumberList(_Model):
+    """An allow/deny list on the caller number; ``prefix`` mode: the longest matching prefix wins."""
+
+    name: Name
+    mode: Literal["exact", "prefix"] = "prefix"
+    default_action: Literal["allow", "reject"] = "allow"
+    items: list[NumberListItem] = Field(default_factory=list, max_length=100_000)
+
+
+class Endpoint(_Model):
+    """What the far side does with an INVITE: answer after a delay, reject with a code, or stay silent."""
+
+    channels: int | None = Field(default=None, ge=1, le=1_000_000)
+    answer_probability: Probability = 1.0
+    answer_delay: Distribution = Field(default=0.0, validate_default=True)
+    responses: dict[int, Probability] = Field(default_factory=dict)
+    no_response: Probability = 0.0
+    reject_delay: Distribution = Field(default=0.0, validate_default=True)
+    busy_code: int = Field(default=486, ge=400, le=699)
+
+    @field_validator("responses")
+    @classmethod
+    def _sip_errors(cls, value: dict[int, float]) -> dict[int, float]:
+        for code in value:
+            if not 400 <= code <= 699:
+                raise ValueError(f"response code {code} is not a SIP error code (400-699)")
+        return value
+
+    @model_validator(mode="after")
+    def _mix_fits(self):
+        total = sum(self.responses.values()) + self.no_response
+        if total > 1 + 1e-12:
+            raise ValueError(f"responses and no_response add up to {total:g}, more than 1")
+        return self
+
+
+class Trunk(_Model):
+    """An inbound trunk (DIDWW ``voice_in_trunks``); only ``sip`` delivery is modelled so far."""
+
+    name: Name
+    kind: Literal["sip", "pstn", "pbx"] = "sip"
+    description: str | None = None
+    pop: Name | None = None
+    capacity_limit: int | None = Field(default=None, ge=1, le=32767)
+    ringing_timeout: Duration | None = None
+    rerouting_codes: Union[Literal["didww_default", "all", "none", "conservative"], list[Union[int, str]], None] = None
+    number_list: Name | None = None
+    cli_prefix: Annotated[str, Field(pattern=r"^[0-9+]*$", max_length=7)] | None = None
+    sip_timer_b: PositiveDuration = 8.0
+    endpoint: Endpoint | None = None
+
+    @field_validator("kind")
+    @classmethod
+    def _supported(cls, value: str) -> str:
+        if value != "sip":
+            raise ValueError(f"trunk kind {value!r} is not supported yet (only 'sip' delivery is modelled)")
+        return value
+
+    @field_validator("ringing_timeout")
+    @classmethod
+    def _didww_range(cls, value: float | None) -> float | None:
+        if value is not None and not 1 <= value <= 32:
+            raise ValueError(f"ringing_timeout must be 1 to 32 seconds as DIDWW allows, got {value:g}s")
+        return value
+
+    @field_validator("rerouting_codes")
+    @classmethod
+    def _known_codes(cls, value):
+        if isinstance(value, list):
+            for entry in value:
+                if isinstance(entry, str) and entry not in codes.NAMED:
+                    raise ValueError(f"unknown re-routing name {entry!r} (names: ringing_timeout, capacity_limit)")
+                if isinstance(entry, int) and entry not in codes.REROUTABLE_SIP_CODES:
+                    raise ValueError(f"{entry} is not one of DIDWW's re-routing disconnect codes")
+        return value
+
+
+class Member(_Model):
+    """A trunk in a group: lower ``priority`` first, ``weight`` orders within a priority (RFC 2782)."""
+
+    trunk: Name
+    priority: int = Field(default=1, ge=0, le=65535)
+    weight: int = Field(default=65535, ge=0, le=65535)
+
+
+class TrunkGroup(_Model):
+    """An inbound trunk group (``voice_in_trunk_groups``) with its own simultaneous-call cap."""
+
+    name: Name
+    capacity_limit: int | None = Field(default=None, ge=1, le=32767)
+    max_attempts: int = Field(default=10, ge=1, le=30)
+    members: list[Member] = Field(min_length=1)
+
+
+class Route(_Model):
+    """Where a DID's calls go: exactly one of a trunk or a trunk group."""
+
+    trunk: Name | None = None
+    group: Name | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self):
+        if (self.trunk is None) == (self.group is None):
+            raise ValueError("give exactly one of trunk or group")
+        return self
+
+
+class Callers(_Model):
+    """Who calls: shares of caller prefixes (to exercise number lists); the rest dial from ``default_prefix``."""
+
+    prefix_shares: dict[Digits, Probability] = Field(default_factory=dict)
+    default_prefix: Digits | None = None
+    length: int = Field(default=12, ge=4, le=15)
+
+    @field_validator("prefix_shares", mode="before")
+    @classmethod
+    def _keys_as_text(cls, value):
+        return {_digits(k): v for k, v in value.items()} if isinstance(value, dict) else value
+
+    @model_validator(mode="after")
+    def _shares_fit(self):
+        total = sum(self.prefix_shares.values())
+        if total > 1 + 1e-12:
+            raise ValueError(f"prefix_shares add up to {total:g}, more than 1")
+        return self
+
+
+class Step(_Model):
+    at: Duration
+    calls_per_hour: Rate
+
+
+class Traffic(_Model):
+    """Poisson arrivals at a rate (``calls_per_hour`` or ``erlangs``), optionally shaped over time."""
+
+    calls_per_hour: Rate | None = None
+    erlangs: Rate | None = None
+    holding_time: Distribution
+    profile: list[Rate] | None = Field(default=None, min_length=24, max_length=24)
+    steps: list[Step] | None = Field(default=None, min_length=1, max_length=100_000)
+    callers: Callers = Field(default_factory=Callers)
+
+    @model_validator(mode="after")
+    def _one_rate(self):
+        given = [k for k in ("calls_per_hour", "erlangs", "steps") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(f"give exactly one of calls_per_hour, erlangs or steps (got {', '.join(given) or 'none'})")
+        if self.steps is not None:
+            if self.profile is not None:
+                raise ValueError("give either steps or profile, not both")
+            times = [s.at for s in self.steps]
+            if times != sorted(times) or len(set(times)) != len(times):
+                raise ValueError("steps must be in strictly increasing order of at")
+        return self
+
+    @property
+    def base_rate(self) -> float:
+        """Calls per second before any profile (the first step's rate for stepped traffic)."""
+        if self.erlangs is not None:
+            return self.erlangs / self.holding_time.mean
+        if self.calls_per_hour is not None:
+            return self.calls_per_hour / 3600.0
+        return self.steps[0].calls_per_hour / 3600.0
+
+
+class Did(_Model):
+    """A phone number, where its calls go, its simultaneous-call cap and the traffic it receives."""
+
+    number: Digits
+    route: Route
+    capacity_limit: int | None = Field(default=None, ge=1, le=1_000_000)
+    number_list: Name | None = None
+    traffic: Traffic | None = None
+
+    _as_text = field_validator("number", mode="before")(_digits)
+
+
+class Fault(_Model):
+    """A scheduled failure window on a POP or a trunk.
+
+    ``down``: a POP takes no calls and its pinned trunks fail with 503; a trunk's link times out
+    (Timer B, 408). ``respond``: the trunk answers ``code`` with ``probability``. ``channels``: the
+    trunk's endpoint has only ``channels`` channels.
+    """
+
+    pop: Name | None = None
+    trunk: Name | None = None
+    at: Duration
+    duration: PositiveDuration
+    effect: Literal["down", "respond", "channels"] = "down"
+    code: int | None = Field(default=None, ge=400, le=699)
+    probability: Probability = 1.0
+    channels: int | None = Field(default=None, ge=0)
+
+    @model_validator(mode="after")
+    def _coherent(self):
+        if (self.pop is None) == (self.trunk is None):
+            raise ValueError("give exactly one of pop or trunk")
+        if self.pop is not None and self.effect != "down":
+            raise ValueError(f"a POP fault can only be effect: down, got {self.effect!r}")
+        if self.effect == "respond" and self.code is None:
+            raise ValueError("effect: respond needs a code")
+        if self.effect == "channels" and self.channels is None:
+            raise ValueError("effect: channels needs channels")
+        return self
+
+
+class Settings(_Model):
+    """Platform behaviour DIDWW does not document [I]: each is a modelling assumption with a default."""
+
+    platform_ringing_timeout: Duration = Field(default=30.0, description="used when a trunk has none [I]")
+    inter_pop_delay: Duration = Field(default=0.04, description="extra delay of a pinned POP hop [I]")
+    rerouting_codes: Literal["didww_default", "all", "none", "conservative"] = "didww_default"
+
+
+class Scenario(_Model):
+    """A whole routing set-up and the traffic offered to it, as a planner writes it in YAML."""
+
+    name: Name
+    description: str | None = None
+    duration: PositiveDuration
+    warmup: Duration = 0.0
+    seed: int = Field(default=0, ge=0, le=2**63 - 1)
+    settings: Settings = Field(default_factory=Settings)
+    pops: list[Pop] = Field(default_factory=lambda: [Pop(name="AUTO")], min_length=1)
+    number_lists: list[NumberList] = Field(default_factory=list)
+    trunks: list[Trunk] = Field(min_length=1)
+    trunk_groups: list[TrunkGroup] = Field(default_factory=list)
+    dids: list[Did] = Field(min_length=1)
+    faults: list[Fault] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _warmup_fits(self):
+        if self.warmup >= self.duration:
+            raise ValueError(f"warmup ({self.warmup:g}s) must be shorter than duration ({self.duration:g}s)")
+        return self
+
+
+def _loc(parts) -> str:
+    """``('trunks', 1, 'capacity_limit')`` -> ``trunks[1].capacity_limit``; drops union tags."""
+    out = ""
+    for part in parts:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in _UNION_TAGS or part.startswith("function-"):
+            continue
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+_UNION_TAGS = {"exponential", "deterministic", "lognormal", "uniform", "empirical", "hyperexponential",
+               "str", "int", "list[union[int,str]]", "literal['didww_default','all','none','conservative']"}
+
+
+def _message(error: dict) -> str:
+    msg = error["msg"]
+    if msg.startswith("Value error, "):
+        msg = msg[len("Value error, "):]
+    if error["type"] == "extra_forbidden":
+        msg = "unknown field (check its spelling)"
+    return msg
+
+
+def _references(s: Scenario) -> list[tuple[str, str]]:
+    """Second stage: unique names and every name used pointing at something that exists."""
+    problems: list[tuple[str, str]] = []
+
+    def unique(items, key, where, what):
+        seen: dict[str, int] = {}
+        for i, item in enumerate(items):
+            value = key(item)
+            if value in seen:
+                problems.append((f"{where}[{i}].{what}", f"duplicate {what} {value!r} (also at {where}[{seen[value]}])"))
+            seen.setdefault(value, i)
+        return seen
+
+    pops = unique(s.pops, lambda p: p.name, "pops", "name")
+    lists = unique(s.number_lists, lambda n: n.name, "number_lists", "name")
+    trunks = unique(s.trunks, lambda t: t.name, "trunks", "name")
+    groups = unique(s.trunk_groups, lambda g: g.name, "trunk_groups", "name")
+    unique(s.dids, lambda d: d.number, "dids", "number")
+    for i, g in enumerate(s.trunk_groups):
+        if g.name in trunks:  # DIDWW: one namespace for trunks and trunk groups
+            problems.append((f"trunk_groups[{i}].name", f"{g.name!r} is also a trunk's name"))
+    if sum(p.ingress_share for p in s.pops) <= 0:
+        problems.append(("pops", "ingress_share must be above zero for at least one POP"))
+    for i, nl in enumerate(s.number_lists):
+        unique(nl.items, lambda it: it.number, f"number_lists[{i}].items", "number")
+
+    def exists(name, table, path, what):
+        if name is not None and name not in table:
+            known = ", ".join(sorted(table)) or "none defined"
+            problems.append((path, f"no {what} named {name!r} (known: {known})"))
+
+    for i, t in enumerate(s.trunks):
+        exists(t.pop, pops, f"trunks[{i}].pop", "POP")
+        exists(t.number_list, lists, f"trunks[{i}].number_list", "number list")
+    owner: dict[str, str] = {}
+    for i, g in enumerate(s.trunk_groups):
+        for j, m in enumerate(g.members):
+            path = f"trunk_groups[{i}].members[{j}].trunk"
+            exists(m.trunk, trunks, path, "trunk")
+            if m.trunk in owner:
+                where = "this group" if owner[m.trunk] == g.name else f"group {owner[m.trunk]!r}"
+                problems.append((path, f"trunk {m.trunk!r} is already a member of {where} (a trunk is in one group at most)"))
+            owner.setdefault(m.trunk, g.name)
+    for i, d in enumerate(s.dids):
+        exists(d.route.trunk, trunks, f"dids[{i}].route.trunk", "trunk")
+        exists(d.route.group, groups, f"dids[{i}].route.group", "trunk group")
+        exists(d.number_list, lists, f"dids[{i}].number_list", "number list")
+    for i, f in enumerate(s.faults):
+        exists(f.pop, pops, f"faults[{i}].pop", "POP")
+        exists(f.trunk, trunks, f"faults[{i}].trunk", "trunk")
+    return problems
+
+
+def load_scenario(source: "str | Path | dict | Scenario", *, name: str | None = None) -> Scenario:
+    """A validated :class:`Scenario` from a YAML file path, a dict, or a Scenario (returned as is).
+
+    Raises :class:`~simroute.errors.ScenarioError` naming the file and each bad field.
+    """
+    if isinstance(source, Scenario):
+        return source
+    if isinstance(source, dict):
+        data, label = source, name or "<dict>"
+    else:
+        path = Path(source)
+        label = name or str(path)
+        data = _read_yaml(path, label)
+    if not isinstance(data, dict):
+        raise ScenarioError(label, [("", f"expected a mapping of scenario fields at the top, got {type(data).__name__}")])
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(label, [(_loc(e["loc"]), _message(e)) for e in exc.errors()]) from None
+    problems = _references(scenario)
+    if problems:
+        raise ScenarioError(label, problems)
+    return scenario
+
+
+def _read_yaml(path: Path, label: str) -> object:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(label, [("", "file not found")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(label, [("", f"cannot read the file: {exc}")]) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(label, [("", f"not valid YAML: {where}{problem}")]) from None

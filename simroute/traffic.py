@@ -1,0 +1,76 @@
+"""Arrival times and caller numbers of a DID's calls.
+
+Arrivals are a Poisson process whose rate is piecewise constant in time (a constant rate, 24 hourly
+multipliers repeating daily, or explicit steps). They are drawn exactly by inversion: unit-rate Poisson
+times mapped through the inverse of the cumulative rate, in numpy batches.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .scenario import Traffic
+
+__all__ = ["rate_breakpoints", "arrival_times", "CallerMix"]
+
+
+def rate_breakpoints(traffic: Traffic, horizon: float) -> tuple[np.ndarray, np.ndarray]:
+    """``(times, rates)``: calls per second ``rates[i]`` from ``times[i]`` until ``times[i+1]`` (or horizon)."""
+    if traffic.steps is not None:
+        times = [s.at for s in traffic.steps]
+        rates = [s.calls_per_hour / 3600.0 for s in traffic.steps]
+        if times[0] > 0:
+            times, rates = [0.0, *times], [0.0, *rates]
+        return np.asarray(times, float), np.asarray(rates, float)
+    base = traffic.base_rate
+    if traffic.profile is None:
+        return np.zeros(1), np.array([base])
+    hours = int(np.ceil(horizon / 3600.0)) or 1
+    times = np.arange(hours) * 3600.0
+    rates = base * np.asarray(traffic.profile, float)[np.arange(hours) % 24]
+    return times, rates
+
+
+def arrival_times(times: np.ndarray, rates: np.ndarray, horizon: float, rng: np.random.Generator,
+                  batch: int = 8192):
+    """Yield arrays of arrival times in ``[0, horizon)``, increasing, batch by batch."""
+    edges = np.append(times, max(horizon, times[-1]))
+    cumulative = np.concatenate(([0.0], np.cumsum(rates * np.diff(edges))))  # Lambda at each edge
+    total = cumulative[-1]
+    t = 0.0  # position on the unit-rate (Lambda) axis
+    while True:
+        unit = t + np.cumsum(rng.exponential(1.0, batch))
+        t = unit[-1]
+        done = unit >= total
+        unit = unit[~done]
+        if unit.size:
+            # a segment of zero rate has equal cumulative values at both ends: searchsorted with
+            # side='right' skips it, so no arrival lands where the rate is zero.
+            seg = np.searchsorted(cumulative, unit, side="right") - 1
+            seg = np.minimum(seg, len(rates) - 1)
+            yield edges[seg] + (unit - cumulative[seg]) / rates[seg]
+        if done.any():
+            return
+
+
+class CallerMix:
+    """Caller numbers: a share of calls from each listed prefix, the rest from a default prefix."""
+
+    def __init__(self, prefixes: list[str], shares: list[float], default_prefix: str, length: int,
+                 rng: np.random.Generator):
+        self._prefixes = [*prefixes, default_prefix]
+        self._cum = np.cumsum([*shares, max(0.0, 1.0 - sum(shares))])
+        self._cum[-1] = 1.0
+        self._length = length
+        self._rng = rng
+
+    def draw(self, n: int) -> list[str]:
+        """``n`` caller numbers as digit strings (E.164 without '+')."""
+        which = np.searchsorted(self._cum, self._rng.random(n), side="right")
+        which = np.minimum(which, len(self._prefixes) - 1)
+        suffix = self._rng.random(n)
+        out = []
+        for k, u in zip(which.tolist(), suffix.tolist()):
+            prefix = self._prefixes[k]
+            width = max(self._length - len(prefix), 4)
+            out.append(prefix + str(int(u * 10**width)).zfill(width))
+        return out
