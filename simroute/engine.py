@@ -16,7 +16,7 @@ from simpy.events import Timeout
 
 from . import codes
 from .network import Network, is_instant, outcome_table
-from .routing import attempt_order
+from .routing import attempt_order, should_reroute
 from .streams import Streams, batched
 from .traffic import CallerMix, arrival_times, rate_breakpoints
 
@@ -152,7 +152,7 @@ class Engine:
             else:
                 break
             self.rows.extend((call[CID], k + 1, call[DID], call[CALLERNUM], ingress, t, now, NAN, now, cause))
-            if cause in net.reroute[t] and k + 1 < len(order) and k + 1 < call[MAXA]:
+            if should_reroute(cause, net.reroute[t], k + 1, len(order), call[MAXA]):
                 call[K] = k + 1
                 continue
             self._end_call(call)
@@ -210,7 +210,7 @@ class Engine:
             self.endpoint_busy[t] -= 1
         self.rows.extend((call[CID], k + 1, call[DID], call[CALLERNUM], call[INGRESS], t, call[START], NAN, now,
                           cause))
-        if cause in self.net.reroute[t] and k + 1 < len(call[ORDER]) and k + 1 < call[MAXA]:
+        if should_reroute(cause, self.net.reroute[t], k + 1, len(call[ORDER]), call[MAXA]):
             call[K] = k + 1
             self._attempt(call)
         else:
