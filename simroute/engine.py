@@ -1,7 +1,7 @@
 """The event loop: the only module that knows SimPy.
 
-No SimPy process per call: a call is a small list moved along by timeout callbacks (attempt end, hang-up),
-so the per-call cost is a few list operations. Each finished attempt appends one row of numbers to a
+No SimPy process per call, and no SimPy event object per step: a call in flight is one slotted object
+that SimPy schedules directly as its own event (attempt end, hang-up). Each finished attempt appends one row of numbers to a
 flat ``array('d')`` (see :mod:`simroute.records`), never a Python object per row. Random numbers come in
 numpy batches from named streams.
 """
@@ -12,7 +12,6 @@ import math
 from array import array
 
 import simpy
-from simpy.events import Timeout
 
 from . import codes
 from .network import Network, is_instant, outcome_table
@@ -23,9 +22,38 @@ from .traffic import CallerMix, arrival_times, rate_breakpoints
 __all__ = ["Engine", "AuditedEngine", "CapacityViolation"]
 
 NAN = math.nan
+NORMAL = 1  # SimPy's priority for ordinary events
 ANSWERED, RINGING_TIMEOUT, TIMER_B = codes.ANSWERED, codes.RINGING_TIMEOUT, codes.TIMER_B
-# positions in a call's state list (a list, not an object: cheapest to make and to index)
-CID, DID, CALLER, INGRESS, ORDER, K, HOLD, START, CAUSE, EP, MAXA, CALLERNUM = range(12)
+
+
+class _Call:
+    """A call in progress. It is also the SimPy event that wakes it (attempt end, hang-up), rescheduled
+    with ``Environment.schedule``: one object per call in flight, none per event, none per record."""
+
+    __slots__ = ("callbacks", "cid", "did", "caller", "ingress", "order", "k", "hold", "start", "cause",
+                 "took_endpoint", "max_attempts")
+    _ok = True  # what SimPy's Environment.step reads of an event that succeeded
+
+    def __init__(self, cid, did, caller, ingress, order, hold, max_attempts):
+        self.cid = cid
+        self.did = did
+        self.caller = caller
+        self.ingress = ingress
+        self.order = order
+        self.k = 0
+        self.hold = hold
+        self.max_attempts = max_attempts
+
+
+class _Arrivals:
+    """A DID's arrival stream, rescheduled as its own event at each next arrival time."""
+
+    __slots__ = ("callbacks", "did", "next_time")
+    _ok = True
+
+    def __init__(self, did, next_time):
+        self.did = did
+        self.next_time = next_time
 
 
 class Engine:
@@ -35,6 +63,7 @@ class Engine:
         self.net = net
         self.duration = duration
         self.env = simpy.Environment()
+        self._schedule = self.env.schedule
         self.rows = array("d")
         self._n_calls = 0
         streams = Streams(seed)
@@ -59,10 +88,12 @@ class Engine:
         self._fault_u = batched(lambda n, r=streams.get("faults"): r.random(n))
         self._outcome_u, self._answer_delay, self._reject_delay, self._outcomes = [], [], [], []
         for name, ep in zip(net.trunk_names, net.endpoints):
-            self._outcome_u.append(batched(lambda n, r=streams.get("codes", name): r.random(n)))
+            cum, what = outcome_table(ep)
+            certain = what[-1] == ANSWERED and cum[0] == 0.0 and cum[-1] == 1.0  # answers every call
+            self._outcome_u.append(None if certain else batched(lambda n, r=streams.get("codes", name): r.random(n)))
             self._answer_delay.append(_sampler(ep.answer_delay, streams.get("answer", name)))
             self._reject_delay.append(_sampler(ep.reject_delay, streams.get("reject", name)))
-            self._outcomes.append(outcome_table(ep))
+            self._outcomes.append((cum, what))
 
         self._hold, self._callers = [], []
         for i, d in enumerate(s.dids):
@@ -73,25 +104,34 @@ class Engine:
                 continue
             self._hold.append(_sampler(tr.holding_time, streams.get("holding", d.number)))
             c = tr.callers
-            mix = CallerMix(list(c.prefix_shares), list(c.prefix_shares.values()),
-                            c.default_prefix if c.default_prefix is not None else d.number[:2], c.length,
+            default_prefix = c.default_prefix if c.default_prefix is not None else (d.number.lstrip("0")[:2] or "1")
+            mix = CallerMix(list(c.prefix_shares), list(c.prefix_shares.values()), default_prefix, c.length,
                             streams.get("callers", d.number))
             self._callers.append(batched(mix.draw, 1024))
             times, rates = rate_breakpoints(tr, duration)
             batches = arrival_times(times, rates, duration, streams.get("arrivals", d.number))
-            self.env.process(self._arrivals(i, batches))
+            self._next_arrival(_Arrivals(i, (t for batch in batches for t in batch.tolist()).__next__))
         for fault in net.faults:
             self.env.process(self._fault(fault))
         self._inter_pop = s.settings.inter_pop_delay
 
     # -- arrivals -----------------------------------------------------------------------------------
-    def _arrivals(self, did, batches):
-        env = self.env
-        offer = self._offer
-        for batch in batches:
-            for t in batch.tolist():
-                yield Timeout(env, t - env._now)
-                offer(did)
+    def _next_arrival(self, source):
+        try:
+            t = source.next_time()
+        except StopIteration:
+            return
+        source.callbacks = [self._arrive]
+        self._schedule(source, NORMAL, t - self.env._now)
+
+    def _arrive(self, source):
+        self._offer(source.did)
+        try:
+            t = source.next_time()
+        except StopIteration:
+            return
+        source.callbacks = [self._arrive]
+        self._schedule(source, NORMAL, t - self.env._now)
 
     def _offer(self, d):
         """A call arrives: DID number list, DID cap, group cap, then its first attempt."""
@@ -100,50 +140,47 @@ class Engine:
         cid = self._n_calls
         self._n_calls = cid + 1
         caller = self._callers[d]()
-        callernum = float(caller)
-        u = self._pop_u() * self._pop_cum[-1]
-        ingress = bisect.bisect_right(self._pop_cum, u)
+        pop_cum = self._pop_cum
+        ingress = bisect.bisect_right(pop_cum, self._pop_u() * pop_cum[-1]) if len(pop_cum) > 1 else 0
         hold = self._hold[d]()
         did_list = net.did_list[d]
-        if did_list is not None and not did_list.allows(caller):
-            self.rows.extend((cid, 1, d, callernum, ingress, -1, now, NAN, now, codes.NUMBER_LIST_REJECT))
+        if did_list is not None and not did_list.allows(str(caller)):
+            self.rows.extend((cid, 1, d, caller, ingress, -1, now, NAN, now, codes.NUMBER_LIST_REJECT))
             return
         did_busy = self.did_busy
         if did_busy[d] >= net.did_cap[d]:
-            self.rows.extend((cid, 1, d, callernum, ingress, -1, now, NAN, now, codes.DID_CAPACITY))
+            self.rows.extend((cid, 1, d, caller, ingress, -1, now, NAN, now, codes.DID_CAPACITY))
             return
         did_busy[d] += 1
         g = net.did_group[d]
         if g >= 0:
             if self.group_busy[g] >= net.group_cap[g]:
                 did_busy[d] -= 1
-                self.rows.extend((cid, 1, d, callernum, ingress, -1, now, NAN, now, codes.GROUP_CAPACITY))
+                self.rows.extend((cid, 1, d, caller, ingress, -1, now, NAN, now, codes.GROUP_CAPACITY))
                 return
             self.group_busy[g] += 1
-            order = attempt_order(net.group_buckets[g], self._route_u)
-            max_attempts = net.group_max_attempts[g]
+            call = _Call(cid, d, caller, ingress, attempt_order(net.group_buckets[g], self._route_u), hold,
+                         net.group_max_attempts[g])
         else:
-            order = (net.did_trunk[d],)
-            max_attempts = 1
-        self._attempt([cid, d, caller, ingress, order, 0, hold, now, 0, False, max_attempts, callernum])
+            call = _Call(cid, d, caller, ingress, (net.did_trunk[d],), hold, 1)
+        self._attempt(call)
 
     # -- attempts -----------------------------------------------------------------------------------
     def _attempt(self, call):
         """Try ``call``'s next trunk: instant refusals loop on; otherwise schedule the attempt's end."""
         net = self.net
-        env = self.env
         trunk_busy = self.trunk_busy
-        order = call[ORDER]
+        order = call.order
+        now = self.env._now
+        ingress = call.ingress
         while True:
-            now = env._now
-            k = call[K]
+            k = call.k
             t = order[k]
-            ingress = call[INGRESS]
             lst = net.trunk_list[t]
             egress = net.trunk_pop[t]
             if egress < 0:
                 egress = ingress
-            if lst is not None and not lst.allows(net.cli_prefix[t] + call[CALLER]):
+            if lst is not None and not lst.allows(net.cli_prefix[t] + str(call.caller)):
                 cause = codes.NUMBER_LIST_REJECT
             elif trunk_busy[t] >= net.trunk_cap[t]:
                 cause = codes.TRUNK_CAPACITY
@@ -151,9 +188,9 @@ class Engine:
                 cause = codes.POP_DOWN
             else:
                 break
-            self.rows.extend((call[CID], k + 1, call[DID], call[CALLERNUM], ingress, t, now, NAN, now, cause))
-            if should_reroute(cause, net.reroute[t], k + 1, len(order), call[MAXA]):
-                call[K] = k + 1
+            self.rows.extend((call.cid, k + 1, call.did, call.caller, ingress, t, now, NAN, now, cause))
+            if should_reroute(cause, net.reroute[t], k + 1, len(order), call.max_attempts):
+                call.k = k + 1
                 continue
             self._end_call(call)
             return
@@ -169,12 +206,14 @@ class Engine:
             took_endpoint = True
             self.endpoint_busy[t] += 1
             fault = self.respond_fault[t]
+            draw = self._outcome_u[t]
             if fault is not None and self._fault_u() < fault[1]:
                 cause, delay = fault[0], self._reject_delay[t]()
+            elif draw is None:
+                cause, delay = ANSWERED, self._answer_delay[t]()
             else:
                 cum, what = self._outcomes[t]
-                u = self._outcome_u[t]()
-                i = bisect.bisect_right(cum, u)
+                i = bisect.bisect_right(cum, draw())
                 cause = what[i] if i < len(what) else RINGING_TIMEOUT
                 if cause == ANSWERED:
                     delay = self._answer_delay[t]()
@@ -188,44 +227,51 @@ class Engine:
                 delay += self._inter_pop
         if delay > timeout:
             cause, delay = RINGING_TIMEOUT, timeout
-        call[START] = now
-        call[CAUSE] = cause
-        call[EP] = took_endpoint
-        Timeout(env, delay, call).callbacks.append(self._attempt_end)
+        call.start = now
+        call.cause = cause
+        call.took_endpoint = took_endpoint
+        if delay:
+            call.callbacks = [self._conclude]
+            self._schedule(call, NORMAL, delay)
+        else:  # answered or refused at once: no event needed
+            self._conclude(call)
 
-    def _attempt_end(self, event):
-        call = event._value
+    def _conclude(self, call):
+        """The attempt's outcome is known: hold the call, or release and re-route or end it."""
         now = self.env._now
-        k = call[K]
-        t = call[ORDER][k]
-        cause = call[CAUSE]
+        k = call.k
+        t = call.order[k]
+        cause = call.cause
         if cause == ANSWERED:
-            hold = call[HOLD]
-            self.rows.extend((call[CID], k + 1, call[DID], call[CALLERNUM], call[INGRESS], t, call[START], now,
+            hold = call.hold
+            self.rows.extend((call.cid, k + 1, call.did, call.caller, call.ingress, t, call.start, now,
                               now + hold, ANSWERED))
-            Timeout(self.env, hold, call).callbacks.append(self._hang_up)
+            call.callbacks = [self._hang_up]
+            self._schedule(call, NORMAL, hold)
             return
         self.trunk_busy[t] -= 1
-        if call[EP]:
+        if call.took_endpoint:
             self.endpoint_busy[t] -= 1
-        self.rows.extend((call[CID], k + 1, call[DID], call[CALLERNUM], call[INGRESS], t, call[START], NAN, now,
-                          cause))
-        if should_reroute(cause, self.net.reroute[t], k + 1, len(call[ORDER]), call[MAXA]):
-            call[K] = k + 1
+        self.rows.extend((call.cid, k + 1, call.did, call.caller, call.ingress, t, call.start, NAN, now, cause))
+        if should_reroute(cause, self.net.reroute[t], k + 1, len(call.order), call.max_attempts):
+            call.k = k + 1
             self._attempt(call)
         else:
             self._end_call(call)
 
-    def _hang_up(self, event):
-        call = event._value
-        t = call[ORDER][call[K]]
+    def _hang_up(self, call):
+        t = call.order[call.k]
         self.trunk_busy[t] -= 1
-        if call[EP]:
+        if call.took_endpoint:
             self.endpoint_busy[t] -= 1
-        self._end_call(call)
+        d = call.did  # _end_call inlined: this runs once per answered call
+        self.did_busy[d] -= 1
+        g = self.net.did_group[d]
+        if g >= 0:
+            self.group_busy[g] -= 1
 
     def _end_call(self, call):
-        d = call[DID]
+        d = call.did
         self.did_busy[d] -= 1
         g = self.net.did_group[d]
         if g >= 0:
@@ -296,12 +342,12 @@ class AuditedEngine(Engine):
         super()._offer(d)
         self._check()
 
-    def _attempt_end(self, event):
-        super()._attempt_end(event)
+    def _conclude(self, call):
+        super()._conclude(call)
         self._check()
 
-    def _hang_up(self, event):
-        super()._hang_up(event)
+    def _hang_up(self, call):
+        super()._hang_up(call)
         self._check()
 
 

@@ -23,6 +23,7 @@ __all__ = [
 ]
 
 Digits = Annotated[str, Field(pattern=r"^[0-9]+$", max_length=32)]
+CallerPrefix = Annotated[str, Field(pattern=r"^[1-9][0-9]{0,10}$")]  # E.164: no leading 0, room for 4 digits
 Name = Annotated[str, Field(min_length=1, max_length=100)]
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Share = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -163,8 +164,8 @@ class Route(_Model):
 class Callers(_Model):
     """Who calls: shares of caller prefixes (to exercise number lists); the rest dial from ``default_prefix``."""
 
-    prefix_shares: dict[Digits, Probability] = Field(default_factory=dict)
-    default_prefix: Digits | None = None
+    prefix_shares: dict[CallerPrefix, Probability] = Field(default_factory=dict)
+    default_prefix: CallerPrefix | None = None
     length: int = Field(default=12, ge=4, le=15)
 
     @field_validator("prefix_shares", mode="before")

@@ -53,24 +53,24 @@ def arrival_times(times: np.ndarray, rates: np.ndarray, horizon: float, rng: np.
 
 
 class CallerMix:
-    """Caller numbers: a share of calls from each listed prefix, the rest from a default prefix."""
+    """Caller numbers: a share of calls from each listed prefix, the rest from a default prefix.
+
+    Numbers are integers (E.164 digits without '+', at most 15 digits, exact in a float64 record).
+    """
 
     def __init__(self, prefixes: list[str], shares: list[float], default_prefix: str, length: int,
                  rng: np.random.Generator):
-        self._prefixes = [*prefixes, default_prefix]
+        prefixes = [*prefixes, default_prefix]
+        widths = np.array([max(length - len(p), 4) for p in prefixes])
+        self._scale = 10 ** widths                      # room for the random digits after each prefix
+        self._base = np.array([int(p) for p in prefixes], dtype=np.int64) * self._scale
         self._cum = np.cumsum([*shares, max(0.0, 1.0 - sum(shares))])
         self._cum[-1] = 1.0
-        self._length = length
         self._rng = rng
 
-    def draw(self, n: int) -> list[str]:
-        """``n`` caller numbers as digit strings (E.164 without '+')."""
+    def draw(self, n: int) -> np.ndarray:
+        """``n`` caller numbers as int64."""
         which = np.searchsorted(self._cum, self._rng.random(n), side="right")
-        which = np.minimum(which, len(self._prefixes) - 1)
-        suffix = self._rng.random(n)
-        out = []
-        for k, u in zip(which.tolist(), suffix.tolist()):
-            prefix = self._prefixes[k]
-            width = max(self._length - len(prefix), 4)
-            out.append(prefix + str(int(u * 10**width)).zfill(width))
-        return out
+        which = np.minimum(which, len(self._base) - 1)
+        suffix = (self._rng.random(n) * self._scale[which]).astype(np.int64)
+        return self._base[which] + suffix
