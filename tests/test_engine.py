@@ -9,6 +9,7 @@ import simroute
 from simroute import codes
 from simroute.routing import buckets, first_choice_probabilities
 
+from .paths import SCENARIOS
 from .stats import assert_binomial, assert_covers
 
 
@@ -51,7 +52,7 @@ def test_erlang_b_15_circuits_at_8_108_erlang_lose_one_percent():
 
 def test_weighted_pair_first_choice_shares():
     """(b) 70/30 weights: first-choice shares are RFC 2782's 70/101 and 31/101 (within 1/101 of 0.7/0.3)."""
-    result = simroute.simulate("scenarios/weighted-pair.yaml")
+    result = simroute.simulate(SCENARIOS / "weighted-pair.yaml")
     trunks = result.summary["trunks"]
     selected = result.summary["groups"]["pair"]["offered"]
     exact = first_choice_probabilities(buckets([(0, 1, 70), (1, 1, 30)])[0])
@@ -109,7 +110,7 @@ def test_ringing_timeout_probability_is_exp_minus_t_over_r():
 
 def test_number_list_blocks_by_longest_prefix():
     """(e) 1900 is rejected but 19005 is allowed; every caller's fate follows the list."""
-    result = simroute.simulate("scenarios/spam-list.yaml")
+    result = simroute.simulate(SCENARIOS / "spam-list.yaml")
     calls = result.calls
     rejected = calls.outcome == "number_list_reject"
     blocked = (calls.caller.str.startswith("1900") & ~calls.caller.str.startswith("19005")) | \
@@ -191,7 +192,7 @@ def test_records_add_up():
 
 def test_pop_outage_moves_ingress_to_the_other_pop():
     """(g) While FRA is down (3h..4h) no call arrives there and the FRA-pinned trunk answers 503."""
-    result = simroute.simulate("scenarios/pop-outage.yaml")
+    result = simroute.simulate(SCENARIOS / "pop-outage.yaml")
     calls, att = result.calls, result.attempts
     during = calls[(calls.time_arrival >= 3 * 3600) & (calls.time_arrival < 4 * 3600)]
     before = calls[calls.time_arrival < 3 * 3600]
@@ -205,11 +206,11 @@ def test_pop_outage_moves_ingress_to_the_other_pop():
 
 
 def test_same_seed_same_summary_and_crn_across_variants():
-    a = simroute.simulate("scenarios/quickstart.yaml", seed=9)
-    b = simroute.simulate("scenarios/quickstart.yaml", seed=9)
+    a = simroute.simulate(SCENARIOS / "quickstart.yaml", seed=9)
+    b = simroute.simulate(SCENARIOS / "quickstart.yaml", seed=9)
     assert a.summary == b.summary
-    assert simroute.simulate("scenarios/quickstart.yaml", seed=10).summary != a.summary
-    bigger = simroute.load_scenario("scenarios/quickstart.yaml")
+    assert simroute.simulate(SCENARIOS / "quickstart.yaml", seed=10).summary != a.summary
+    bigger = simroute.load_scenario(SCENARIOS / "quickstart.yaml")
     data = bigger.model_dump(by_alias=True, exclude_none=True)
     data["trunks"][0]["capacity_limit"] = 5
     c = simroute.simulate(data, seed=9)

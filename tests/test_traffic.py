@@ -7,6 +7,7 @@ import simroute
 from simroute.scenario import Traffic
 from simroute.traffic import CallerMix, arrival_times, rate_breakpoints
 
+from .paths import SCENARIOS
 from .stats import LEVEL
 
 
@@ -66,7 +67,7 @@ def test_caller_mix_shares_and_lengths():
 
 
 def test_concurrency_profile_matches_carried_erlangs():
-    result = simroute.simulate("scenarios/quickstart.yaml")
+    result = simroute.simulate(SCENARIOS / "quickstart.yaml")
     conc = result.concurrency("15min")
     assert len(conc) == 16 and conc.index[1] == np.timedelta64(15, "m")
     after_warmup = conc.iloc[2:]  # warm-up is the first 30 minutes
