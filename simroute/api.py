@@ -1,104 +1,98 @@
-"""The Python API that notebooks and the command line share: load a scenario, simulate, read results."""
+"""The Python API that notebooks and the command line share: simulate a scenario (once, replicated or
+by batch means) and compare two variants on common random numbers."""
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from functools import cached_property
+from concurrent.futures import Executor
 
-import numpy as np
 import pandas as pd
 
-from .engine import AuditedEngine, Engine
-from .metrics import Occupancy, summarize
-from .network import Network, compile_network
-from .records import Records
-from .scenario import Scenario, load_scenario
+from .experiment import aggregate, replication_seeds, run_many, run_once
+from .intervals import mean_and_half_width, t_quantile
+from .network import compile_network
+from .results import Result
+from .scenario import load_scenario
+from .units import parse_duration
 
-__all__ = ["Result", "simulate"]
-
-
-@dataclass
-class Result:
-    """What one run produced: ``summary`` (the summary.json dict) and the records as tables."""
-
-    scenario: Scenario
-    network: Network
-    records: Records
-    seed: int
-    duration: float
-    summary: dict = field(repr=False)
-
-    @cached_property
-    def attempts(self) -> pd.DataFrame:
-        """One row per routing attempt (DIDWW's CDR fields)."""
-        return self.records.attempts_frame()
-
-    @cached_property
-    def calls(self) -> pd.DataFrame:
-        """One row per offered call."""
-        return self.records.calls_frame()
-
-    @property
-    def trunks(self) -> pd.DataFrame:
-        """Per-trunk KPIs, one row per trunk."""
-        return pd.DataFrame.from_dict(self.summary["trunks"], orient="index").rename_axis("trunk")
-
-    def concurrency(self, freq: str = "1min") -> pd.DataFrame:
-        """Average busy channels per interval of ``freq``, one column per trunk, group and DID."""
-        step = pd.Timedelta(freq).total_seconds()
-        if step <= 0:
-            raise ValueError(f"freq must be a positive interval, got {freq!r}")
-        edges = np.arange(0.0, self.duration + step / 2, step)
-        if edges[-1] < self.duration:
-            edges = np.append(edges, self.duration)
-        columns = {}
-        for name, occ in self._occupancies().items():
-            columns[name] = np.diff(occ.area(edges)) / np.diff(edges)
-        index = pd.to_timedelta(edges[:-1], unit="s")
-        return pd.DataFrame(columns, index=pd.Index(index, name="time"))
-
-    def _occupancies(self) -> dict[str, Occupancy]:
-        rec, net = self.records, self.network
-        out = {}
-        calls = self.calls
-        for t, name in enumerate(net.trunk_names):
-            mine = (rec.trunk == t) & ~np.isnan(rec.time_end)
-            out[f"trunk:{name}"] = Occupancy(rec.time_start[mine], rec.time_end[mine])
-        held = calls[~calls["outcome"].isin(["number_list_reject", "did_capacity"]) | (calls["attempts"] > 1)]
-        for d, number in enumerate(net.did_numbers):
-            mine = held[held["did"] == number]
-            out[f"did:{number}"] = Occupancy(mine["time_arrival"].to_numpy(), mine["time_end"].to_numpy())
-        for g, name in enumerate(net.group_names):
-            numbers = [net.did_numbers[d] for d in range(len(net.did_numbers)) if net.did_group[d] == g]
-            mine = held[held["did"].isin(numbers) & (held["outcome"] != "group_capacity")]
-            out[f"group:{name}"] = Occupancy(mine["time_arrival"].to_numpy(), mine["time_end"].to_numpy())
-        return out
+__all__ = ["simulate", "compare", "Comparison"]
 
 
-def simulate(scenario, seed: int | None = None, duration: float | str | None = None, *,
-             audit: bool = False) -> Result:
-    """Run ``scenario`` (a path, a dict or a :class:`Scenario`) once and return its :class:`Result`.
-
-    ``seed`` and ``duration`` override the file's; ``audit=True`` checks every cap after every event
-    (slower; for tests).
-    """
-    from .units import parse_duration
-
+def _prepare(scenario, seed, duration):
     scenario = load_scenario(scenario)
     seed = scenario.seed if seed is None else int(seed)
     horizon = scenario.duration if duration is None else parse_duration(duration)
     if scenario.warmup >= horizon:
         raise ValueError(f"duration ({horizon:g}s) must be longer than the warm-up ({scenario.warmup:g}s)")
-    net = compile_network(scenario)
-    engine = (AuditedEngine if audit else Engine)(net, seed, horizon)
-    records = Records(engine.run(), net)
-    summary = {
-        "scenario": scenario.name,
-        "seed": seed,
-        "duration": horizon,
-        "warmup": scenario.warmup,
-        **summarize(records, scenario.warmup, horizon),
-    }
-    result = Result(scenario, net, records, seed, horizon, summary)
-    if audit:
-        result.events_checked = engine.events_checked
-    return result
+    return scenario, seed, horizon
+
+
+def simulate(scenario, seed: int | None = None, duration: float | str | None = None, *,
+             replications: int | None = None, batches: int | None = None, confidence: float = 0.95,
+             jobs: int = 1, executor: Executor | None = None, audit: bool = False) -> Result:
+    """Run ``scenario`` (a path, a dict or a Scenario) and return its :class:`Result`.
+
+    ``seed`` and ``duration`` override the file's. With ``replications`` (or the file's
+    ``replications``) above 1, the summary holds means and a ``ci95`` tree of Student-t half-widths at
+    ``confidence``; ``batches`` instead splits one long run after the warm-up into equal batches (batch
+    means). ``jobs`` runs replications in local processes; ``executor`` on any Executor (e.g. Dask's).
+    ``audit=True`` checks every cap after every event (slower; for tests).
+    """
+    scenario, seed, horizon = _prepare(scenario, seed, duration)
+    n = replications if replications is not None else scenario.replications
+    header = {"scenario": scenario.name, "seed": seed, "duration": horizon, "warmup": scenario.warmup}
+    if batches:
+        return _batch_means(scenario, seed, horizon, batches, confidence, header)
+    if n <= 1:
+        (summary,), records, checked = run_once(scenario, seed, horizon, [(scenario.warmup, horizon)], keep=True,
+                                                audit=audit)
+        return Result(scenario, records.net, records, seed, horizon, {**header, **summary},
+                      aggregate([summary], confidence)[2], checked)
+    runs, records = run_many(scenario, replication_seeds(seed, n), horizon, [(scenario.warmup, horizon)],
+                             jobs=jobs, executor=executor)
+    mean, half, frame = aggregate([r[0] for r in runs], confidence)
+    summary = {**header, "replications": n, "confidence": confidence, **mean, "ci95": half}
+    return Result(scenario, records.net, records, seed, horizon, summary, frame)
+
+
+def _batch_means(scenario, seed, horizon, batches, confidence, header) -> Result:
+    if batches < 2:
+        raise ValueError(f"batches must be at least 2, got {batches}")
+    length = (horizon - scenario.warmup) / batches
+    windows = [(scenario.warmup + i * length, scenario.warmup + (i + 1) * length) for i in range(batches)]
+    summaries, records, _ = run_once(scenario, seed, horizon, windows, keep=True)
+    mean, half, frame = aggregate(summaries, confidence)
+    frame.index.name = "batch"
+    summary = {**header, "batches": batches, "confidence": confidence, **mean, "ci95": half}
+    return Result(scenario, records.net, records, seed, horizon, summary, frame)
+
+
+class Comparison:
+    """Two variants run on the same random numbers: per-KPI difference (B minus A) with paired and
+    unpaired confidence intervals. ``table`` is a DataFrame indexed by KPI path."""
+
+    def __init__(self, a: Result, b: Result, confidence: float):
+        self.a, self.b, self.confidence = a, b, confidence
+        common = [c for c in a.replications.columns if c in b.replications.columns]
+        fa, fb = a.replications[common], b.replications[common]
+        diff = fb - fa
+        mean_diff, paired = mean_and_half_width(diff, confidence)
+        na, nb = fa.notna().sum(), fb.notna().sum()
+        va, vb = fa.var(ddof=1) / na, fb.var(ddof=1) / nb
+        welch_df = (va + vb) ** 2 / (va**2 / (na - 1) + vb**2 / (nb - 1))
+        unpaired = pd.Series({c: t_quantile(confidence, float(welch_df[c])) if welch_df[c] > 0 else float("nan")
+                              for c in common}) * (va + vb) ** 0.5
+        self.table = pd.DataFrame({"a": fa.mean(), "b": fb.mean(), "difference": mean_diff,
+                                   "paired_half_width": paired, "unpaired_half_width": unpaired})
+        self.table["significant"] = (self.table["difference"].abs() > self.table["paired_half_width"]).fillna(False)
+        self.table.index.name = "kpi"
+
+
+def compare(a, b, replications: int = 20, seed: int | None = None, duration: float | str | None = None, *,
+            confidence: float = 0.95, jobs: int = 1, executor: Executor | None = None) -> Comparison:
+    """Run variants ``a`` and ``b`` with the same replication seeds (common random numbers)."""
+    scenario_a = load_scenario(a)
+    seed = scenario_a.seed if seed is None else seed
+    if replications < 2:
+        raise ValueError(f"compare needs at least 2 replications, got {replications}")
+    kwargs = dict(seed=seed, duration=duration, replications=replications, confidence=confidence, jobs=jobs,
+                  executor=executor)
+    return Comparison(simulate(scenario_a, **kwargs), simulate(b, **kwargs), confidence)

@@ -277,6 +277,7 @@ class Scenario(_Model):
     duration: PositiveDuration
     warmup: Duration = 0.0
     seed: int = Field(default=0, ge=0, le=2**63 - 1)
+    replications: int = Field(default=1, ge=1, le=100_000)
     settings: Settings = Field(default_factory=Settings)
     pops: list[Pop] = Field(default_factory=lambda: [Pop(name="AUTO")], min_length=1)
     number_lists: list[NumberList] = Field(default_factory=list)

@@ -1,0 +1,82 @@
+"""What a run produced: the summary (means and confidence intervals when replicated) and the records of
+its first replication as pandas tables."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import pandas as pd
+
+from .metrics import Occupancy
+from .network import Network
+from .records import Records
+from .scenario import Scenario
+
+__all__ = ["Result"]
+
+
+@dataclass
+class Result:
+    """``summary`` is the summary.json dict; with replications it holds means and ``ci95`` half-widths.
+
+    ``attempts``, ``calls`` and ``concurrency()`` describe the first replication (the only one whose
+    records are kept); ``replications`` has one row of KPIs per replication (or batch).
+    """
+
+    scenario: Scenario
+    network: Network
+    records: Records
+    seed: int
+    duration: float
+    summary: dict = field(repr=False)
+    replications: pd.DataFrame = field(default=None, repr=False)
+    events_checked: int | None = None
+
+    @property
+    def ci(self) -> dict | None:
+        """Half-widths of the confidence intervals, shaped like the summary (None for a single run)."""
+        return self.summary.get("ci95")
+
+    @cached_property
+    def attempts(self) -> pd.DataFrame:
+        """One row per routing attempt (DIDWW's CDR fields)."""
+        return self.records.attempts_frame()
+
+    @cached_property
+    def calls(self) -> pd.DataFrame:
+        """One row per offered call."""
+        return self.records.calls_frame()
+
+    @property
+    def trunks(self) -> pd.DataFrame:
+        """Per-trunk KPIs, one row per trunk."""
+        return pd.DataFrame.from_dict(self.summary["trunks"], orient="index").rename_axis("trunk")
+
+    def concurrency(self, freq: str = "1min") -> pd.DataFrame:
+        """Average busy channels per interval of ``freq``, one column per trunk, group and DID."""
+        step = pd.Timedelta(freq).total_seconds()
+        if step <= 0:
+            raise ValueError(f"freq must be a positive interval, got {freq!r}")
+        edges = np.arange(0.0, self.duration + step / 2, step)
+        if edges[-1] < self.duration:
+            edges = np.append(edges, self.duration)
+        columns = {name: np.diff(occ.area(edges)) / np.diff(edges) for name, occ in self._occupancies().items()}
+        return pd.DataFrame(columns, index=pd.Index(pd.to_timedelta(edges[:-1], unit="s"), name="time"))
+
+    def _occupancies(self) -> dict[str, Occupancy]:
+        rec, net = self.records, self.network
+        out = {}
+        for t, name in enumerate(net.trunk_names):
+            mine = rec.trunk == t
+            out[f"trunk:{name}"] = Occupancy(rec.time_start[mine], rec.time_end[mine])
+        calls = self.calls
+        held = calls[~calls["outcome"].isin(["number_list_reject", "did_capacity"]) | (calls["attempts"] > 1)]
+        for number in net.did_numbers:
+            mine = held[held["did"] == number]
+            out[f"did:{number}"] = Occupancy(mine["time_arrival"].to_numpy(), mine["time_end"].to_numpy())
+        for g, name in enumerate(net.group_names):
+            numbers = [net.did_numbers[d] for d in range(len(net.did_numbers)) if net.did_group[d] == g]
+            mine = held[held["did"].isin(numbers) & (held["outcome"] != "group_capacity")]
+            out[f"group:{name}"] = Occupancy(mine["time_arrival"].to_numpy(), mine["time_end"].to_numpy())
+        return out
