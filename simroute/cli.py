@@ -9,7 +9,7 @@ from pathlib import Path
 from . import api
 from .errors import SimrouteError
 from .outputs import to_json, write_json, write_records
-from .report import kpi_table
+from .report import comparison_table, kpi_table
 from .scenario import Scenario
 from .units import parse_duration
 
@@ -34,16 +34,43 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print summary.json instead of the table")
     run.add_argument("--format", choices=["auto", "csv", "parquet"], default="auto",
                      help="records file format (auto: Parquet when pyarrow is installed, else CSV)")
+    _add_statistics(run)
+    run.add_argument("--batches", type=int, help="batch means over one long run instead of replications")
+    cmp = sub.add_parser("compare", help="compare two variants on common random numbers")
+    cmp.add_argument("a", type=Path, help="scenario A (the baseline)")
+    cmp.add_argument("b", type=Path, help="scenario B (the variant)")
+    cmp.add_argument("--seed", type=int, help="override A's seed (both variants use it)")
+    cmp.add_argument("--duration", type=_duration, help="override the duration of both")
+    cmp.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    _add_statistics(cmp, default_replications=20)
     sub.add_parser("schema", help="print the scenario JSON Schema (for editors)")
     return parser
 
 
+def _add_statistics(parser, default_replications=None):
+    parser.add_argument("--replications", type=int, default=default_replications,
+                        help="independent replications (mean ± CI half-width)")
+    parser.add_argument("--confidence", type=float, default=0.95, help="confidence level of the intervals")
+    parser.add_argument("--jobs", type=int, default=1, help="local processes for replications")
+
+
 def _run(args) -> int:
-    result = api.simulate(args.scenario, seed=args.seed, duration=args.duration)
+    result = api.simulate(args.scenario, seed=args.seed, duration=args.duration, replications=args.replications,
+                          batches=args.batches, confidence=args.confidence, jobs=args.jobs)
     if args.out is not None:
         write_records(result.attempts, args.out, "attempts", args.format)
         write_json(result.summary, args.out / "summary.json")
     print(to_json(result.summary) if args.json else kpi_table(result.summary), end="\n" if not args.json else "")
+    return 0
+
+
+def _compare(args) -> int:
+    comparison = api.compare(args.a, args.b, replications=args.replications, seed=args.seed,
+                             duration=args.duration, confidence=args.confidence, jobs=args.jobs)
+    if args.json:
+        print(comparison.table.reset_index().to_json(orient="records", indent=2))
+    else:
+        print(comparison_table(comparison.table, args.confidence))
     return 0
 
 
@@ -53,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "schema":
             print(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2))
             return 0
-        return _run(args)
+        return _compare(args) if args.command == "compare" else _run(args)
     except SimrouteError as exc:
         print(f"simroute: error: {exc}", file=sys.stderr)
         return 2

@@ -1,9 +1,9 @@
-"""Readable text tables of a summary, for the terminal."""
+"""Readable text tables of a summary, for the terminal: ``mean ± half-width`` when replicated."""
 from __future__ import annotations
 
 import pandas as pd
 
-__all__ = ["kpi_table"]
+__all__ = ["kpi_table", "comparison_table"]
 
 _TRUNK_COLUMNS = ["attempts", "answered", "first_choice_share", "weight_share", "answered_share",
                   "attempt_blocking", "error_fraction", "timeout_fraction", "carried_erlangs", "peak_concurrent",
@@ -13,33 +13,66 @@ _SHORT = {"first_choice_share": "first", "weight_share": "weight", "answered_sha
           "carried_erlangs": "erlangs", "peak_concurrent": "peak", "time_congestion": "congestion"}
 
 
-def _fmt(value) -> str:
+def _num(value) -> str:
     if value is None:
         return "-"
     if isinstance(value, float):
+        if value.is_integer() and abs(value) >= 10:
+            return f"{value:.0f}"
         return f"{value:.4f}" if abs(value) < 10 else f"{value:.2f}"
     return str(value)
 
 
-def _table(rows: dict, columns: list[str] | None = None) -> str:
+def _fmt(value, half=None) -> str:
+    if half is None or value is None:
+        return _num(value)
+    return f"{_num(value)} ± {_num(float(half))}"
+
+
+def _table(rows: dict, halves: dict | None, columns: list[str] | None = None) -> str:
     frame = pd.DataFrame.from_dict(rows, orient="index")
     if columns:
         frame = frame[[c for c in columns if c in frame.columns]]
-    return frame.rename(columns=_SHORT).map(_fmt).to_string()
+    halves = halves or {}
+    text = {col: [_fmt(frame.at[row, col], (halves.get(row) or {}).get(col)) for row in frame.index]
+            for col in frame.columns}
+    return pd.DataFrame(text, index=frame.index).rename(columns=_SHORT).to_string()
 
 
 def kpi_table(summary: dict) -> str:
     """The summary as plain-text tables: call KPIs, outcomes, trunks, groups, DIDs, POPs."""
     k = summary["kpis"]
+    ci = summary.get("ci95") or {}
+    kci = ci.get("kpis", {})
     window = summary["duration"] - summary["warmup"]
-    lines = [f"scenario {summary['scenario']}  seed {summary['seed']}  "
-             f"window {summary['warmup']:g}s..{summary['duration']:g}s ({window / 3600:.2f} h after warm-up)", ""]
+    head = f"scenario {summary['scenario']}  seed {summary['seed']}  " \
+           f"window {summary['warmup']:g}s..{summary['duration']:g}s ({window / 3600:.2f} h after warm-up)"
+    if "replications" in summary:
+        head += f"\n{summary['replications']} replications: mean ± {summary['confidence']:.0%} CI half-width"
+    elif "batches" in summary:
+        head += f"\n{summary['batches']} batch means: mean ± {summary['confidence']:.0%} CI half-width"
+    lines = [head, ""]
     for key in ("offered", "answered", "completion_rate", "loss_probability", "attempts_per_call",
                 "post_dial_delay_mean", "post_dial_delay_p95"):
-        lines.append(f"  {key:<22} {_fmt(k[key])}")
-    lines += ["", "outcomes:"] + [f"  {name:<22} {count}" for name, count in k["outcomes"].items()]
+        lines.append(f"  {key:<22} {_fmt(k[key], kci.get(key))}")
+    lines += ["", "outcomes:"] + [f"  {name:<22} {_fmt(count, kci.get('outcomes', {}).get(name))}"
+                                  for name, count in k["outcomes"].items()]
     for title, key, columns in (("trunks", "trunks", _TRUNK_COLUMNS), ("groups", "groups", None),
                                 ("DIDs", "dids", None), ("POPs", "pops", None)):
         if summary[key]:
-            lines += ["", f"{title}:", _table(summary[key], columns)]
+            lines += ["", f"{title}:", _table(summary[key], ci.get(key), columns)]
     return "\n".join(lines)
+
+
+def comparison_table(table: pd.DataFrame, confidence: float) -> str:
+    """B minus A per KPI, with the paired and the unpaired half-widths; significant rows marked ``*``."""
+    rows = []
+    for kpi, r in table.iterrows():
+        if r["a"] == r["b"] and r["paired_half_width"] in (0, None):
+            continue
+        rows.append({"kpi": kpi, "A": _num(r["a"]), "B": _num(r["b"]),
+                     "B - A": f"{_num(r['difference'])} ± {_num(r['paired_half_width'])}",
+                     "unpaired ±": _num(r["unpaired_half_width"]), "": "*" if r["significant"] else ""})
+    frame = pd.DataFrame(rows)
+    note = f"differences with {confidence:.0%} paired CI (common random numbers); * the CI excludes 0"
+    return note + "\n" + (frame.to_string(index=False) if rows else "(no KPI differs)")

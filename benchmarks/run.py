@@ -1,0 +1,453 @@
+#!/usr/bin/env python
+"""Speed benchmark of simroute against baselines measured in the same run (not part of the test suite).
+
+    python benchmarks/run.py [--rounds N] [--quick] [--out PATH]
+
+Each round runs, in this order: a minimal SimPy loop, simroute on an Erlang B scenario, Ciw on the same
+M/M/110/110 model (skipped when ``ciw`` is not importable) and simroute on the bundled quickstart scenario
+made longer. Ratios are taken within a round, then the median over rounds is reported. See README.md.
+"""
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+import numpy as np
+import simpy
+import yaml
+
+import simroute
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+QUICKSTART = ROOT / "scenarios" / "quickstart.yaml"
+
+# --- the Erlang B model: M/M/110/110 at 100 erlang ------------------------------------------------------
+CHANNELS = 110
+ERLANGS = 100.0
+MEAN_HOLD = 180.0                      # seconds
+RATE = ERLANGS / MEAN_HOLD             # calls per second (2000 calls/hour)
+CALLS = {"full": 200_000, "quick": 30_000}           # offered calls wanted per Erlang B run
+REALISTIC_CALLS = {"full": 100_000, "quick": 15_000}  # offered calls wanted per quickstart run
+BATCH = 8192                           # numpy draws per batch in the SimPy loop
+
+
+def erlang_b(a: float, n: int) -> float:
+    """Blocking of M/G/n/n at ``a`` erlang (the stable recursion; independent of simroute.theory)."""
+    b = 1.0
+    for k in range(1, n + 1):
+        b = a * b / (k + a * b)
+    return b
+
+
+# --- simroute ------------------------------------------------------------------------------------------
+_ENGINE_SECONDS: list[float] = []
+
+
+def _install_engine_timer() -> bool:
+    """Time Engine construction + run inside simulate() by swapping in a timing subclass (this process only).
+
+    Returns False (no engine-only number) if simroute's internals no longer look as expected.
+    """
+    try:
+        import simroute.api as api
+        base = api.Engine
+    except (ImportError, AttributeError):
+        return False
+
+    class TimedEngine(base):
+        def __init__(self, *args, **kwargs):
+            self._bench_t0 = time.perf_counter()
+            super().__init__(*args, **kwargs)
+
+        def run(self):
+            out = super().run()
+            _ENGINE_SECONDS.append(time.perf_counter() - self._bench_t0)
+            return out
+
+    TimedEngine.__name__ = TimedEngine.__qualname__ = base.__name__
+    api.Engine = TimedEngine
+    return True
+
+
+def erlangb_scenario_dict(duration: float, seed: int) -> dict:
+    return {
+        "name": "bench-erlang-b",
+        "description": f"M/M/{CHANNELS}/{CHANNELS} at {ERLANGS:g} erlang",
+        "duration": duration,
+        "warmup": 0,
+        "seed": seed,
+        "trunks": [{"name": "t", "capacity_limit": CHANNELS, "rerouting_codes": "none"}],
+        "dids": [{
+            "number": "441234567890",
+            "route": {"trunk": "t"},
+            "traffic": {"erlangs": ERLANGS, "holding_time": {"dist": "exponential", "mean": MEAN_HOLD}},
+        }],
+    }
+
+
+def realistic_scenario_dict(target_calls: int) -> tuple[dict, float]:
+    """quickstart.yaml with its duration stretched so a run offers about ``target_calls`` calls.
+
+    Only ``duration`` changes: the rate (500 calls/hour), caps, endpoints, number lists, faults and
+    warm-up stay as in the file, so the mix of outcomes stays the realistic one (raising calls_per_hour
+    instead would push 55 channels into heavy overload and turn the run into a blocking test).
+    """
+    data = yaml.safe_load(QUICKSTART.read_text())
+    scen = simroute.load_scenario(QUICKSTART)
+    rate = sum(d.traffic.base_rate for d in scen.dids if d.traffic is not None)  # calls per second
+    duration = float(np.ceil(target_calls / rate / 3600.0)) * 3600.0
+    data["duration"] = duration
+    return data, duration
+
+
+def run_simroute(scenario, seed: int) -> dict:
+    n_engine = len(_ENGINE_SECONDS)
+    t0 = time.perf_counter()
+    result = simroute.simulate(scenario, seed=seed)
+    wall = time.perf_counter() - t0
+    engine = _ENGINE_SECONDS[-1] if len(_ENGINE_SECONDS) > n_engine else None
+    calls = len(result.calls)          # every offered call, warm-up included (outside the timing)
+    kpis = result.summary["kpis"]
+    out = {
+        "seconds": wall,
+        "engine_seconds": engine,
+        "calls": calls,
+        "calls_per_s": calls / wall,
+        "engine_calls_per_s": calls / engine if engine else None,
+        "attempt_rows": len(result.records),
+        "record_bytes": int(result.records.nbytes),
+        "offered_after_warmup": kpis["offered"],
+        "loss_probability": kpis["loss_probability"],
+    }
+    return out
+
+
+# --- baseline 1: a minimal SimPy loop ------------------------------------------------------------------
+def run_simpy_loop(horizon: float, seed: int) -> dict:
+    """One arrival process, numpy batches, a Timeout + callback per carried call, an integer channel count."""
+    rng = np.random.default_rng(seed)
+    env = simpy.Environment()
+    state = {"busy": 0, "offered": 0, "blocked": 0}
+
+    def release(_event):
+        state["busy"] -= 1
+
+    def arrivals(env):
+        busy_cap = CHANNELS
+        timeout = env.timeout
+        while True:
+            gaps = rng.exponential(1.0 / RATE, BATCH).tolist()
+            holds = rng.exponential(MEAN_HOLD, BATCH).tolist()
+            for gap, hold in zip(gaps, holds):
+                if env.now + gap >= horizon:
+                    return
+                yield timeout(gap)
+                state["offered"] += 1
+                if state["busy"] < busy_cap:
+                    state["busy"] += 1
+                    timeout(hold).callbacks.append(release)
+                else:
+                    state["blocked"] += 1
+
+    t0 = time.perf_counter()
+    env.process(arrivals(env))
+    env.run()                      # like simroute: arrivals stop at the horizon, calls in progress finish
+    wall = time.perf_counter() - t0
+    calls = state["offered"]
+    return {"seconds": wall, "calls": calls, "calls_per_s": calls / wall,
+            "loss_probability": state["blocked"] / calls if calls else None}
+
+
+# --- baseline 2: Ciw -----------------------------------------------------------------------------------
+def ciw_module():
+    try:
+        import ciw  # noqa: F401
+    except ImportError:
+        return None
+    return ciw
+
+
+def run_ciw(ciw, horizon: float, seed: int) -> dict:
+    network = ciw.create_network(
+        arrival_distributions=[ciw.dists.Exponential(rate=RATE)],
+        service_distributions=[ciw.dists.Exponential(rate=1.0 / MEAN_HOLD)],
+        number_of_servers=[CHANNELS],
+        queue_capacities=[0],
+    )
+    ciw.seed(seed)
+    t0 = time.perf_counter()
+    sim = ciw.Simulation(network)
+    sim.simulate_until_max_time(horizon)   # stops at the horizon (calls in progress are not finished)
+    wall = time.perf_counter() - t0
+    records = sim.get_all_records(only=["service", "rejection"], include_incomplete=True)
+    blocked = sum(1 for r in records if r.record_type == "rejection")
+    calls = len(records)
+    return {"seconds": wall, "calls": calls, "calls_per_s": calls / wall,
+            "loss_probability": blocked / calls if calls else None}
+
+
+# --- memory --------------------------------------------------------------------------------------------
+def _status_kib(field: str) -> int | None:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1])
+    except OSError:
+        pass
+    return None
+
+
+def memory_probe(duration: float, seed: int) -> dict:
+    """Run in a fresh child process: peak RSS delta of one simulate, then tracemalloc peak of another."""
+    scenario = simroute.load_scenario(erlangb_scenario_dict(duration, seed))
+    simroute.simulate(simroute.load_scenario(erlangb_scenario_dict(3600.0, seed)), seed=seed)  # warm imports
+    out: dict = {}
+    rss_ok = False
+    try:
+        Path("/proc/self/clear_refs").write_text("5")   # reset the peak-RSS (VmHWM) mark
+        rss_ok = True
+    except OSError:
+        pass
+    base = _status_kib("VmRSS")
+    result = simroute.simulate(scenario, seed=seed)
+    rows = len(result.records)
+    if rss_ok and base is not None:
+        hwm = _status_kib("VmHWM")
+        out["rss_peak_delta_bytes"] = (hwm - base) * 1024
+        out["rss_peak_delta_bytes_per_row"] = (hwm - base) * 1024 / rows
+    del result
+    tracemalloc.start()
+    result = simroute.simulate(scenario, seed=seed)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    rows = len(result.records)
+    out.update({
+        "attempt_rows": rows,
+        "record_bytes": int(result.records.nbytes),
+        "record_bytes_per_row": result.records.nbytes / rows,
+        "tracemalloc_peak_bytes": peak,
+        "tracemalloc_peak_bytes_per_row": peak / rows,
+    })
+    return out
+
+
+def memory_in_child(duration: float, seed: int) -> dict:
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--_memory-probe", f"{duration}:{seed}"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    if proc.returncode != 0:
+        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# --- reporting -----------------------------------------------------------------------------------------
+def median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+def fmt(value, spec=",.0f", none="-"):
+    return none if value is None else format(value, spec)
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
+    try:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(fd, 0o666 & ~umask)          # mkstemp makes 0600; give the file the usual mode
+        with os.fdopen(fd, "w") as fh:
+            json.dump(data, fh, indent=2)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=5, help="rounds (each runs every benchmark once); default 5")
+    parser.add_argument("--quick", action="store_true", help="~30k calls per Erlang B run instead of ~200k")
+    parser.add_argument("--out", type=Path, default=HERE / "results.json", help="where to write the JSON results")
+    parser.add_argument("--seed", type=int, default=1000, help="seed of round 1 (round i uses seed + i - 1)")
+    parser.add_argument("--_memory-probe", dest="memory_probe", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+
+    if args.memory_probe:
+        duration, seed = args.memory_probe.split(":")
+        print(json.dumps(memory_probe(float(duration), int(seed))))
+        return 0
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
+    if args.rounds < 5:
+        print(f"note: {args.rounds} round(s); medians and ratios are meant to be read from 5 or more")
+
+    mode = "quick" if args.quick else "full"
+    horizon = float(np.ceil(CALLS[mode] / RATE / 3600.0)) * 3600.0    # whole hours; 100 h in full mode
+    realistic, realistic_duration = realistic_scenario_dict(REALISTIC_CALLS[mode])
+    realistic_scenario = simroute.load_scenario(realistic)
+    engine_timer = _install_engine_timer()
+    ciw = ciw_module()
+    load_before = os.getloadavg()
+
+    print(f"simroute benchmark ({mode}): {args.rounds} round(s); Erlang B M/M/{CHANNELS}/{CHANNELS} at "
+          f"{ERLANGS:g} erlang over {horizon / 3600:g} h (~{RATE * horizon:,.0f} calls); quickstart over "
+          f"{realistic_duration / 3600:g} h")
+    print(f"python {platform.python_version()}, simroute {simroute.__version__}, simpy {simpy.__version__}, "
+          f"numpy {np.__version__}, ciw {getattr(ciw, '__version__', '?') if ciw else 'not importable: skipped'}; "
+          f"{os.cpu_count()} CPU(s), load {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}")
+
+    # untimed warm-up: imports, first-call caches
+    short = 3600.0
+    run_simpy_loop(short, 0)
+    simroute.simulate(simroute.load_scenario(erlangb_scenario_dict(short, 0)), seed=0)
+    if ciw:
+        run_ciw(ciw, short, 0)
+    warm = dict(realistic, duration=4 * 3600.0)
+    simroute.simulate(simroute.load_scenario(warm), seed=0)
+    _ENGINE_SECONDS.clear()
+
+    rounds = []
+    for i in range(args.rounds):
+        seed = args.seed + i
+        row = {"round": i + 1, "seed": seed}
+        row["simpy_loop"] = run_simpy_loop(horizon, seed)
+        scenario = simroute.load_scenario(erlangb_scenario_dict(horizon, seed))   # loading is not timed
+        row["simroute_erlangb"] = run_simroute(scenario, seed)
+        row["ciw"] = run_ciw(ciw, horizon, seed) if ciw else None
+        row["simroute_realistic"] = run_simroute(realistic_scenario, seed)
+        sr = row["simroute_erlangb"]["calls_per_s"]
+        row["ratio_simroute_erlangb_vs_simpy_loop"] = sr / row["simpy_loop"]["calls_per_s"]
+        row["ratio_simroute_erlangb_vs_ciw"] = sr / row["ciw"]["calls_per_s"] if ciw else None
+        eng = row["simroute_erlangb"]["engine_calls_per_s"]
+        row["ratio_simroute_erlangb_engine_vs_simpy_loop"] = eng / row["simpy_loop"]["calls_per_s"] if eng else None
+        rounds.append(row)
+        print(f"  round {i + 1}/{args.rounds}: simpy loop {row['simpy_loop']['calls_per_s']:,.0f}, "
+              f"simroute erlang b {sr:,.0f}, ciw {fmt(row['ciw'] and row['ciw']['calls_per_s'])}, "
+              f"simroute realistic {row['simroute_realistic']['calls_per_s']:,.0f} calls/s", flush=True)
+
+    memory = memory_in_child(horizon, args.seed)
+
+    def col(name, key="calls_per_s"):
+        return [r[name][key] if r[name] else None for r in rounds]
+
+    blocking_theory = erlang_b(ERLANGS, CHANNELS)
+    medians = {
+        "simpy_loop_calls_per_s": median(col("simpy_loop")),
+        "simroute_erlangb_calls_per_s": median(col("simroute_erlangb")),
+        "simroute_erlangb_engine_calls_per_s": median(col("simroute_erlangb", "engine_calls_per_s")),
+        "ciw_calls_per_s": median(col("ciw")),
+        "simroute_realistic_calls_per_s": median(col("simroute_realistic")),
+        "simroute_realistic_engine_calls_per_s": median(col("simroute_realistic", "engine_calls_per_s")),
+    }
+    ratios = {
+        "simroute_erlangb_vs_simpy_loop": median(r["ratio_simroute_erlangb_vs_simpy_loop"] for r in rounds),
+        "simroute_erlangb_vs_ciw": median(r["ratio_simroute_erlangb_vs_ciw"] for r in rounds),
+        "simroute_erlangb_engine_vs_simpy_loop":
+            median(r["ratio_simroute_erlangb_engine_vs_simpy_loop"] for r in rounds),
+    }
+    first = rounds[0]["simroute_erlangb"]
+    bytes_per_row = first["record_bytes"] / first["attempt_rows"]
+    load_after = os.getloadavg()
+
+    # --- table ---------------------------------------------------------------------------------------
+    lines = [
+        "",
+        f"{'benchmark':<28}{'calls/run':>11}{'median calls/s':>16}{'min':>11}{'max':>11}{'loss':>9}",
+    ]
+    theory_note = f"(Erlang B theory: loss {blocking_theory:.4f})"
+    for label, name, key in [("SimPy loop (baseline)", "simpy_loop", "calls_per_s"),
+                             ("simroute Erlang B", "simroute_erlangb", "calls_per_s"),
+                             ("  engine only", "simroute_erlangb", "engine_calls_per_s"),
+                             ("Ciw (baseline)", "ciw", "calls_per_s"),
+                             ("simroute quickstart", "simroute_realistic", "calls_per_s"),
+                             ("  engine only", "simroute_realistic", "engine_calls_per_s")]:
+        values = [v for v in col(name, key) if v is not None]
+        if not values:
+            lines.append(f"{label:<28}{'skipped' if name == 'ciw' else 'n/a':>11}")
+            continue
+        calls = median(col(name, "calls"))
+        loss = median(col(name, "loss_probability"))
+        lines.append(f"{label:<28}{calls:>11,.0f}{median(values):>16,.0f}{min(values):>11,.0f}"
+                     f"{max(values):>11,.0f}{fmt(loss, '.4f'):>9}")
+    lines += [
+        f"{theory_note}",
+        "",
+        "ratios (median of per-round ratios; >1 means simroute is faster):",
+        f"  simroute Erlang B / SimPy loop          {fmt(ratios['simroute_erlangb_vs_simpy_loop'], '.3f')}",
+        f"  simroute Erlang B engine / SimPy loop   {fmt(ratios['simroute_erlangb_engine_vs_simpy_loop'], '.3f')}",
+        f"  simroute Erlang B / Ciw                 "
+        f"{fmt(ratios['simroute_erlangb_vs_ciw'], '.3f', none='skipped (ciw not importable)')}",
+        "",
+        "memory (Erlang B run):",
+        f"  records: {bytes_per_row:.1f} bytes per attempt row ({first['attempt_rows']:,} rows, "
+        f"{first['record_bytes'] / 2**20:.1f} MiB)",
+    ]
+    if "error" in memory:
+        lines.append(f"  memory probe failed: {memory['error']}")
+    else:
+        lines.append(f"  tracemalloc peak: {memory['tracemalloc_peak_bytes'] / 2**20:.1f} MiB = "
+                     f"{memory['tracemalloc_peak_bytes_per_row']:.0f} bytes per attempt row")
+        if "rss_peak_delta_bytes" in memory:
+            lines.append(f"  peak RSS delta:   {memory['rss_peak_delta_bytes'] / 2**20:.1f} MiB = "
+                         f"{memory['rss_peak_delta_bytes_per_row']:.0f} bytes per attempt row")
+    lines.append(f"load average before/after: {load_before[0]:.2f} / {load_after[0]:.2f} "
+                 f"on {os.cpu_count()} CPU(s)")
+    print("\n".join(lines))
+
+    results = {
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "mode": mode,
+        "rounds_requested": args.rounds,
+        "machine": {
+            "python": platform.python_version(),
+            "implementation": platform.python_implementation(),
+            "platform": platform.platform(),
+            "cpu_count": os.cpu_count(),
+            "loadavg_before": list(load_before),
+            "loadavg_after": list(load_after),
+        },
+        "versions": {
+            "simroute": simroute.__version__,
+            "simpy": simpy.__version__,
+            "numpy": np.__version__,
+            "ciw": getattr(ciw, "__version__", None) if ciw else None,
+        },
+        "ciw_skipped": ciw is None,
+        "engine_timing": engine_timer,
+        "model": {
+            "erlangb": {"channels": CHANNELS, "erlangs": ERLANGS, "mean_holding_s": MEAN_HOLD,
+                        "rate_per_s": RATE, "horizon_s": horizon, "expected_calls": RATE * horizon,
+                        "erlang_b_loss_theory": blocking_theory},
+            "realistic": {"source": "scenarios/quickstart.yaml", "duration_s": realistic_duration,
+                          "changed": ["duration"]},
+        },
+        "rounds": rounds,
+        "medians": medians,
+        "ratios": ratios,
+        "memory": {"erlangb_record_bytes_per_row": bytes_per_row, **memory},
+    }
+    write_json_atomic(args.out, results)
+    print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
