@@ -10,6 +10,7 @@ from .experiment import aggregate, replication_seeds, run_many, run_once
 from .intervals import mean_and_half_width, t_quantile
 from .network import compile_network
 from .results import Result
+from .errors import ScenarioError
 from .scenario import load_scenario
 from .units import parse_duration
 
@@ -21,7 +22,8 @@ def _prepare(scenario, seed, duration):
     seed = scenario.seed if seed is None else int(seed)
     horizon = scenario.duration if duration is None else parse_duration(duration)
     if scenario.warmup >= horizon:
-        raise ValueError(f"duration ({horizon:g}s) must be longer than the warm-up ({scenario.warmup:g}s)")
+        raise ScenarioError(scenario.name, [("duration", f"must be longer than the warm-up "
+                                                         f"({horizon:g}s <= {scenario.warmup:g}s)")])
     return scenario, seed, horizon
 
 

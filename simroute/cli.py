@@ -23,13 +23,23 @@ def _duration(text: str) -> float:
         raise argparse.ArgumentTypeError(str(exc)) from None
 
 
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value < 2**63:
+        raise argparse.ArgumentTypeError(f"a seed is between 0 and 2**63-1, got {value}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="simroute", description="Simulate DIDWW-style inbound call routing.")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="simulate a scenario and print its KPI table")
     run.add_argument("scenario", type=Path, help="scenario YAML file")
     run.add_argument("--out", type=Path, help="folder for attempts records and summary.json")
-    run.add_argument("--seed", type=int, help="override the scenario's seed")
+    run.add_argument("--seed", type=_seed, help="override the scenario's seed")
     run.add_argument("--duration", type=_duration, help="override the scenario's duration (e.g. 8h)")
     run.add_argument("--json", action="store_true", help="print summary.json instead of the table")
     run.add_argument("--format", choices=["auto", "csv", "parquet"], default="auto",
@@ -39,7 +49,7 @@ def _parser() -> argparse.ArgumentParser:
     cmp = sub.add_parser("compare", help="compare two variants on common random numbers")
     cmp.add_argument("a", type=Path, help="scenario A (the baseline)")
     cmp.add_argument("b", type=Path, help="scenario B (the variant)")
-    cmp.add_argument("--seed", type=int, help="override A's seed (both variants use it)")
+    cmp.add_argument("--seed", type=_seed, help="override A's seed (both variants use it)")
     cmp.add_argument("--duration", type=_duration, help="override the duration of both")
     cmp.add_argument("--json", action="store_true", help="print the comparison as JSON")
     _add_statistics(cmp, default_replications=20)
@@ -82,7 +92,12 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         return _compare(args) if args.command == "compare" else _run(args)
     except SimrouteError as exc:
-        print(f"simroute: error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():
+            print(f"simroute: error: {line}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # an output folder that is a file, a disk that is full...
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"simroute: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("simroute: interrupted", file=sys.stderr)

@@ -119,15 +119,25 @@ class Trunk(_Model):
             raise ValueError(f"ringing_timeout must be 1 to 32 seconds as DIDWW allows, got {value:g}s")
         return value
 
-    @field_validator("rerouting_codes")
+    @field_validator("rerouting_codes", mode="before")
     @classmethod
     def _known_codes(cls, value):
-        if isinstance(value, list):
-            for entry in value:
-                if isinstance(entry, str) and entry not in codes.NAMED:
-                    raise ValueError(f"unknown re-routing name {entry!r} (names: ringing_timeout, capacity_limit)")
-                if isinstance(entry, int) and entry not in codes.REROUTABLE_SIP_CODES:
-                    raise ValueError(f"{entry} is not one of DIDWW's re-routing disconnect codes")
+        """One clear message per bad entry, before pydantic tries each member of the union."""
+        if value is None:
+            return value
+        if isinstance(value, str):
+            if value not in codes.PRESETS:
+                raise ValueError(f"unknown preset {value!r} (presets: {', '.join(codes.PRESETS)}; or a list of codes)")
+            return value
+        if not isinstance(value, list):
+            raise ValueError(f"expected a preset name or a list of codes, got {type(value).__name__}")
+        for i, entry in enumerate(value):
+            if isinstance(entry, str) and entry not in codes.NAMED:
+                raise ValueError(f"entry {i}: unknown re-routing name {entry!r} (names: ringing_timeout, capacity_limit)")
+            if isinstance(entry, bool) or not isinstance(entry, (int, str)):
+                raise ValueError(f"entry {i}: expected a SIP code or a name, got {entry!r}")
+            if isinstance(entry, int) and entry not in codes.REROUTABLE_SIP_CODES:
+                raise ValueError(f"entry {i}: {entry} is not one of DIDWW's re-routing disconnect codes")
         return value
 
 
@@ -201,6 +211,8 @@ class Traffic(_Model):
         given = [k for k in ("calls_per_hour", "erlangs", "steps") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(f"give exactly one of calls_per_hour, erlangs or steps (got {', '.join(given) or 'none'})")
+        if self.erlangs is not None and self.holding_time.mean <= 0:
+            raise ValueError("holding_time must have a mean above zero when erlangs is given")
         if self.steps is not None:
             if self.profile is not None:
                 raise ValueError("give either steps or profile, not both")
@@ -286,11 +298,6 @@ class Scenario(_Model):
     dids: list[Did] = Field(min_length=1)
     faults: list[Fault] = Field(default_factory=list)
 
-    @model_validator(mode="after")
-    def _warmup_fits(self):
-        if self.warmup >= self.duration:
-            raise ValueError(f"warmup ({self.warmup:g}s) must be shorter than duration ({self.duration:g}s)")
-        return self
 
 
 def _loc(parts) -> str:
@@ -332,6 +339,8 @@ def _references(s: Scenario) -> list[tuple[str, str]]:
             seen.setdefault(value, i)
         return seen
 
+    if s.warmup >= s.duration:
+        problems.append(("warmup", f"must be shorter than duration ({s.warmup:g}s >= {s.duration:g}s)"))
     pops = unique(s.pops, lambda p: p.name, "pops", "name")
     lists = unique(s.number_lists, lambda n: n.name, "number_lists", "name")
     trunks = unique(s.trunks, lambda t: t.name, "trunks", "name")
@@ -385,6 +394,8 @@ def load_scenario(source: "str | Path | dict | Scenario", *, name: str | None = 
         path = Path(source)
         label = name or str(path)
         data = _read_yaml(path, label)
+    if data is None:
+        raise ScenarioError(label, [("", "the file is empty")])
     if not isinstance(data, dict):
         raise ScenarioError(label, [("", f"expected a mapping of scenario fields at the top, got {type(data).__name__}")])
     try:

@@ -23,7 +23,10 @@ def parse_duration(value: object) -> float:
     if isinstance(value, bool):
         raise ValueError(f"expected a duration such as 90s, 10m or 2h, got {value!r}")
     if isinstance(value, (int, float)):
-        seconds = float(value)
+        try:
+            seconds = float(value)
+        except OverflowError:
+            raise ValueError(f"a duration must be finite, got {value!r}") from None
     elif isinstance(value, str):
         match = _PATTERN.match(value)
         if match is None:
