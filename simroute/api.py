@@ -29,7 +29,8 @@ def _prepare(scenario, seed, duration):
 
 def simulate(scenario, seed: int | None = None, duration: float | str | None = None, *,
              replications: int | None = None, batches: int | None = None, confidence: float = 0.95,
-             jobs: int = 1, executor: Executor | None = None, audit: bool = False) -> Result:
+             jobs: int = 1, executor: Executor | None = None, records: str = "attempts",
+             audit: bool = False) -> Result:
     """Run ``scenario`` (a path, a dict or a Scenario) and return its :class:`Result`.
 
     ``seed`` and ``duration`` override the file's. With ``replications`` (or the file's
@@ -42,29 +43,29 @@ def simulate(scenario, seed: int | None = None, duration: float | str | None = N
     n = replications if replications is not None else scenario.replications
     header = {"scenario": scenario.name, "seed": seed, "duration": horizon, "warmup": scenario.warmup}
     if batches:
-        return _batch_means(scenario, seed, horizon, batches, confidence, header)
+        return _batch_means(scenario, seed, horizon, batches, confidence, header, records)
     if n <= 1:
-        (summary,), records, checked = run_once(scenario, seed, horizon, [(scenario.warmup, horizon)], keep=True,
-                                                audit=audit)
-        return Result(scenario, records.net, records, seed, horizon, {**header, **summary},
+        (summary,), kept, checked = run_once(scenario, seed, horizon, [(scenario.warmup, horizon)], keep=True,
+                                             audit=audit, records=records)
+        return Result(scenario, compile_network(scenario), kept, seed, horizon, {**header, **summary},
                       aggregate([summary], confidence)[2], checked)
-    runs, records = run_many(scenario, replication_seeds(seed, n), horizon, [(scenario.warmup, horizon)],
-                             jobs=jobs, executor=executor)
+    runs, kept = run_many(scenario, replication_seeds(seed, n), horizon, [(scenario.warmup, horizon)],
+                          jobs=jobs, executor=executor, records=records)
     mean, half, frame = aggregate([r[0] for r in runs], confidence)
     summary = {**header, "replications": n, "confidence": confidence, **mean, "ci95": half}
-    return Result(scenario, records.net, records, seed, horizon, summary, frame)
+    return Result(scenario, compile_network(scenario), kept, seed, horizon, summary, frame)
 
 
-def _batch_means(scenario, seed, horizon, batches, confidence, header) -> Result:
+def _batch_means(scenario, seed, horizon, batches, confidence, header, records) -> Result:
     if batches < 2:
         raise ValueError(f"batches must be at least 2, got {batches}")
     length = (horizon - scenario.warmup) / batches
     windows = [(scenario.warmup + i * length, scenario.warmup + (i + 1) * length) for i in range(batches)]
-    summaries, records, _ = run_once(scenario, seed, horizon, windows, keep=True)
+    summaries, kept, _ = run_once(scenario, seed, horizon, windows, keep=True, records=records)
     mean, half, frame = aggregate(summaries, confidence)
     frame.index.name = "batch"
     summary = {**header, "batches": batches, "confidence": confidence, **mean, "ci95": half}
-    return Result(scenario, records.net, records, seed, horizon, summary, frame)
+    return Result(scenario, compile_network(scenario), kept, seed, horizon, summary, frame)
 
 
 class Comparison:

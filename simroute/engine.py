@@ -19,7 +19,7 @@ from .routing import attempt_order, should_reroute
 from .streams import Streams, batched
 from .traffic import CallerMix, arrival_times, rate_breakpoints
 
-__all__ = ["Engine", "AuditedEngine", "CapacityViolation"]
+__all__ = ["Engine", "AuditedEngine", "LiveEngine", "CapacityViolation"]
 
 NAN = math.nan
 NORMAL = 1  # SimPy's priority for ordinary events
@@ -59,12 +59,16 @@ class _Arrivals:
 class Engine:
     """Runs one replication of a compiled :class:`~simroute.network.Network` with one seed."""
 
-    def __init__(self, net: Network, seed: int, duration: float):
+    def __init__(self, net: Network, seed, duration: float, sink=None):
         self.net = net
         self.duration = duration
         self.env = simpy.Environment()
         self._schedule = self.env.schedule
-        self.rows = array("d")
+        # SimPy iterates an event's callbacks: a tuple made once serves every event (no list per event)
+        self._on_arrive, self._on_conclude, self._on_hang_up = self._event_callbacks()
+        self._direct = [(t,) for t in net.did_trunk]  # the one-trunk attempt order of directly routed DIDs
+        #: where attempt rows go: a flat array of floats, or any object with ``extend(row)`` (a live tally)
+        self.rows = array("d") if sink is None else sink
         self._n_calls = 0
         streams = Streams(seed)
         s = net.scenario
@@ -73,6 +77,7 @@ class Engine:
         self.trunk_busy = [0] * n_trunks
         self.group_busy = [0] * len(net.group_names)
         self.did_busy = [0] * len(net.did_numbers)
+        self.pop_busy = [0] * len(net.pop_names)  # calls in progress by ingress POP
         self.endpoint_busy = [0] * n_trunks
         self.endpoint_cap = list(net.endpoint_cap)
         self.pop_down = [0] * len(net.pop_names)
@@ -115,13 +120,17 @@ class Engine:
             self.env.process(self._fault(fault))
         self._inter_pop = s.settings.inter_pop_delay
 
+    def _event_callbacks(self):
+        """What runs when a DID's next call arrives, an attempt ends, a call hangs up."""
+        return (self._arrive,), (self._conclude,), (self._hang_up,)
+
     # -- arrivals -----------------------------------------------------------------------------------
     def _next_arrival(self, source):
         try:
             t = source.next_time()
         except StopIteration:
             return
-        source.callbacks = [self._arrive]
+        source.callbacks = self._on_arrive
         self._schedule(source, NORMAL, t - self.env._now)
 
     def _arrive(self, source):
@@ -130,7 +139,7 @@ class Engine:
             t = source.next_time()
         except StopIteration:
             return
-        source.callbacks = [self._arrive]
+        source.callbacks = self._on_arrive
         self._schedule(source, NORMAL, t - self.env._now)
 
     def _offer(self, d):
@@ -152,17 +161,19 @@ class Engine:
             self.rows.extend((cid, 1, d, caller, ingress, -1, now, NAN, now, codes.DID_CAPACITY))
             return
         did_busy[d] += 1
+        self.pop_busy[ingress] += 1
         g = net.did_group[d]
         if g >= 0:
             if self.group_busy[g] >= net.group_cap[g]:
                 did_busy[d] -= 1
+                self.pop_busy[ingress] -= 1
                 self.rows.extend((cid, 1, d, caller, ingress, -1, now, NAN, now, codes.GROUP_CAPACITY))
                 return
             self.group_busy[g] += 1
             call = _Call(cid, d, caller, ingress, attempt_order(net.group_buckets[g], self._route_u), hold,
                          net.group_max_attempts[g])
         else:
-            call = _Call(cid, d, caller, ingress, (net.did_trunk[d],), hold, 1)
+            call = _Call(cid, d, caller, ingress, self._direct[d], hold, 1)
         self._attempt(call)
 
     # -- attempts -----------------------------------------------------------------------------------
@@ -231,7 +242,7 @@ class Engine:
         call.cause = cause
         call.took_endpoint = took_endpoint
         if delay:
-            call.callbacks = [self._conclude]
+            call.callbacks = self._on_conclude
             self._schedule(call, NORMAL, delay)
         else:  # answered or refused at once: no event needed
             self._conclude(call)
@@ -246,7 +257,7 @@ class Engine:
             hold = call.hold
             self.rows.extend((call.cid, k + 1, call.did, call.caller, call.ingress, t, call.start, now,
                               now + hold, ANSWERED))
-            call.callbacks = [self._hang_up]
+            call.callbacks = self._on_hang_up
             self._schedule(call, NORMAL, hold)
             return
         self.trunk_busy[t] -= 1
@@ -266,6 +277,7 @@ class Engine:
             self.endpoint_busy[t] -= 1
         d = call.did  # _end_call inlined: this runs once per answered call
         self.did_busy[d] -= 1
+        self.pop_busy[call.ingress] -= 1
         g = self.net.did_group[d]
         if g >= 0:
             self.group_busy[g] -= 1
@@ -273,6 +285,7 @@ class Engine:
     def _end_call(self, call):
         d = call.did
         self.did_busy[d] -= 1
+        self.pop_busy[call.ingress] -= 1
         g = self.net.did_group[d]
         if g >= 0:
             self.group_busy[g] -= 1
@@ -326,29 +339,42 @@ class CapacityViolation(AssertionError):
 class AuditedEngine(Engine):
     """An engine that checks every cap after every event; for tests, slower than :class:`Engine`."""
 
-    def _check(self):
+    events_checked = 0
+
+    def _event_callbacks(self):
+        return tuple((*callbacks, self._check) for callbacks in super()._event_callbacks())
+
+    def _check(self, _event=None):
         net = self.net
         for name, busy, cap in (("trunk", self.trunk_busy, net.trunk_cap), ("group", self.group_busy, net.group_cap),
-                                ("did", self.did_busy, net.did_cap),
-                                ("endpoint", self.endpoint_busy, net.endpoint_cap)):
+                                ("did", self.did_busy, net.did_cap), ("endpoint", self.endpoint_busy, net.endpoint_cap)):
             for i, (b, c) in enumerate(zip(busy, cap)):
                 if not 0 <= b <= c:
                     raise CapacityViolation(f"{name} {i}: {b} busy, cap {c}, at t={self.env.now}")
+        if min(self.pop_busy) < 0 or sum(self.pop_busy) != sum(self.did_busy):
+            raise CapacityViolation(f"calls by POP {self.pop_busy} do not add up to calls by DID {self.did_busy}")
         self.events_checked += 1
 
-    events_checked = 0
 
-    def _offer(self, d):
-        super()._offer(d)
-        self._check()
+class LiveEngine(Engine):
+    """An engine whose attempt rows go to a :class:`~simroute.tally.LiveTally` and whose busy counters
+    are observed after every event, so KPIs accumulate while it runs (``records="none"``)."""
 
-    def _conclude(self, call):
-        super()._conclude(call)
-        self._check()
+    def __init__(self, net: Network, seed, duration: float, tally):
+        super().__init__(net, seed, duration, sink=tally)
+        self._levels = tally.levels
+        self._busy = [self.trunk_busy, self.did_busy, self.group_busy, self.pop_busy]
 
-    def _hang_up(self, call):
-        super()._hang_up(call)
-        self._check()
+    def _event_callbacks(self):
+        return tuple((*callbacks, self._observe) for callbacks in super()._event_callbacks())
+
+    def _observe(self, _event):
+        self._levels.observe(self.env._now, self._busy)
+
+    def run(self):
+        super().run()
+        self._levels.close()
+        return self.rows
 
 
 def _sampler(dist, rng):

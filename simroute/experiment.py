@@ -12,11 +12,12 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 import numpy as np
 import pandas as pd
 
-from .engine import AuditedEngine, Engine
+from .engine import AuditedEngine, Engine, LiveEngine
 from .intervals import COUNT_PREFIXES, flatten, mean_and_half_width, unflatten
-from .metrics import summarize
+from .metrics import assemble, summarize
 from .network import compile_network
-from .records import Records
+from .records import CallRecords, Records
+from .tally import LiveTally
 from .scenario import Scenario
 
 __all__ = ["replication_seeds", "run_once", "run_many", "aggregate"]
@@ -27,30 +28,46 @@ def replication_seeds(seed: int, n: int) -> list[np.random.SeedSequence]:
     return np.random.SeedSequence(seed).spawn(n)
 
 
+RECORDS = ("attempts", "calls", "none")
+
+
 def run_once(scenario: Scenario, seed, horizon: float, windows: list[tuple[float, float]], keep: bool = False,
-             audit: bool = False):
-    """One simulation: the KPI summaries over each ``(start, end)`` window, and the records if ``keep``."""
+             audit: bool = False, records: str = "attempts"):
+    """One simulation: the KPI summaries over each ``(start, end)`` window, and the records if ``keep``.
+
+    ``records="attempts"`` keeps every attempt row and computes KPIs from them; ``"calls"`` and ``"none"``
+    count KPIs while the run goes (memory flat in the number of calls), keeping one row per call or none.
+    """
+    if records not in RECORDS:
+        raise ValueError(f"records must be one of {', '.join(RECORDS)}, got {records!r}")
     net = compile_network(scenario)
-    engine = (AuditedEngine if audit else Engine)(net, seed, horizon)
-    records = Records(engine.run(), net)
-    summaries = [summarize(records, a, b) for a, b in windows]
-    return summaries, (records if keep else None), (engine.events_checked if audit else None)
+    if records == "attempts":
+        engine = (AuditedEngine if audit else Engine)(net, seed, horizon)
+        kept = Records(engine.run(), net)
+        summaries = [summarize(kept, a, b) for a, b in windows]
+        return summaries, (kept if keep else None), (engine.events_checked if audit else None)
+    tally = LiveTally(net, windows, keep_calls=records == "calls")
+    LiveEngine(net, seed, horizon, tally).run()
+    summaries = [assemble(net, tally.tallies(w)) for w in range(len(windows))]
+    kept = CallRecords(tally.calls, net) if records == "calls" else None
+    return summaries, (kept if keep else None), None
 
 
 def _summaries_only(args):
-    return run_once(*args)[0]
+    scenario, seed, horizon, windows, records = args
+    return run_once(scenario, seed, horizon, windows, records=records)[0]
 
 
 def run_many(scenario: Scenario, seeds: list, horizon: float, windows, *, jobs: int = 1,
-             executor: Executor | None = None):
+             executor: Executor | None = None, records: str = "attempts"):
     """Replication 0 in this process (its records are kept), the others serially or on an executor.
 
     Returns the list of per-replication summary lists and replication 0's records.
     """
-    first, records, _ = run_once(scenario, seeds[0], horizon, windows, keep=True)
-    rest = [(scenario, s, horizon, windows) for s in seeds[1:]]
+    first, kept, _ = run_once(scenario, seeds[0], horizon, windows, keep=True, records=records)
+    rest = [(scenario, s, horizon, windows, records) for s in seeds[1:]]
     if not rest:
-        return [first], records
+        return [first], kept
     if executor is not None:
         others = list(executor.map(_summaries_only, rest))
     elif jobs > 1:
@@ -58,7 +75,7 @@ def run_many(scenario: Scenario, seeds: list, horizon: float, windows, *, jobs: 
             others = list(pool.map(_summaries_only, rest))
     else:
         others = [_summaries_only(args) for args in rest]
-    return [first, *others], records
+    return [first, *others], kept
 
 
 def aggregate(summaries: list[dict], confidence: float) -> tuple[dict, dict, pd.DataFrame]:

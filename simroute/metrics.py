@@ -6,13 +6,15 @@ Pure numpy on columns; nothing here knows the engine. Every ratio whose denomina
 """
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
 from . import codes
 from .network import UNLIMITED
 from .records import Records
 
-__all__ = ["Occupancy", "summarize"]
+__all__ = ["Occupancy", "Tallies", "assemble", "tallies_from_records", "summarize"]
 
 _REFUSED = np.array([codes.NUMBER_LIST_REJECT, codes.TRUNK_CAPACITY, codes.POP_DOWN])
 _BEFORE_GROUP = np.array([codes.NUMBER_LIST_REJECT, codes.DID_CAPACITY])
@@ -68,97 +70,159 @@ def _ratio(num: float, den: float) -> float | None:
     return float(num) / float(den) if den else None
 
 
-def _quantile(values: np.ndarray, q: float) -> float | None:
-    return float(np.quantile(values, q)) if values.size else None
+# columns of Tallies.trunk
+ATTEMPTS, ANSWERED, FIRST, BLOCKED, SEIZED, ERRORS, TIMEOUTS = range(7)
+# columns of Tallies.did, .group, .pop
+OFFERED, DONE, REACHED = range(3)
+# columns of each Tallies.occupancy table
+CARRIED, PEAK, CONGESTION = range(3)
 
 
-def _mean(values: np.ndarray) -> float | None:
-    return float(values.mean()) if values.size else None
+@dataclass
+class Tallies:
+    """What the KPIs of one window are made of, whether counted from records or accumulated live.
+
+    Count tables have one row per trunk / DID / group / POP; ``occupancy`` maps ``trunk``, ``did``,
+    ``group`` and ``pop`` to rows of (carried erlangs, peak, time congestion).
+    """
+
+    outcomes: dict[int, int]
+    trunk: np.ndarray
+    did: np.ndarray
+    group: np.ndarray
+    pop: np.ndarray
+    attempts_on_trunks: int
+    pdd_sum: float
+    pdd_count: int
+    pdd_p95: float | None
+    occupancy: dict[str, np.ndarray] = field(default_factory=dict)
 
 
-def summarize(rec: Records, warmup: float, horizon: float) -> dict:
+def assemble(net, t: Tallies) -> dict:
     """The ``kpis``, ``trunks``, ``groups``, ``dids`` and ``pops`` parts of summary.json."""
+    offered = int(t.did[:, OFFERED].sum())
+    answered = int(t.did[:, DONE].sum())
+    outcomes: dict[str, int] = {}
+    for cause, count in t.outcomes.items():
+        if count:
+            name = codes.outcome_name(int(cause))
+            outcomes[name] = outcomes.get(name, 0) + int(count)
+    kpis = {
+        "offered": offered,
+        "answered": answered,
+        "completion_rate": _ratio(answered, offered),
+        "loss_probability": _ratio(offered - answered, offered),
+        "outcomes": dict(sorted(outcomes.items())),
+        "attempts_per_call": _ratio(t.attempts_on_trunks, t.did[:, REACHED].sum()),
+        "post_dial_delay_mean": _ratio(t.pdd_sum, t.pdd_count),
+        "post_dial_delay_p95": t.pdd_p95,
+    }
+
+    def occupancy(kind, i, congestion=True):
+        row = t.occupancy[kind][i]
+        out = {"carried_erlangs": float(row[CARRIED]), "peak_concurrent": int(row[PEAK])}
+        if congestion:
+            out["time_congestion"] = float(row[CONGESTION])
+        return out
+
+    trunks = {}
+    for i, name in enumerate(net.trunk_names):
+        c = t.trunk[i]
+        selected = sum(t.did[d, REACHED] for d in range(len(net.did_numbers)) if i in net.route_trunks(d))
+        trunks[name] = {
+            "attempts": int(c[ATTEMPTS]),
+            "answered": int(c[ANSWERED]),
+            "first_choice_share": _ratio(c[FIRST], selected),
+            "answered_share": _ratio(c[ANSWERED], selected),
+            "weight_share": net.weight_share[i],
+            "attempt_blocking": _ratio(c[BLOCKED], c[ATTEMPTS]),
+            "error_fraction": _ratio(c[ERRORS], c[SEIZED]),
+            "timeout_fraction": _ratio(c[TIMEOUTS], c[SEIZED] - c[ERRORS]),
+            **occupancy("trunk", i),
+        }
+
+    def entity(kind, table, i, congestion=True):
+        return {"offered": int(table[i, OFFERED]), "answered": int(table[i, DONE]), **occupancy(kind, i, congestion)}
+
+    return {
+        "kpis": kpis,
+        "trunks": trunks,
+        "groups": {name: entity("group", t.group, g) for g, name in enumerate(net.group_names)},
+        "dids": {number: entity("did", t.did, d) for d, number in enumerate(net.did_numbers)},
+        "pops": {name: entity("pop", t.pop, p, congestion=False) for p, name in enumerate(net.pop_names)},
+    }
+
+
+def _occupancy_table(intervals, caps, a, b) -> np.ndarray:
+    out = np.zeros((len(caps), 3))
+    for i, ((starts, ends), cap) in enumerate(zip(intervals, caps)):
+        occ = Occupancy(starts, ends)
+        out[i] = occ.mean(a, b), occ.peak(a, b), occ.time_at_or_above(cap, a, b)
+    return out
+
+
+def tallies_from_records(rec: Records, a: float, b: float) -> Tallies:
+    """Count a window's KPIs from attempt records (calls arriving in ``[a, b)``; time averages over it)."""
     net = rec.net
+    n_trunks, n_dids = len(net.trunk_names), len(net.did_numbers)
     first = np.flatnonzero(rec.routing_attempt == 1)
     last = np.flatnonzero(rec.is_last)
     arrival = rec.time_start[first]
     call_end = np.maximum.reduceat(rec.time_end, first) if first.size else np.zeros(0)
-    in_window = (arrival >= warmup) & (arrival < horizon)
+    in_window = (arrival >= a) & (arrival < b)
     final = rec.cause[last]
     answered = final == codes.ANSWERED
     call_did = rec.did[first]
     call_pop = rec.ingress_pop[first]
-
-    # attempts that belong to a call arriving in the window (a call's attempts count with the call)
     call_index = np.repeat(np.arange(first.size), np.diff(np.append(first, len(rec))))
-    att_in = in_window[call_index]
+    att_in = in_window[call_index]  # a call's attempts count with the call
     on_trunk = rec.trunk >= 0
-    first_trunk = np.full(first.size, -1, dtype=np.int32)
-    first_trunk[call_index[on_trunk & (rec.routing_attempt == 1)]] = rec.trunk[on_trunk & (rec.routing_attempt == 1)]
-    reached_trunk = first_trunk >= 0
-
-    offered = int(in_window.sum())
-    n_answered = int((answered & in_window).sum())
-    outcome_counts: dict[str, int] = {}
-    for cause, count in zip(*np.unique(final[in_window], return_counts=True)):
-        name = codes.outcome_name(int(cause))
-        outcome_counts[name] = outcome_counts.get(name, 0) + int(count)
-    pdd = (rec.time_connect[last] - arrival)[answered & in_window]
-    kpis = {
-        "offered": offered,
-        "answered": n_answered,
-        "completion_rate": _ratio(n_answered, offered),
-        "loss_probability": _ratio(offered - n_answered, offered),
-        "outcomes": dict(sorted(outcome_counts.items())),
-        "attempts_per_call": _ratio((on_trunk & att_in).sum(), (reached_trunk & in_window).sum()),
-        "post_dial_delay_mean": _mean(pdd),
-        "post_dial_delay_p95": _quantile(pdd, 0.95),
-    }
-
-    def occupancy_kpis(starts, ends, cap=UNLIMITED):
-        occ = Occupancy(starts, ends)
-        return {"carried_erlangs": occ.mean(warmup, horizon), "peak_concurrent": occ.peak(warmup, horizon),
-                "time_congestion": occ.time_at_or_above(cap, warmup, horizon)}
-
+    reached = on_trunk[first]
     seized = on_trunk & ~np.isin(rec.cause, _REFUSED)
     errors = seized & (rec.cause != codes.ANSWERED) & (rec.cause != codes.RINGING_TIMEOUT)
-    timeouts = rec.cause == codes.RINGING_TIMEOUT
-    trunks = {}
-    for t, name in enumerate(net.trunk_names):
-        mine = rec.trunk == t
-        here = mine & att_in
-        routes_here = np.isin(call_did, [d for d in range(len(net.did_numbers)) if t in net.route_trunks(d)])
-        selected = (reached_trunk & in_window & routes_here).sum()
-        n_seized = (here & seized).sum()
-        n_errors = (here & errors).sum()
-        trunks[name] = {
-            "attempts": int(here.sum()),
-            "answered": int((here & (rec.cause == codes.ANSWERED)).sum()),
-            "first_choice_share": _ratio(((first_trunk == t) & in_window).sum(), selected),
-            "answered_share": _ratio((here & (rec.cause == codes.ANSWERED)).sum(), selected),
-            "weight_share": net.weight_share[t],
-            "attempt_blocking": _ratio((here & (rec.cause == codes.TRUNK_CAPACITY)).sum(), here.sum()),
-            "error_fraction": _ratio(n_errors, n_seized),
-            "timeout_fraction": _ratio((here & timeouts).sum(), n_seized - n_errors),
-            **occupancy_kpis(rec.time_start[mine & seized], rec.time_end[mine & seized], net.trunk_cap[t]),
-        }
 
-    # a call holds its DID and group channels from arrival to its last attempt's end (or hang-up)
-    did_level_reject = (rec.trunk[first] < 0) & np.isin(rec.cause[first], _BEFORE_GROUP)
-    group_reject = (rec.trunk[first] < 0) & (rec.cause[first] == codes.GROUP_CAPACITY)
-    call_group = np.asarray(net.did_group, dtype=np.int32)[call_did] if first.size else np.zeros(0, np.int32)
+    def per_trunk(mask):
+        return np.bincount(rec.trunk[mask & att_in & on_trunk], minlength=n_trunks)
 
-    def entity(mask, hold_mask, cap=UNLIMITED):
-        return {"offered": int((mask & in_window).sum()), "answered": int((mask & in_window & answered).sum()),
-                **occupancy_kpis(arrival[hold_mask], call_end[hold_mask], cap)}
+    trunk = np.stack([per_trunk(np.ones(len(rec), bool)), per_trunk(rec.cause == codes.ANSWERED),
+                      per_trunk(rec.routing_attempt == 1), per_trunk(rec.cause == codes.TRUNK_CAPACITY),
+                      per_trunk(seized), per_trunk(errors), per_trunk(rec.cause == codes.RINGING_TIMEOUT)], axis=1)
 
-    groups = {name: entity((call_group == g) & ~did_level_reject, (call_group == g) & ~did_level_reject & ~group_reject,
-                           net.group_cap[g])
-              for g, name in enumerate(net.group_names)}
-    dids = {number: entity(call_did == d, (call_did == d) & ~did_level_reject, net.did_cap[d])
-            for d, number in enumerate(net.did_numbers)}
-    pops = {name: entity(call_pop == p, call_pop == p) for p, name in enumerate(net.pop_names)}
-    for table in (pops,):
-        for row in table.values():
-            row.pop("time_congestion")
-    return {"kpis": kpis, "trunks": trunks, "groups": groups, "dids": dids, "pops": pops}
+    def per(index, size, extra=()):
+        cols = [np.bincount(index[in_window], minlength=size), np.bincount(index[in_window & answered], minlength=size)]
+        cols += [np.bincount(index[in_window & m], minlength=size) for m in extra]
+        return np.stack(cols, axis=1)
+
+    did_level_reject = ~reached & np.isin(rec.cause[first], _BEFORE_GROUP)
+    group_reject = ~reached & (rec.cause[first] == codes.GROUP_CAPACITY)
+    call_group = np.asarray(net.did_group + [-1], dtype=np.int64)[call_did]
+    grouped = (call_group >= 0) & ~did_level_reject
+    n_groups = len(net.group_names)
+    group = np.stack([np.bincount(call_group[grouped & in_window], minlength=n_groups),
+                      np.bincount(call_group[grouped & in_window & answered], minlength=n_groups)], axis=1)
+    pdd = (rec.time_connect[last] - arrival)[answered & in_window]
+    outcomes = dict(zip(*(x.tolist() for x in np.unique(final[in_window], return_counts=True))))
+
+    held = seized
+    trunk_iv = [(rec.time_start[held & (rec.trunk == i)], rec.time_end[held & (rec.trunk == i)]) for i in range(n_trunks)]
+    did_held = ~did_level_reject
+    did_iv = [(arrival[did_held & (call_did == d)], call_end[did_held & (call_did == d)]) for d in range(n_dids)]
+    group_held = grouped & ~group_reject
+    group_iv = [(arrival[group_held & (call_group == g)], call_end[group_held & (call_group == g)])
+                for g in range(n_groups)]
+    pop_iv = [(arrival[call_pop == p], call_end[call_pop == p]) for p in range(len(net.pop_names))]
+    return Tallies(
+        outcomes=outcomes, trunk=trunk, did=per(call_did, n_dids, (reached,)), group=group,
+        pop=per(call_pop, len(net.pop_names)), attempts_on_trunks=int((on_trunk & att_in).sum()),
+        pdd_sum=float(pdd.sum()), pdd_count=int(pdd.size),
+        pdd_p95=float(np.quantile(pdd, 0.95)) if pdd.size else None,
+        occupancy={"trunk": _occupancy_table(trunk_iv, net.trunk_cap, a, b),
+                   "did": _occupancy_table(did_iv, net.did_cap, a, b),
+                   "group": _occupancy_table(group_iv, net.group_cap, a, b),
+                   "pop": _occupancy_table(pop_iv, [UNLIMITED] * len(net.pop_names), a, b)},
+    )
+
+
+def summarize(rec: Records, warmup: float, horizon: float) -> dict:
+    """KPIs of the window ``[warmup, horizon)`` from attempt records."""
+    return assemble(rec.net, tallies_from_records(rec, warmup, horizon))

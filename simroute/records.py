@@ -12,9 +12,10 @@ import numpy as np
 import pandas as pd
 
 from . import codes
+from .errors import SimrouteError
 from .network import Network
 
-__all__ = ["FIELDS", "Records"]
+__all__ = ["FIELDS", "Records", "CallRecords"]
 
 #: The numbers the engine writes per attempt, in order. trunk -1: refused before any trunk.
 FIELDS = ("call_id", "routing_attempt", "did", "caller", "ingress_pop", "trunk",
@@ -106,4 +107,46 @@ class Records:
             "time_connect": self.time_connect[last],
             "time_end": end,
             "post_dial_delay": self.time_connect[last] - self.time_start[first],
+        })
+
+
+class CallRecords:
+    """One row per call, kept by a live tally when ``records="calls"`` (no attempt rows)."""
+
+    def __init__(self, rows: array, net: Network):
+        from .tally import CALL_FIELDS
+
+        self.net = net
+        flat = np.frombuffer(rows, dtype=np.float64) if len(rows) else np.zeros(0)
+        self.table = flat.reshape(-1, len(CALL_FIELDS))
+        self.table = self.table[np.argsort(self.table[:, 0], kind="stable")]
+        self.nbytes = flat.nbytes
+
+    def __len__(self) -> int:
+        return len(self.table)
+
+    def attempts_frame(self):
+        raise SimrouteError("this run kept one record per call (records='calls'); run with records='attempts' "
+                            "for attempt records")
+
+    def calls_frame(self) -> pd.DataFrame:
+        """The same table as :meth:`Records.calls_frame`."""
+        net, t = self.net, self.table
+        cause = t[:, 9].astype(np.int32)
+        answered = cause == codes.ANSWERED
+        trunk_names = np.asarray(net.trunk_names + [""], dtype=object)
+        outcome = {c: codes.outcome_name(int(c)) for c in np.unique(cause)}
+        return pd.DataFrame({
+            "call_id": t[:, 0].astype(np.int64),
+            "did": np.asarray(net.did_numbers, dtype=object)[t[:, 1].astype(np.int64)],
+            "caller": t[:, 2].astype(np.int64).astype(str),
+            "ingress_pop": np.asarray(net.pop_names, dtype=object)[t[:, 3].astype(np.int64)],
+            "time_arrival": t[:, 4],
+            "attempts": t[:, 5].astype(np.int32),
+            "outcome": [outcome[c] for c in cause],
+            "answered": answered,
+            "trunk": trunk_names[t[:, 6].astype(np.int64)],
+            "time_connect": t[:, 7],
+            "time_end": t[:, 8],
+            "post_dial_delay": t[:, 7] - t[:, 4],
         })

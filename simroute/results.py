@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .metrics import Occupancy
+from .errors import SimrouteError
 from .network import Network
 from .records import Records
 from .scenario import Scenario
@@ -26,7 +27,7 @@ class Result:
 
     scenario: Scenario
     network: Network
-    records: Records
+    records: Records | None
     seed: int
     duration: float
     summary: dict = field(repr=False)
@@ -38,15 +39,20 @@ class Result:
         """Half-widths of the confidence intervals, shaped like the summary (None for a single run)."""
         return self.summary.get("ci95")
 
+    def _kept(self):
+        if self.records is None:
+            raise SimrouteError("this run kept no records (records='none'); its summary has every KPI")
+        return self.records
+
     @cached_property
     def attempts(self) -> pd.DataFrame:
         """One row per routing attempt (DIDWW's CDR fields)."""
-        return self.records.attempts_frame()
+        return self._kept().attempts_frame()
 
     @cached_property
     def calls(self) -> pd.DataFrame:
         """One row per offered call."""
-        return self.records.calls_frame()
+        return self._kept().calls_frame()
 
     @property
     def trunks(self) -> pd.DataFrame:
@@ -65,7 +71,9 @@ class Result:
         return pd.DataFrame(columns, index=pd.Index(pd.to_timedelta(edges[:-1], unit="s"), name="time"))
 
     def _occupancies(self) -> dict[str, Occupancy]:
-        rec, net = self.records, self.network
+        rec, net = self._kept(), self.network
+        if not isinstance(rec, Records):
+            raise SimrouteError("concurrency over time needs attempt records (records='attempts')")
         out = {}
         for t, name in enumerate(net.trunk_names):
             mine = rec.trunk == t

@@ -1,0 +1,217 @@
+"""KPIs accumulated while the simulation runs, for runs too long to keep records (``records="none"``).
+
+:class:`LiveTally` stands where the engine writes attempt rows: instead of storing a row it counts it
+into the window its call arrived in. Whether a row is its call's last follows from the row alone (the
+same pure re-routing rule the engine applies), so no per-call state outlives the call. Channel
+occupancy comes from the engine's own busy counters through :class:`Levels`. Memory is flat in the
+number of calls; the 95th percentile of post-dial delay comes from a log-bucket sketch with a stated
+relative accuracy.
+"""
+from __future__ import annotations
+
+import bisect
+import math
+from array import array
+
+import numpy as np
+
+from . import codes
+from .metrics import Tallies
+from .network import UNLIMITED, Network
+from .routing import should_reroute
+
+__all__ = ["LiveTally", "Levels", "QuantileSketch"]
+
+_ANSWERED, _TIMEOUT, _TRUNK_FULL = codes.ANSWERED, codes.RINGING_TIMEOUT, codes.TRUNK_CAPACITY
+_REFUSED = frozenset({codes.NUMBER_LIST_REJECT, codes.TRUNK_CAPACITY, codes.POP_DOWN})
+_BEFORE_GROUP = frozenset({codes.NUMBER_LIST_REJECT, codes.DID_CAPACITY})
+
+#: The fields of the call rows kept with ``records="calls"``, in order.
+CALL_FIELDS = ("call_id", "did", "caller", "ingress_pop", "time_arrival", "attempts", "trunk", "time_connect",
+               "time_end", "cause")
+
+
+class QuantileSketch:
+    """Streaming quantiles of positive numbers, each within ``accuracy`` (relative) of the true order
+    statistic: log-spaced buckets, as DDSketch does. Zeros are counted apart."""
+
+    def __init__(self, accuracy: float = 0.001):
+        self.accuracy = accuracy
+        self._gamma = (1 + accuracy) / (1 - accuracy)
+        self._log_gamma = math.log(self._gamma)
+        self._buckets: dict[int, int] = {}
+        self._zeros = 0
+        self.count = 0
+
+    def add(self, x: float) -> None:
+        self.count += 1
+        if x <= 0:
+            self._zeros += 1
+            return
+        key = math.ceil(math.log(x) / self._log_gamma)
+        self._buckets[key] = self._buckets.get(key, 0) + 1
+
+    def quantile(self, q: float) -> float | None:
+        """The value at rank ``q * (count - 1)`` (lower order statistic), or None when empty."""
+        if not self.count:
+            return None
+        rank = math.floor(q * (self.count - 1))
+        seen = self._zeros
+        if rank < seen:
+            return 0.0
+        for key in sorted(self._buckets):
+            seen += self._buckets[key]
+            if rank < seen:
+                return 2 * self._gamma**key / (self._gamma + 1)
+        return None  # pragma: no cover - ranks above count are impossible
+
+
+class _Window:
+    """Counters of one window (one list per entity: Python ints are cheapest to bump)."""
+
+    def __init__(self, net: Network):
+        self.trunk = [[0] * 7 for _ in net.trunk_names]
+        self.did = [[0] * 3 for _ in net.did_numbers]
+        self.group = [[0] * 2 for _ in net.group_names]
+        self.pop = [[0] * 2 for _ in net.pop_names]
+        self.outcomes: dict[int, int] = {}
+        self.on_trunk = 0
+        self.pdd_sum = 0.0
+        self.pdd = QuantileSketch()
+
+
+class LiveTally:
+    """A sink for the engine's attempt rows that counts them instead of keeping them."""
+
+    def __init__(self, net: Network, windows: list[tuple[float, float]], keep_calls: bool = False):
+        self.net = net
+        self.windows = windows
+        self._starts = [a for a, _ in windows]
+        self._counts = [_Window(net) for _ in windows]
+        self._open: dict[int, tuple[float, int]] = {}  # calls with attempts still to come
+        self._route_length = [len(net.route_trunks(d)) for d in range(len(net.did_numbers))]
+        self._max_attempts = [net.group_max_attempts[g] if g >= 0 else 1 for g in net.did_group]
+        self.calls = array("d") if keep_calls else None
+        self.levels = Levels(net, windows)
+
+    def _window(self, t: float) -> int:
+        w = bisect.bisect_right(self._starts, t) - 1
+        return w if w >= 0 and t < self.windows[w][1] else -1
+
+    def extend(self, row) -> None:
+        """Count one attempt row (the engine calls this where it would append to its buffer)."""
+        cid, k, d, caller, ingress, t, ts, tc, te, cause = row
+        last = cause == _ANSWERED or t < 0 or not should_reroute(
+            cause, self.net.reroute[t], k, self._route_length[d], self._max_attempts[d])
+        if k == 1:
+            arrival, w = ts, self._window(ts)
+            if not last:
+                self._open[cid] = (arrival, w)
+        else:
+            arrival, w = self._open.pop(cid) if last else self._open[cid]
+        if w >= 0:
+            c = self._counts[w]
+            if t >= 0:
+                row_counts = c.trunk[t]
+                row_counts[0] += 1
+                c.on_trunk += 1
+                if k == 1:
+                    row_counts[2] += 1
+                    c.did[d][2] += 1
+                if cause == _TRUNK_FULL:
+                    row_counts[3] += 1
+                elif cause not in _REFUSED:
+                    row_counts[4] += 1
+                    if cause == _ANSWERED:
+                        row_counts[1] += 1
+                    elif cause == _TIMEOUT:
+                        row_counts[6] += 1
+                    else:
+                        row_counts[5] += 1
+            if last:
+                answered = cause == _ANSWERED
+                c.outcomes[cause] = c.outcomes.get(cause, 0) + 1
+                for table, i in ((c.did, d), (c.pop, ingress)):
+                    table[i][0] += 1
+                    table[i][1] += answered
+                g = self.net.did_group[d]
+                if g >= 0 and not (t < 0 and cause in _BEFORE_GROUP):
+                    c.group[g][0] += 1
+                    c.group[g][1] += answered
+                if answered:
+                    c.pdd_sum += tc - arrival
+                    c.pdd.add(tc - arrival)
+        if last and self.calls is not None:
+            self.calls.extend((cid, d, caller, ingress, arrival, k, t if cause == _ANSWERED else -1, tc, te, cause))
+
+    def tallies(self, w: int) -> Tallies:
+        """Window ``w``'s counts in the form :func:`simroute.metrics.assemble` reads."""
+        c = self._counts[w]
+        return Tallies(
+            outcomes=dict(c.outcomes), trunk=np.array(c.trunk, dtype=np.int64).reshape(-1, 7),
+            did=np.array(c.did, dtype=np.int64).reshape(-1, 3), group=np.array(c.group, dtype=np.int64).reshape(-1, 2),
+            pop=np.array(c.pop, dtype=np.int64).reshape(-1, 2), attempts_on_trunks=c.on_trunk, pdd_sum=c.pdd_sum,
+            pdd_count=c.pdd.count, pdd_p95=c.pdd.quantile(0.95), occupancy=self.levels.table(w))
+
+
+class Levels:
+    """Time-weighted channel statistics per window, from busy counters observed after every event."""
+
+    KINDS = ("trunk", "did", "group", "pop")
+
+    def __init__(self, net: Network, windows: list[tuple[float, float]]):
+        self.windows = windows
+        caps = {"trunk": net.trunk_cap, "did": net.did_cap, "group": net.group_cap,
+                "pop": [UNLIMITED] * len(net.pop_names)}
+        self.caps = [list(caps[k]) for k in self.KINDS]
+        sizes = [len(c) for c in self.caps]
+        self.last = [[0] * n for n in sizes]
+        self.since = [[0.0] * n for n in sizes]
+        # per kind, per window, per entity: area, time at cap, peak
+        self.area = [[[0.0] * n for _ in windows] for n in sizes]
+        self.at_cap = [[[0.0] * n for _ in windows] for n in sizes]
+        self.peak = [[[0] * n for _ in windows] for n in sizes]
+
+    def observe(self, now: float, busy: list[list[int]]) -> None:
+        """Account for every counter that changed since the last look (cheap when none did)."""
+        for kind, (levels, last) in enumerate(zip(busy, self.last)):
+            if levels == last:
+                continue
+            for i, (new, old) in enumerate(zip(levels, last)):
+                if new != old:
+                    self._advance(kind, i, now)
+                    last[i] = new
+                    for w, (a, b) in enumerate(self.windows):
+                        if a <= now < b and new > self.peak[kind][w][i]:
+                            self.peak[kind][w][i] = new
+
+    def _advance(self, kind: int, i: int, now: float) -> None:
+        """Add the level held since the last change, over each window it overlaps."""
+        start, level, cap = self.since[kind][i], self.last[kind][i], self.caps[kind][i]
+        for w, (a, b) in enumerate(self.windows):
+            lo, hi = max(start, a), min(now, b)
+            if hi > lo:
+                self.area[kind][w][i] += level * (hi - lo)
+                if level >= cap:
+                    self.at_cap[kind][w][i] += hi - lo
+                if level > self.peak[kind][w][i]:
+                    self.peak[kind][w][i] = level
+        self.since[kind][i] = now
+
+    def close(self) -> None:
+        """Account for the levels held until the end of the last window."""
+        end = self.windows[-1][1]
+        for kind, last in enumerate(self.last):
+            for i in range(len(last)):
+                if self.since[kind][i] < end:
+                    self._advance(kind, i, end)
+
+    def table(self, w: int) -> dict[str, np.ndarray]:
+        a, b = self.windows[w]
+        out = {}
+        for kind, name in enumerate(self.KINDS):
+            n = len(self.caps[kind])
+            out[name] = np.column_stack([np.asarray(self.area[kind][w], float) / (b - a),
+                                         np.asarray(self.peak[kind][w], float),
+                                         np.asarray(self.at_cap[kind][w], float) / (b - a)]).reshape(n, 3)
+        return out

@@ -1,0 +1,76 @@
+"""records='none' and 'calls' count KPIs while the run goes; they must give the KPIs that the attempt
+records give for the same seed (two independent computations of the same numbers)."""
+import math
+
+import numpy as np
+import pytest
+
+import simroute
+from simroute.intervals import flatten
+from simroute.tally import QuantileSketch
+
+from .paths import SCENARIOS
+from .test_engine import busy_scenario
+
+CASES = [SCENARIOS / "quickstart.yaml", SCENARIOS / "pop-outage.yaml", SCENARIOS / "spam-list.yaml", busy_scenario()]
+
+
+def assert_same_kpis(a: dict, b: dict):
+    fa, fb = flatten(a), flatten(b)
+    assert fa.keys() == fb.keys()
+    for key, value in fa.items():
+        if key == ("kpis", "post_dial_delay_p95"):
+            continue  # a streaming sketch: checked against the order statistic below
+        other = fb[key]
+        if math.isnan(value):
+            assert math.isnan(other), key
+        elif float(value).is_integer() and key[-1] not in ("carried_erlangs", "time_congestion"):
+            assert value == other, key
+        else:
+            assert other == pytest.approx(value, rel=1e-9, abs=1e-12), key
+
+
+@pytest.mark.parametrize("scenario", CASES, ids=["quickstart", "pop-outage", "spam-list", "busy"])
+def test_live_tally_matches_records(scenario):
+    full = simroute.simulate(scenario, seed=3)
+    for mode in ("none", "calls"):
+        live = simroute.simulate(scenario, seed=3, records=mode)
+        assert_same_kpis(full.summary, live.summary)
+        # the sketch's 95th percentile is within 0.1 % of the lower order statistic at that rank
+        calls = full.calls
+        pdd = np.sort(calls[calls.answered & (calls.time_arrival >= full.scenario.warmup)].post_dial_delay.to_numpy())
+        exact = pdd[math.floor(0.95 * (len(pdd) - 1))]
+        assert live.summary["kpis"]["post_dial_delay_p95"] == pytest.approx(exact, rel=1e-3)
+
+
+def test_calls_mode_keeps_the_same_call_rows():
+    full = simroute.simulate(SCENARIOS / "quickstart.yaml", seed=4)
+    calls = simroute.simulate(SCENARIOS / "quickstart.yaml", seed=4, records="calls")
+    assert calls.calls.reset_index(drop=True).equals(full.calls.reset_index(drop=True))
+    with pytest.raises(simroute.SimrouteError, match="records='calls'"):
+        calls.attempts
+    none = simroute.simulate(SCENARIOS / "quickstart.yaml", seed=4, records="none")
+    with pytest.raises(simroute.SimrouteError, match="records='none'"):
+        none.calls
+
+
+def test_batch_means_and_replications_in_live_mode():
+    a = simroute.simulate(SCENARIOS / "erlang-b.yaml", duration="30h", batches=5)
+    b = simroute.simulate(SCENARIOS / "erlang-b.yaml", duration="30h", batches=5, records="none")
+    assert_same_kpis({k: a.summary[k] for k in ("kpis", "trunks")}, {k: b.summary[k] for k in ("kpis", "trunks")})
+    r1 = simroute.simulate(SCENARIOS / "quickstart.yaml", replications=3)
+    r2 = simroute.simulate(SCENARIOS / "quickstart.yaml", replications=3, records="none")
+    assert r1.summary["kpis"]["answered"] == r2.summary["kpis"]["answered"]
+
+
+def test_sketch_accuracy_on_a_known_sample():
+    rng = np.random.default_rng(0)
+    values = np.concatenate([rng.lognormal(1, 1.5, 20_000), np.zeros(50)])
+    sketch = QuantileSketch(accuracy=0.001)
+    for v in values:
+        sketch.add(float(v))
+    ordered = np.sort(values)
+    for q in (0.0, 0.001, 0.5, 0.95, 0.999, 1.0):
+        exact = ordered[math.floor(q * (len(values) - 1))]
+        assert sketch.quantile(q) == pytest.approx(exact, rel=1e-3, abs=0.0)
+    assert QuantileSketch().quantile(0.5) is None
