@@ -30,7 +30,7 @@ def _prepare(scenario, seed, duration):
 def simulate(scenario, seed: int | None = None, duration: float | str | None = None, *,
              replications: int | None = None, batches: int | None = None, confidence: float = 0.95,
              jobs: int = 1, executor: Executor | None = None, records: str = "attempts",
-             audit: bool = False) -> Result:
+             stream_to=None, audit: bool = False) -> Result:
     """Run ``scenario`` (a path, a dict or a Scenario) and return its :class:`Result`.
 
     ``seed`` and ``duration`` override the file's. With ``replications`` (or the file's
@@ -44,9 +44,11 @@ def simulate(scenario, seed: int | None = None, duration: float | str | None = N
     header = {"scenario": scenario.name, "seed": seed, "duration": horizon, "warmup": scenario.warmup}
     if batches:
         return _batch_means(scenario, seed, horizon, batches, confidence, header, records)
+    if stream_to is not None and (n > 1 or batches):
+        raise ValueError("stream_to writes the records of a single run: drop replications/batches")
     if n <= 1:
         (summary,), kept, checked = run_once(scenario, seed, horizon, [(scenario.warmup, horizon)], keep=True,
-                                             audit=audit, records=records)
+                                             audit=audit, records=records, stream_to=stream_to)
         return Result(scenario, compile_network(scenario), kept, seed, horizon, {**header, **summary},
                       aggregate([summary], confidence)[2], checked)
     runs, kept = run_many(scenario, replication_seeds(seed, n), horizon, [(scenario.warmup, horizon)],

@@ -361,6 +361,7 @@ class LiveEngine(Engine):
     are observed after every event, so KPIs accumulate while it runs (``records="none"``)."""
 
     def __init__(self, net: Network, seed, duration: float, tally):
+        """``tally``: a :class:`~simroute.tally.LiveTally`, or a sink wrapping one (same ``levels``)."""
         super().__init__(net, seed, duration, sink=tally)
         self._levels = tally.levels
         self._busy = [self.trunk_busy, self.did_busy, self.group_busy, self.pop_busy]

@@ -17,6 +17,7 @@ from .intervals import COUNT_PREFIXES, flatten, mean_and_half_width, unflatten
 from .metrics import assemble, summarize
 from .network import compile_network
 from .records import CallRecords, Records
+from .streaming import RecordStream
 from .tally import LiveTally
 from .scenario import Scenario
 
@@ -32,15 +33,22 @@ RECORDS = ("attempts", "calls", "none")
 
 
 def run_once(scenario: Scenario, seed, horizon: float, windows: list[tuple[float, float]], keep: bool = False,
-             audit: bool = False, records: str = "attempts"):
+             audit: bool = False, records: str = "attempts", stream_to=None):
     """One simulation: the KPI summaries over each ``(start, end)`` window, and the records if ``keep``.
 
     ``records="attempts"`` keeps every attempt row and computes KPIs from them; ``"calls"`` and ``"none"``
     count KPIs while the run goes (memory flat in the number of calls), keeping one row per call or none.
+    ``stream_to`` (a .csv or .parquet path) writes the attempt records there in chunks as the run goes,
+    with KPIs counted live, so a run of any length keeps its records without holding them.
     """
     if records not in RECORDS:
         raise ValueError(f"records must be one of {', '.join(RECORDS)}, got {records!r}")
     net = compile_network(scenario)
+    if stream_to is not None:
+        tally = LiveTally(net, windows)
+        with RecordStream(tally, stream_to) as stream:
+            LiveEngine(net, seed, horizon, stream).run()
+        return [assemble(net, tally.tallies(w)) for w in range(len(windows))], None, None
     if records == "attempts":
         engine = (AuditedEngine if audit else Engine)(net, seed, horizon)
         kept = Records(engine.run(), net)

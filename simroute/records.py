@@ -23,14 +23,18 @@ FIELDS = ("call_id", "routing_attempt", "did", "caller", "ingress_pop", "trunk",
 
 
 class Records:
-    """The attempt rows of one run as numpy columns, sorted by call and attempt."""
+    """The attempt rows of one run as numpy columns, sorted by call and attempt.
 
-    def __init__(self, rows: array, net: Network):
+    ``is_last`` given (a chunk streamed in the order written, whose last rows the live tally flagged)
+    keeps the rows in their order instead.
+    """
+
+    def __init__(self, rows: array, net: Network, is_last: np.ndarray | None = None):
         self.net = net
         flat = np.frombuffer(rows, dtype=np.float64) if len(rows) else np.zeros(0)
         table = flat.reshape(-1, len(FIELDS))
-        order = np.lexsort((table[:, 1], table[:, 0]))
-        table = table[order]
+        if is_last is None:
+            table = table[np.lexsort((table[:, 1], table[:, 0]))]
         self.call_id = table[:, 0].astype(np.int64)
         self.routing_attempt = table[:, 1].astype(np.int32)
         self.did = table[:, 2].astype(np.int32)
@@ -41,10 +45,11 @@ class Records:
         self.time_connect = table[:, 7]
         self.time_end = table[:, 8]
         self.cause = table[:, 9].astype(np.int32)
-        n = len(self.call_id)
-        self.is_last = np.ones(n, dtype=bool)
-        if n:
-            self.is_last[:-1] = self.call_id[1:] != self.call_id[:-1]
+        if is_last is None:
+            is_last = np.ones(len(table), dtype=bool)
+            if len(table):
+                is_last[:-1] = self.call_id[1:] != self.call_id[:-1]
+        self.is_last = np.asarray(is_last, dtype=bool)
         self.nbytes = flat.nbytes
 
     def __len__(self) -> int:

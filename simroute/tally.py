@@ -98,8 +98,9 @@ class LiveTally:
         w = bisect.bisect_right(self._starts, t) - 1
         return w if w >= 0 and t < self.windows[w][1] else -1
 
-    def extend(self, row) -> None:
-        """Count one attempt row (the engine calls this where it would append to its buffer)."""
+    def extend(self, row) -> bool:
+        """Count one attempt row (the engine calls this where it would append to its buffer); True when
+        it is its call's last."""
         cid, k, d, caller, ingress, t, ts, tc, te, cause = row
         last = cause == _ANSWERED or t < 0 or not should_reroute(
             cause, self.net.reroute[t], k, self._route_length[d], self._max_attempts[d])
@@ -143,6 +144,7 @@ class LiveTally:
                     c.pdd.add(tc - arrival)
         if last and self.calls is not None:
             self.calls.extend((cid, d, caller, ingress, arrival, k, t if cause == _ANSWERED else -1, tc, te, cause))
+        return last
 
     def tallies(self, w: int) -> Tallies:
         """Window ``w``'s counts in the form :func:`simroute.metrics.assemble` reads."""

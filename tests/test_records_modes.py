@@ -74,3 +74,27 @@ def test_sketch_accuracy_on_a_known_sample():
         exact = ordered[math.floor(q * (len(values) - 1))]
         assert sketch.quantile(q) == pytest.approx(exact, rel=1e-3, abs=0.0)
     assert QuantileSketch().quantile(0.5) is None
+
+
+@pytest.mark.parametrize("suffix", ["csv", "parquet"])
+def test_streamed_records_equal_kept_records(tmp_path, monkeypatch, suffix):
+    """Records streamed in many small chunks are the kept records, and the KPIs are the same."""
+    import pandas as pd
+
+    import simroute.streaming
+
+    if suffix == "parquet":
+        pytest.importorskip("pyarrow")
+    monkeypatch.setattr(simroute.streaming, "CHUNK_ROWS", 97)
+    kept = simroute.simulate(SCENARIOS / "quickstart.yaml", seed=8)
+    target = tmp_path / f"attempts.{suffix}"
+    streamed = simroute.simulate(SCENARIOS / "quickstart.yaml", seed=8, stream_to=target)
+    assert_same_kpis(kept.summary["trunks"], streamed.summary["trunks"])
+    frame = pd.read_csv(target, keep_default_na=False) if suffix == "csv" else pd.read_parquet(target)
+    frame = frame.sort_values(["call_id", "routing_attempt"]).reset_index(drop=True)
+    expected = kept.attempts
+    assert len(frame) == len(expected) > 97 * 10
+    for column in ("call_id", "routing_attempt", "is_last_cdr", "trunk", "cause", "reason", "initiator"):
+        assert (frame[column].astype(str).values == expected[column].astype(str).values).all(), column
+    assert np.allclose(frame.time_end, expected.time_end, atol=1e-5)
+    assert [p.name for p in tmp_path.iterdir()] == [target.name]  # no temporary file left behind

@@ -1,0 +1,79 @@
+"""Attempt records streamed to a file in chunks, for runs too long to hold their records in memory.
+
+The sink counts every row into a live tally (the KPIs) and buffers it; every ``chunk_rows`` rows the
+buffer becomes a CDR table and is appended to a temporary file (Parquet with pyarrow, else CSV), which
+is renamed into place only when the run completes.
+"""
+from __future__ import annotations
+
+from array import array
+from pathlib import Path
+
+import numpy as np
+
+from .outputs import atomic_path
+from .records import FIELDS, Records
+from .tally import LiveTally
+
+__all__ = ["RecordStream", "CHUNK_ROWS"]
+
+CHUNK_ROWS = 500_000  # rows per chunk: 40 MB of buffer, then a table of that many rows
+
+
+class RecordStream:
+    """A sink for the engine's attempt rows: tally, buffer, and append to ``target`` chunk by chunk."""
+
+    def __init__(self, tally: LiveTally, target: Path, chunk_rows: int | None = None):
+        self.tally = tally
+        self.levels = tally.levels  # the LiveEngine observes channel levels through its sink
+        self.target = Path(target)
+        self.fmt = self.target.suffix.lstrip(".")
+        if self.fmt not in ("csv", "parquet"):
+            raise ValueError(f"records file must end in .csv or .parquet, got {self.target.name!r}")
+        self._chunk = (chunk_rows or CHUNK_ROWS) * len(FIELDS)
+        self._rows = array("d")
+        self._last = bytearray()
+        self._context = None
+        self._tmp = None
+        self._writer = None
+        self.rows_written = 0
+
+    def __enter__(self):
+        self._context = atomic_path(self.target)
+        self._tmp = self._context.__enter__()
+        return self
+
+    def __exit__(self, *exc):
+        try:
+            if exc[0] is None:
+                self._flush()
+            if self._writer is not None:
+                self._writer.close()
+            elif exc[0] is None and not self.rows_written:
+                self._tmp.write_text(",".join(FIELDS) + "\n")
+        finally:
+            return self._context.__exit__(*exc)
+
+    def extend(self, row) -> None:
+        self._last.append(self.tally.extend(row))
+        self._rows.extend(row)
+        if len(self._rows) >= self._chunk:
+            self._flush()
+
+    def _flush(self) -> None:
+        if not self._rows:
+            return
+        frame = Records(self._rows, self.tally.net, is_last=np.frombuffer(bytes(self._last), dtype=np.uint8)).attempts_frame()
+        if self.fmt == "parquet":
+            import pyarrow as pa
+            import pyarrow.parquet as pq
+
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            if self._writer is None:
+                self._writer = pq.ParquetWriter(self._tmp, table.schema)
+            self._writer.write_table(table)
+        else:
+            frame.to_csv(self._tmp, mode="a", header=self.rows_written == 0, index=False, float_format="%.6f")
+        self.rows_written += len(frame)
+        self._rows = array("d")
+        self._last = bytearray()
