@@ -365,6 +365,8 @@ class LiveEngine(Engine):
         super().__init__(net, seed, duration, sink=tally)
         self._levels = tally.levels
         self._busy = [self.trunk_busy, self.did_busy, self.group_busy, self.pop_busy]
+        for t in self._levels.boundary_times():
+            _Boundary(self, t)
 
     def _event_callbacks(self):
         return tuple((*callbacks, self._observe) for callbacks in super()._event_callbacks())
@@ -372,10 +374,19 @@ class LiveEngine(Engine):
     def _observe(self, _event):
         self._levels.observe(self.env._now, self._busy)
 
-    def run(self):
-        super().run()
-        self._levels.close()
-        return self.rows
+    def _boundary(self, _event):
+        self._levels.boundary(self.env._now)
+
+
+class _Boundary:
+    """An event at a KPI window's start or end (SimPy runs it among the calls' events)."""
+
+    __slots__ = ("callbacks",)
+    _ok = True
+
+    def __init__(self, engine: LiveEngine, t: float):
+        self.callbacks = (engine._boundary,)
+        engine._schedule(self, NORMAL, t)
 
 
 def _sampler(dist, rng):

@@ -157,7 +157,11 @@ class LiveTally:
 
 
 class Levels:
-    """Time-weighted channel statistics per window, from busy counters observed after every event."""
+    """Time-weighted channel statistics per window, from busy counters observed after every event.
+
+    The engine calls :meth:`boundary` at each window's start and end, so that per event only the level
+    held since the last change is added to the current window (no window arithmetic per event).
+    """
 
     KINDS = ("trunk", "did", "group", "pop")
 
@@ -166,54 +170,66 @@ class Levels:
         caps = {"trunk": net.trunk_cap, "did": net.did_cap, "group": net.group_cap,
                 "pop": [UNLIMITED] * len(net.pop_names)}
         self.caps = [list(caps[k]) for k in self.KINDS]
-        sizes = [len(c) for c in self.caps]
-        self.last = [[0] * n for n in sizes]
-        self.since = [[0.0] * n for n in sizes]
-        # per kind, per window, per entity: area, time at cap, peak
-        self.area = [[[0.0] * n for _ in windows] for n in sizes]
-        self.at_cap = [[[0.0] * n for _ in windows] for n in sizes]
-        self.peak = [[[0] * n for _ in windows] for n in sizes]
+        self.last = [[0] * len(c) for c in self.caps]
+        self.since = [[0.0] * len(c) for c in self.caps]
+        self.current = -1  # the window the clock is in, -1 outside every window
+        self._fresh()
+        self.done: dict[int, tuple] = {}
+
+    def _fresh(self):
+        self.area = [[0.0] * len(c) for c in self.caps]
+        self.at_cap = [[0.0] * len(c) for c in self.caps]
+        self.peak = [list(levels) for levels in self.last]  # the levels in force when a window opens
+
+    def boundary_times(self) -> list[float]:
+        """Times at which :meth:`boundary` must be called, in order."""
+        return sorted({t for window in self.windows for t in window})
+
+    def boundary(self, now: float) -> None:
+        """Close the current window at ``now`` and open the one starting there (if any)."""
+        for kind, last in enumerate(self.last):
+            for i in range(len(last)):
+                self._advance(kind, i, now)
+        if self.current >= 0:
+            self.done[self.current] = (self.area, self.at_cap, self.peak)
+        self.current = next((w for w, (a, b) in enumerate(self.windows) if a <= now < b), -1)
+        self._fresh()
 
     def observe(self, now: float, busy: list[list[int]]) -> None:
         """Account for every counter that changed since the last look (cheap when none did)."""
-        for kind, (levels, last) in enumerate(zip(busy, self.last)):
+        inside = self.current >= 0
+        for kind in range(4):
+            levels, last = busy[kind], self.last[kind]
             if levels == last:
                 continue
-            for i, (new, old) in enumerate(zip(levels, last)):
+            since, area, at_cap, peak, caps = (self.since[kind], self.area[kind], self.at_cap[kind],
+                                               self.peak[kind], self.caps[kind])
+            for i, new in enumerate(levels):
+                old = last[i]
                 if new != old:
-                    self._advance(kind, i, now)
+                    if inside:  # _advance inlined: this runs after every event
+                        dt = now - since[i]
+                        area[i] += old * dt
+                        if old >= caps[i]:
+                            at_cap[i] += dt
+                        if new > peak[i]:
+                            peak[i] = new
+                    since[i] = now
                     last[i] = new
-                    for w, (a, b) in enumerate(self.windows):
-                        if a <= now < b and new > self.peak[kind][w][i]:
-                            self.peak[kind][w][i] = new
 
     def _advance(self, kind: int, i: int, now: float) -> None:
-        """Add the level held since the last change, over each window it overlaps."""
-        start, level, cap = self.since[kind][i], self.last[kind][i], self.caps[kind][i]
-        for w, (a, b) in enumerate(self.windows):
-            lo, hi = max(start, a), min(now, b)
-            if hi > lo:
-                self.area[kind][w][i] += level * (hi - lo)
-                if level >= cap:
-                    self.at_cap[kind][w][i] += hi - lo
-                if level > self.peak[kind][w][i]:
-                    self.peak[kind][w][i] = level
+        """Add the level held since the last change to the current window."""
+        dt = now - self.since[kind][i]
+        if dt > 0 and self.current >= 0:
+            level = self.last[kind][i]
+            self.area[kind][i] += level * dt
+            if level >= self.caps[kind][i]:
+                self.at_cap[kind][i] += dt
         self.since[kind][i] = now
-
-    def close(self) -> None:
-        """Account for the levels held until the end of the last window."""
-        end = self.windows[-1][1]
-        for kind, last in enumerate(self.last):
-            for i in range(len(last)):
-                if self.since[kind][i] < end:
-                    self._advance(kind, i, end)
 
     def table(self, w: int) -> dict[str, np.ndarray]:
         a, b = self.windows[w]
-        out = {}
-        for kind, name in enumerate(self.KINDS):
-            n = len(self.caps[kind])
-            out[name] = np.column_stack([np.asarray(self.area[kind][w], float) / (b - a),
-                                         np.asarray(self.peak[kind][w], float),
-                                         np.asarray(self.at_cap[kind][w], float) / (b - a)]).reshape(n, 3)
-        return out
+        area, at_cap, peak = self.done[w]
+        return {name: np.column_stack([np.asarray(area[k], float) / (b - a), np.asarray(peak[k], float),
+                                       np.asarray(at_cap[k], float) / (b - a)]).reshape(len(self.caps[k]), 3)
+                for k, name in enumerate(self.KINDS)}
