@@ -54,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     cmp.add_argument("--json", action="store_true", help="print the comparison as JSON")
     _add_statistics(cmp, default_replications=20)
     sub.add_parser("schema", help="print the scenario JSON Schema (for editors)")
+    val = sub.add_parser("validate", help="run the built-in validation suite against exact teletraffic results")
+    val.add_argument("--quick", action="store_true", help="a few cases with fewer replications (seconds)")
+    val.add_argument("--jobs", type=int, default=1, help="local processes for replications")
     return parser
 
 
@@ -84,12 +87,22 @@ def _compare(args) -> int:
     return 0
 
 
+def _validate(args) -> int:
+    from . import validation
+    cases = validation.suite(args.quick)
+    table = validation.run_suite(cases=cases, jobs=args.jobs)
+    print(validation.format_table(table, cases))
+    return 0 if table["passed"].all() else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     try:
         if args.command == "schema":
             print(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2))
             return 0
+        if args.command == "validate":
+            return _validate(args)
         return _compare(args) if args.command == "compare" else _run(args)
     except SimrouteError as exc:
         for line in str(exc).splitlines():

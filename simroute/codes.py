@@ -11,7 +11,7 @@ from typing import NamedTuple
 
 __all__ = [
     "Cause", "CAUSES", "ANSWERED", "RINGING_TIMEOUT", "TRUNK_CAPACITY", "GROUP_CAPACITY", "DID_CAPACITY",
-    "NUMBER_LIST_REJECT", "TIMER_B", "POP_DOWN", "REROUTABLE_SIP_CODES", "PRESETS", "cause_info",
+    "NUMBER_LIST_REJECT", "TIMER_B", "POP_DOWN", "NO_CHANNEL", "REROUTABLE_SIP_CODES", "PRESETS", "cause_info",
     "outcome_name", "reroute_causes",
 ]
 
@@ -31,6 +31,7 @@ DID_CAPACITY = 1512        # [I] simroute: DID capacity_limit reached
 NUMBER_LIST_REJECT = 8002  # [I] Yeti "Source number blacklisted" (403)
 TIMER_B = 130              # [I] Yeti "SIP transaction timeout": no response within sip_timer_b (408)
 POP_DOWN = 1520            # [I] simroute: egress POP out of service (503)
+NO_CHANNEL = 1513          # [V] "requires additional Capacity to receive inbound calls"; code [I] (480)
 
 _INTERNAL = {
     RINGING_TIMEOUT: Cause(487, "Ringing timeout", "Switch", "ringing_timeout"),
@@ -40,6 +41,7 @@ _INTERNAL = {
     NUMBER_LIST_REJECT: Cause(403, "Source number rejected by number list", "Switch", "number_list_reject"),
     TIMER_B: Cause(408, "SIP transaction timeout (no response)", "Switch", "no_response"),
     POP_DOWN: Cause(503, "Egress POP down", "Switch", "pop_down"),
+    NO_CHANNEL: Cause(480, "No DID channel free (included, dedicated, shared, metered)", "Switch", "no_channel"),
 }
 
 _SIP_REASONS = {
@@ -63,6 +65,12 @@ CAUSES: dict[int, Cause] = {ANSWERED: Cause(200, "Answered", "Origination", "ans
 
 #: Internal causes that a SIP code in a re-routing list also covers [I].
 _SEEN_AS_SIP = (TIMER_B, POP_DOWN)
+
+#: Channel kinds a call can hold on its DID, in DIDWW's order of use (-1: the DID has no channel model).
+CHANNEL_KINDS = ("included", "dedicated", "shared", "metered")
+
+#: How a call that a cloud PBX answered left its queue.
+PBX_SERVED, PBX_ABANDONED, PBX_VOICEMAIL = 1, 2, 3
 
 #: [V] The SIP codes DIDWW lets a trunk re-route on (its "Rerouting Disconnect Codes", ids 56-108).
 REROUTABLE_SIP_CODES = frozenset({

@@ -14,9 +14,10 @@ from array import array
 import simpy
 
 from . import codes
-from .network import Network, is_instant, outcome_table
+from .network import Network, outcome_table
+from .pbx import CloudPbx
 from .routing import attempt_order, should_reroute
-from .streams import Streams, batched
+from .streams import Streams, batched, sampler
 from .traffic import CallerMix, arrival_times, rate_breakpoints
 
 __all__ = ["Engine", "AuditedEngine", "LiveEngine", "CapacityViolation"]
@@ -31,10 +32,13 @@ class _Call:
     with ``Environment.schedule``: one object per call in flight, none per event, none per record."""
 
     __slots__ = ("callbacks", "cid", "did", "caller", "ingress", "order", "k", "hold", "start", "cause",
-                 "took_endpoint", "max_attempts")
+                 "took_endpoint", "max_attempts", "channel", "connect", "arrival", "queued_at", "left_at",
+                 "pbx_outcome")
     _ok = True  # what SimPy's Environment.step reads of an event that succeeded
 
-    def __init__(self, cid, did, caller, ingress, order, hold, max_attempts):
+    def __init__(self, cid, did, caller, ingress, order, hold, max_attempts, channel, arrival):
+        self.channel = channel
+        self.arrival = arrival
         self.cid = cid
         self.did = did
         self.caller = caller
@@ -69,6 +73,8 @@ class Engine:
         self._direct = [(t,) for t in net.did_trunk]  # the one-trunk attempt order of directly routed DIDs
         #: where attempt rows go: a flat array of floats, or any object with ``extend(row)`` (a live tally)
         self.rows = array("d") if sink is None else sink
+        #: where cloud-PBX rows go (one per call a PBX answered)
+        self.pbx_rows = array("d") if sink is None else sink.pbx_rows
         self._n_calls = 0
         streams = Streams(seed)
         s = net.scenario
@@ -78,6 +84,13 @@ class Engine:
         self.group_busy = [0] * len(net.group_names)
         self.did_busy = [0] * len(net.did_numbers)
         self.pop_busy = [0] * len(net.pop_names)  # calls in progress by ingress POP
+        n_capacity_groups = len(net.capacity_group_names)
+        self.included_busy = [0] * len(net.did_numbers)
+        self.dedicated_busy = [0] * len(net.did_numbers)
+        self.shared_busy = [0] * n_capacity_groups
+        self.metered_busy = [0] * n_capacity_groups
+        self.queue_busy = [0] * n_trunks   # callers waiting for an agent, per cloud-PBX trunk
+        self.agents_busy = [0] * n_trunks  # agents talking, per cloud-PBX trunk
         self.endpoint_busy = [0] * n_trunks
         self.endpoint_cap = list(net.endpoint_cap)
         self.pop_down = [0] * len(net.pop_names)
@@ -96,9 +109,13 @@ class Engine:
             cum, what = outcome_table(ep)
             certain = what[-1] == ANSWERED and cum[0] == 0.0 and cum[-1] == 1.0  # answers every call
             self._outcome_u.append(None if certain else batched(lambda n, r=streams.get("codes", name): r.random(n)))
-            self._answer_delay.append(_sampler(ep.answer_delay, streams.get("answer", name)))
-            self._reject_delay.append(_sampler(ep.reject_delay, streams.get("reject", name)))
+            self._answer_delay.append(sampler(ep.answer_delay, streams.get("answer", name)))
+            self._reject_delay.append(sampler(ep.reject_delay, streams.get("reject", name)))
             self._outcomes.append((cum, what))
+        self._setup_delay = [None if dist is None else sampler(dist, streams.get("post_dial_delay", name))
+                             for name, dist in zip(net.trunk_names, net.setup_delay)]
+        self._pbx = [None if model is None else CloudPbx(self, t, model, streams)
+                     for t, model in enumerate(net.pbx)]
 
         self._hold, self._callers = [], []
         for i, d in enumerate(s.dids):
@@ -107,7 +124,7 @@ class Engine:
                 self._hold.append(None)
                 self._callers.append(None)
                 continue
-            self._hold.append(_sampler(tr.holding_time, streams.get("holding", d.number)))
+            self._hold.append(sampler(tr.holding_time, streams.get("holding", d.number)))
             c = tr.callers
             default_prefix = c.default_prefix if c.default_prefix is not None else (d.number.lstrip("0")[:2] or "1")
             mix = CallerMix(list(c.prefix_shares), list(c.prefix_shares.values()), default_prefix, c.length,
@@ -154,11 +171,15 @@ class Engine:
         hold = self._hold[d]()
         did_list = net.did_list[d]
         if did_list is not None and not did_list.allows(str(caller)):
-            self.rows.extend((cid, 1, d, caller, ingress, -1, now, NAN, now, codes.NUMBER_LIST_REJECT))
+            self.rows.extend((cid, 1, d, caller, ingress, -1, now, NAN, now, codes.NUMBER_LIST_REJECT, -1))
             return
         did_busy = self.did_busy
         if did_busy[d] >= net.did_cap[d]:
-            self.rows.extend((cid, 1, d, caller, ingress, -1, now, NAN, now, codes.DID_CAPACITY))
+            self.rows.extend((cid, 1, d, caller, ingress, -1, now, NAN, now, codes.DID_CAPACITY, -1))
+            return
+        channel = self._take_channel(d) if net.did_channel_limited[d] else -1
+        if channel == -2:
+            self.rows.extend((cid, 1, d, caller, ingress, -1, now, NAN, now, codes.NO_CHANNEL, -1))
             return
         did_busy[d] += 1
         self.pop_busy[ingress] += 1
@@ -167,14 +188,47 @@ class Engine:
             if self.group_busy[g] >= net.group_cap[g]:
                 did_busy[d] -= 1
                 self.pop_busy[ingress] -= 1
-                self.rows.extend((cid, 1, d, caller, ingress, -1, now, NAN, now, codes.GROUP_CAPACITY))
+                self._release_channel(d, channel)
+                self.rows.extend((cid, 1, d, caller, ingress, -1, now, NAN, now, codes.GROUP_CAPACITY, channel))
                 return
             self.group_busy[g] += 1
             call = _Call(cid, d, caller, ingress, attempt_order(net.group_buckets[g], self._route_u), hold,
-                         net.group_max_attempts[g])
+                         net.group_max_attempts[g], channel, now)
         else:
-            call = _Call(cid, d, caller, ingress, self._direct[d], hold, 1)
+            call = _Call(cid, d, caller, ingress, self._direct[d], hold, 1, channel, now)
         self._attempt(call)
+
+    def _take_channel(self, d) -> int:
+        """The first free DID channel in DIDWW's order: 0 included, 1 dedicated, 2 shared, 3 metered;
+        -2 when none is free."""
+        net = self.net
+        if self.included_busy[d] < net.did_included[d]:
+            self.included_busy[d] += 1
+            return 0
+        if self.dedicated_busy[d] < net.did_dedicated[d]:
+            self.dedicated_busy[d] += 1
+            return 1
+        g = net.did_capacity_group[d]
+        if g >= 0:
+            if self.shared_busy[g] < net.capacity_group_shared[g]:
+                self.shared_busy[g] += 1
+                return 2
+            if self.metered_busy[g] < net.capacity_group_metered[g]:
+                self.metered_busy[g] += 1
+                return 3
+        return -2
+
+    def _release_channel(self, d, channel) -> None:
+        if channel < 0:
+            return
+        if channel == 0:
+            self.included_busy[d] -= 1
+        elif channel == 1:
+            self.dedicated_busy[d] -= 1
+        elif channel == 2:
+            self.shared_busy[self.net.did_capacity_group[d]] -= 1
+        else:
+            self.metered_busy[self.net.did_capacity_group[d]] -= 1
 
     # -- attempts -----------------------------------------------------------------------------------
     def _attempt(self, call):
@@ -199,7 +253,7 @@ class Engine:
                 cause = codes.POP_DOWN
             else:
                 break
-            self.rows.extend((call.cid, k + 1, call.did, call.caller, ingress, t, now, NAN, now, cause))
+            self.rows.extend((call.cid, k + 1, call.did, call.caller, ingress, t, now, NAN, now, cause, call.channel))
             if should_reroute(cause, net.reroute[t], k + 1, len(order), call.max_attempts):
                 call.k = k + 1
                 continue
@@ -209,31 +263,37 @@ class Engine:
         trunk_busy[t] += 1
         timeout = net.ringing_timeout[t]
         took_endpoint = False
+        fault = self.respond_fault[t]
         if self.link_down[t]:
             cause, delay = TIMER_B, net.timer_b[t]
-        elif self.endpoint_busy[t] >= self.endpoint_cap[t]:
-            cause, delay = net.endpoints[t].busy_code, self._reject_delay[t]()
         else:
-            took_endpoint = True
-            self.endpoint_busy[t] += 1
-            fault = self.respond_fault[t]
-            draw = self._outcome_u[t]
             if fault is not None and self._fault_u() < fault[1]:
                 cause, delay = fault[0], self._reject_delay[t]()
-            elif draw is None:
-                cause, delay = ANSWERED, self._answer_delay[t]()
+            elif self._pbx[t] is not None:
+                cause, delay = self._pbx[t].admit()
+            elif self.endpoint_busy[t] >= self.endpoint_cap[t]:
+                cause, delay = net.endpoints[t].busy_code, self._reject_delay[t]()
             else:
-                cum, what = self._outcomes[t]
-                i = bisect.bisect_right(cum, draw())
-                cause = what[i] if i < len(what) else RINGING_TIMEOUT
-                if cause == ANSWERED:
-                    delay = self._answer_delay[t]()
-                elif cause == TIMER_B:
-                    delay = net.timer_b[t]
-                elif cause == RINGING_TIMEOUT:
-                    delay = timeout
+                took_endpoint = True
+                self.endpoint_busy[t] += 1
+                draw = self._outcome_u[t]
+                if draw is None:
+                    cause, delay = ANSWERED, self._answer_delay[t]()
                 else:
-                    delay = self._reject_delay[t]()
+                    cum, what = self._outcomes[t]
+                    i = bisect.bisect_right(cum, draw())
+                    cause = what[i] if i < len(what) else RINGING_TIMEOUT
+                    if cause == ANSWERED:
+                        delay = self._answer_delay[t]()
+                    elif cause == TIMER_B:
+                        delay = net.timer_b[t]
+                    elif cause == RINGING_TIMEOUT:
+                        delay = timeout
+                    else:
+                        delay = self._reject_delay[t]()
+            setup = self._setup_delay[t]  # PSTN termination's post-dial delay
+            if setup is not None:
+                delay += setup()
             if egress != ingress:
                 delay += self._inter_pop
         if delay > timeout:
@@ -254,16 +314,19 @@ class Engine:
         t = call.order[k]
         cause = call.cause
         if cause == ANSWERED:
-            hold = call.hold
-            self.rows.extend((call.cid, k + 1, call.did, call.caller, call.ingress, t, call.start, now,
-                              now + hold, ANSWERED))
+            call.connect = now
+            pbx = self._pbx[t]
+            if pbx is not None:  # the cloud PBX decides when the call ends
+                pbx.answered(call)
+                return
             call.callbacks = self._on_hang_up
-            self._schedule(call, NORMAL, hold)
+            self._schedule(call, NORMAL, call.hold)
             return
         self.trunk_busy[t] -= 1
         if call.took_endpoint:
             self.endpoint_busy[t] -= 1
-        self.rows.extend((call.cid, k + 1, call.did, call.caller, call.ingress, t, call.start, NAN, now, cause))
+        self.rows.extend((call.cid, k + 1, call.did, call.caller, call.ingress, t, call.start, NAN, now, cause,
+                          call.channel))
         if should_reroute(cause, self.net.reroute[t], k + 1, len(call.order), call.max_attempts):
             call.k = k + 1
             self._attempt(call)
@@ -271,7 +334,11 @@ class Engine:
             self._end_call(call)
 
     def _hang_up(self, call):
-        t = call.order[call.k]
+        """An answered call ends: its attempt row is written now that its end is known."""
+        k = call.k
+        t = call.order[k]
+        self.rows.extend((call.cid, k + 1, call.did, call.caller, call.ingress, t, call.start, call.connect,
+                          self.env._now, ANSWERED, call.channel))
         self.trunk_busy[t] -= 1
         if call.took_endpoint:
             self.endpoint_busy[t] -= 1
@@ -281,6 +348,8 @@ class Engine:
         g = self.net.did_group[d]
         if g >= 0:
             self.group_busy[g] -= 1
+        if call.channel >= 0:
+            self._release_channel(d, call.channel)
 
     def _end_call(self, call):
         d = call.did
@@ -289,6 +358,8 @@ class Engine:
         g = self.net.did_group[d]
         if g >= 0:
             self.group_busy[g] -= 1
+        if call.channel >= 0:
+            self._release_channel(d, call.channel)
 
     # -- faults -------------------------------------------------------------------------------------
     def _fault(self, f):
@@ -364,7 +435,8 @@ class LiveEngine(Engine):
         """``tally``: a :class:`~simroute.tally.LiveTally`, or a sink wrapping one (same ``levels``)."""
         super().__init__(net, seed, duration, sink=tally)
         self._levels = tally.levels
-        self._busy = [self.trunk_busy, self.did_busy, self.group_busy, self.pop_busy]
+        self._busy = [self.trunk_busy, self.did_busy, self.group_busy, self.pop_busy, self.shared_busy,
+                      self.metered_busy, self.queue_busy, self.agents_busy]
         for t in self._levels.boundary_times():
             _Boundary(self, t)
 
@@ -387,15 +459,3 @@ class _Boundary:
     def __init__(self, engine: LiveEngine, t: float):
         self.callbacks = (engine._boundary,)
         engine._schedule(self, NORMAL, t)
-
-
-def _sampler(dist, rng):
-    """A ``next()`` over batches of ``dist``, or a constant function for a zero delay."""
-    if is_instant(dist):
-        return _zero
-    return batched(lambda n: dist.sample(rng, n))
-
-
-def _zero() -> float:
-    return 0.0
-

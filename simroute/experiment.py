@@ -16,7 +16,7 @@ from .engine import AuditedEngine, Engine, LiveEngine
 from .intervals import COUNT_PREFIXES, flatten, mean_and_half_width, unflatten
 from .metrics import assemble, summarize
 from .network import compile_network
-from .records import CallRecords, Records
+from .records import CallRecords, Records, pbx_table
 from .streaming import RecordStream
 from .tally import LiveTally
 from .scenario import Scenario
@@ -52,6 +52,7 @@ def run_once(scenario: Scenario, seed, horizon: float, windows: list[tuple[float
     if records == "attempts":
         engine = (AuditedEngine if audit else Engine)(net, seed, horizon)
         kept = Records(engine.run(), net)
+        kept.pbx = pbx_table(engine.pbx_rows)
         summaries = [summarize(kept, a, b) for a, b in windows]
         return summaries, (kept if keep else None), (engine.events_checked if audit else None)
     tally = LiveTally(net, windows, keep_calls=records == "calls")

@@ -12,6 +12,7 @@ import numpy as np
 
 from . import codes
 from .network import UNLIMITED
+from . import costs
 from .records import Records
 
 __all__ = ["Occupancy", "Tallies", "assemble", "tallies_from_records", "summarize"]
@@ -76,6 +77,8 @@ ATTEMPTS, ANSWERED, FIRST, BLOCKED, SEIZED, ERRORS, TIMEOUTS = range(7)
 OFFERED, DONE, REACHED = range(3)
 # columns of each Tallies.occupancy table
 CARRIED, PEAK, CONGESTION = range(3)
+# columns of Tallies.pbx (one row per trunk; zero for trunks that are not cloud PBXs)
+ENTERED, WAITED, SERVED, ABANDONED, VOICEMAIL, WITHIN_SL, WAIT_ALL, WAIT_SERVED = range(8)
 
 
 @dataclass
@@ -96,6 +99,11 @@ class Tallies:
     pdd_count: int
     pdd_p95: float | None
     occupancy: dict[str, np.ndarray] = field(default_factory=dict)
+    window: tuple[float, float] = (0.0, 0.0)
+    trunk_seconds: np.ndarray | None = None     # connected seconds of answered attempts, per trunk
+    metered_seconds: np.ndarray | None = None   # call seconds on metered channels, per capacity group
+    metered_calls: np.ndarray | None = None
+    pbx: np.ndarray | None = None               # cloud-PBX queue counts, per trunk
 
 
 def assemble(net, t: Tallies) -> dict:
@@ -144,13 +152,60 @@ def assemble(net, t: Tallies) -> dict:
     def entity(kind, table, i, congestion=True):
         return {"offered": int(table[i, OFFERED]), "answered": int(table[i, DONE]), **occupancy(kind, i, congestion)}
 
+    for i in net.pbx_trunks:
+        trunks[net.trunk_names[i]]["queue"] = _queue_kpis(net, t, i)
     return {
         "kpis": kpis,
         "trunks": trunks,
         "groups": {name: entity("group", t.group, g) for g, name in enumerate(net.group_names)},
         "dids": {number: entity("did", t.did, d) for d, number in enumerate(net.did_numbers)},
         "pops": {name: entity("pop", t.pop, p, congestion=False) for p, name in enumerate(net.pop_names)},
+        "capacity_groups": {name: _capacity_kpis(t, g) for g, name in enumerate(net.capacity_group_names)},
+        "costs": costs.assemble(net, t, answered),
     }
+
+
+def _capacity_kpis(t: Tallies, g: int) -> dict:
+    shared, metered = t.occupancy["shared"][g], t.occupancy["metered"][g]
+    return {"shared_carried_erlangs": float(shared[CARRIED]), "shared_peak": int(shared[PEAK]),
+            "shared_time_congestion": float(shared[CONGESTION]),
+            "metered_carried_erlangs": float(metered[CARRIED]), "metered_peak": int(metered[PEAK]),
+            "metered_calls": int(t.metered_calls[g]), "metered_minutes": float(t.metered_seconds[g]) / 60}
+
+
+def _queue_kpis(net, t: Tallies, i: int) -> dict:
+    """Contact-centre KPIs of a cloud PBX: service level, speed of answer, abandonment, occupancy."""
+    q = t.pbx[i]
+    model = net.pbx[i]
+    agents_on_duty = mean_agents(model, *t.window)
+    agents_busy = float(t.occupancy["agents"][i][CARRIED])
+    return {
+        "entered": int(q[ENTERED]),
+        "served": int(q[SERVED]),
+        "abandoned": int(q[ABANDONED]),
+        "voicemail": int(q[VOICEMAIL]),
+        "p_wait": _ratio(q[WAITED], q[ENTERED]),
+        "service_level": _ratio(q[WITHIN_SL], q[ENTERED]),
+        "service_level_threshold": model.service_level_threshold,
+        "average_speed_of_answer": _ratio(q[WAIT_SERVED], q[SERVED]),
+        "mean_wait": _ratio(q[WAIT_ALL], q[ENTERED]),
+        "abandonment_rate": _ratio(q[ABANDONED], q[ENTERED]),
+        "voicemail_rate": _ratio(q[VOICEMAIL], q[ENTERED]),
+        "agents_on_duty": agents_on_duty,
+        "agent_occupancy": _ratio(agents_busy, agents_on_duty),
+        "mean_queue_length": float(t.occupancy["queue"][i][CARRIED]),
+        "peak_queue_length": int(t.occupancy["queue"][i][PEAK]),
+    }
+
+
+def mean_agents(model, a: float, b: float) -> float:
+    """Time-average number of agents on duty over ``[a, b)`` (counts change on the hour)."""
+    if isinstance(model.agents, int):
+        return float(model.agents)
+    edges = np.arange(np.floor(a / 3600) * 3600, b + 3600, 3600.0)
+    total = sum(model.agents_at(int(lo // 3600)) * (min(hi, b) - max(lo, a))
+                for lo, hi in zip(edges[:-1], edges[1:]) if min(hi, b) > max(lo, a))
+    return total / (b - a)
 
 
 def _occupancy_table(intervals, caps, a, b) -> np.ndarray:
@@ -211,6 +266,22 @@ def tallies_from_records(rec: Records, a: float, b: float) -> Tallies:
     group_iv = [(arrival[group_held & (call_group == g)], call_end[group_held & (call_group == g)])
                 for g in range(n_groups)]
     pop_iv = [(arrival[call_pop == p], call_end[call_pop == p]) for p in range(len(net.pop_names))]
+
+    # delivery and channels: connected time per trunk, metered channel time, cloud-PBX queues
+    answered_rows = att_in & (rec.cause == codes.ANSWERED)
+    trunk_seconds = np.bincount(rec.trunk[answered_rows], minlength=n_trunks,
+                                weights=(rec.time_end - rec.time_connect)[answered_rows])
+    call_channel = rec.channel[first]
+    call_cg = np.asarray(net.did_capacity_group + [-1], dtype=np.int64)[call_did]
+    n_cg = len(net.capacity_group_names)
+    metered = (call_channel == 3) & in_window
+    metered_seconds = np.bincount(call_cg[metered], minlength=n_cg, weights=(call_end - arrival)[metered])
+    metered_calls = np.bincount(call_cg[metered], minlength=n_cg)
+    shared_iv = [(arrival[(call_channel == 2) & (call_cg == g)], call_end[(call_channel == 2) & (call_cg == g)])
+                 for g in range(n_cg)]
+    metered_iv = [(arrival[(call_channel == 3) & (call_cg == g)], call_end[(call_channel == 3) & (call_cg == g)])
+                  for g in range(n_cg)]
+    pbx, queue_iv, agent_iv = _pbx_counts(net, rec.pbx, a, b)
     return Tallies(
         outcomes=outcomes, trunk=trunk, did=per(call_did, n_dids, (reached,)), group=group,
         pop=per(call_pop, len(net.pop_names)), attempts_on_trunks=int((on_trunk & att_in).sum()),
@@ -219,8 +290,42 @@ def tallies_from_records(rec: Records, a: float, b: float) -> Tallies:
         occupancy={"trunk": _occupancy_table(trunk_iv, net.trunk_cap, a, b),
                    "did": _occupancy_table(did_iv, net.did_cap, a, b),
                    "group": _occupancy_table(group_iv, net.group_cap, a, b),
-                   "pop": _occupancy_table(pop_iv, [UNLIMITED] * len(net.pop_names), a, b)},
+                   "pop": _occupancy_table(pop_iv, [UNLIMITED] * len(net.pop_names), a, b),
+                   "shared": _occupancy_table(shared_iv, net.capacity_group_shared, a, b),
+                   "metered": _occupancy_table(metered_iv, net.capacity_group_metered, a, b),
+                   "queue": _occupancy_table(queue_iv, queue_caps(net), a, b),
+                   "agents": _occupancy_table(agent_iv, [UNLIMITED] * n_trunks, a, b)},
+        window=(a, b), trunk_seconds=trunk_seconds, metered_seconds=metered_seconds, metered_calls=metered_calls,
+        pbx=pbx,
     )
+
+
+def queue_caps(net) -> list[int]:
+    """Per trunk, how many callers its cloud PBX lets wait (unlimited for other trunks)."""
+    return [UNLIMITED if m is None or m.queue_capacity is None else m.queue_capacity for m in net.pbx]
+
+
+def pbx_row_counts(net, trunk: int, queued: float, left: float, outcome: int) -> np.ndarray:
+    """One cloud-PBX call's contribution to the Tallies.pbx columns."""
+    wait = left - queued
+    served = outcome == codes.PBX_SERVED
+    return np.array([1, wait > 0, served, outcome == codes.PBX_ABANDONED, outcome == codes.PBX_VOICEMAIL,
+                     served and wait <= net.pbx[trunk].service_level_threshold, wait, wait if served else 0.0])
+
+
+def _pbx_counts(net, table: np.ndarray, a: float, b: float):
+    """Queue counts of the calls that arrived in ``[a, b)``, and queue and agent intervals."""
+    n_trunks = len(net.trunk_names)
+    counts = np.zeros((n_trunks, 8))
+    trunk = table[:, 1].astype(np.int64)
+    arrival, queued, left, outcome, end = table[:, 2], table[:, 4], table[:, 5], table[:, 6], table[:, 7]
+    inside = (arrival >= a) & (arrival < b)
+    for row in table[inside]:
+        counts[int(row[1])] += pbx_row_counts(net, int(row[1]), row[4], row[5], int(row[6]))
+    served = outcome == codes.PBX_SERVED
+    queue_iv = [(queued[trunk == i], left[trunk == i]) for i in range(n_trunks)]
+    agent_iv = [(left[(trunk == i) & served], end[(trunk == i) & served]) for i in range(n_trunks)]
+    return counts, queue_iv, agent_iv
 
 
 def summarize(rec: Records, warmup: float, horizon: float) -> dict:

@@ -62,6 +62,26 @@ class Network:
     did_cap: list[int]
     did_list: list[NumberListMatcher | None]
     faults: list[FaultWindow] = field(default_factory=list)
+    # delivery kinds
+    trunk_kind: list[str] = field(default_factory=list)
+    trunk_rate: list[float] = field(default_factory=list)        # PSTN forwarding, per minute
+    setup_delay: list = field(default_factory=list)              # PSTN post-dial delay distribution or None
+    pbx: list = field(default_factory=list)                      # phone.systems model or None
+    # DID channels, in DIDWW's order included -> dedicated -> shared -> metered
+    did_channel_limited: list[bool] = field(default_factory=list)
+    did_included: list[int] = field(default_factory=list)
+    did_dedicated: list[int] = field(default_factory=list)
+    did_capacity_group: list[int] = field(default_factory=list)  # -1: none
+    did_pool: list[int] = field(default_factory=list)            # -1: none
+    capacity_group_names: list[str] = field(default_factory=list)
+    capacity_group_shared: list[int] = field(default_factory=list)
+    capacity_group_metered: list[int] = field(default_factory=list)
+    capacity_group_pool: list[int] = field(default_factory=list)
+    pools: list = field(default_factory=list)
+
+    @property
+    def pbx_trunks(self) -> list[int]:
+        return [t for t, model in enumerate(self.pbx) if model is not None]
 
     def route_trunks(self, did: int) -> list[int]:
         """Every trunk a call to ``did`` may try."""
@@ -108,8 +128,24 @@ def compile_network(s: Scenario) -> Network:
         kind, target = ("pop", pops[f.pop]) if f.pop is not None else ("trunk", trunks[f.trunk])
         faults.append(FaultWindow(kind, target, f.at, f.at + f.duration, f.effect, f.code or 0,
                                   f.probability, f.channels if f.channels is not None else 0))
+    pools = {p.name: i for i, p in enumerate(s.capacity_pools)}
+    capacity_groups = {g.name: i for i, g in enumerate(s.shared_capacity_groups)}
     return Network(
         scenario=s,
+        trunk_kind=[t.kind for t in s.trunks],
+        trunk_rate=[t.rate_per_minute for t in s.trunks],
+        setup_delay=[None if is_instant(t.post_dial_delay) else t.post_dial_delay for t in s.trunks],
+        pbx=[t.pbx for t in s.trunks],
+        did_channel_limited=[d.channel_limited for d in s.dids],
+        did_included=[d.channels_included or 0 for d in s.dids],
+        did_dedicated=[d.dedicated_channels or 0 for d in s.dids],
+        did_capacity_group=[capacity_groups[d.shared_capacity_group] if d.shared_capacity_group else -1 for d in s.dids],
+        did_pool=[pools[d.capacity_pool] if d.capacity_pool else -1 for d in s.dids],
+        capacity_group_names=[g.name for g in s.shared_capacity_groups],
+        capacity_group_shared=[g.shared_channels for g in s.shared_capacity_groups],
+        capacity_group_metered=[g.metered_channels or 0 for g in s.shared_capacity_groups],
+        capacity_group_pool=[pools[g.capacity_pool] for g in s.shared_capacity_groups],
+        pools=list(s.capacity_pools),
         pop_names=[p.name for p in s.pops],
         pop_shares=[p.ingress_share for p in s.pops],
         trunk_names=[t.name for t in s.trunks],

@@ -15,11 +15,14 @@ from . import codes
 from .errors import SimrouteError
 from .network import Network
 
-__all__ = ["FIELDS", "Records", "CallRecords"]
+__all__ = ["FIELDS", "PBX_FIELDS", "Records", "CallRecords", "pbx_table"]
 
 #: The numbers the engine writes per attempt, in order. trunk -1: refused before any trunk.
 FIELDS = ("call_id", "routing_attempt", "did", "caller", "ingress_pop", "trunk",
-          "time_start", "time_connect", "time_end", "cause")
+          "time_start", "time_connect", "time_end", "cause", "channel")
+
+#: What the engine writes per call that a cloud PBX answered (queue entry, exit and how it left).
+PBX_FIELDS = ("call_id", "trunk", "time_arrival", "time_answer", "time_queued", "time_left", "outcome", "time_end")
 
 
 class Records:
@@ -45,6 +48,7 @@ class Records:
         self.time_connect = table[:, 7]
         self.time_end = table[:, 8]
         self.cause = table[:, 9].astype(np.int32)
+        self.channel = table[:, 10].astype(np.int32)  # the DID channel kind the call held, -1: none
         if is_last is None:
             is_last = np.ones(len(table), dtype=bool)
             if len(table):
@@ -54,6 +58,8 @@ class Records:
 
     def __len__(self) -> int:
         return len(self.call_id)
+
+    pbx: np.ndarray = np.zeros((0, len(PBX_FIELDS)))  # rows of PBX_FIELDS, set by the run
 
     def egress_pop(self) -> np.ndarray:
         """The POP each attempt left from: the trunk's pinned POP, or the ingress POP for Auto."""
@@ -88,6 +94,7 @@ class Records:
             "cause": self.cause,
             "reason": [info[c].reason for c in self.cause],
             "initiator": [info[c].initiator for c in self.cause],
+            "channel": np.asarray([*codes.CHANNEL_KINDS, ""], dtype=object)[self.channel],
         })
 
     def calls_frame(self) -> pd.DataFrame:
@@ -109,10 +116,17 @@ class Records:
             "outcome": [outcome[c] for c in self.cause[last]],
             "answered": answered,
             "trunk": np.where(answered, trunk_names[self.trunk[last]], ""),
+            "channel": np.asarray([*codes.CHANNEL_KINDS, ""], dtype=object)[self.channel[first]],
             "time_connect": self.time_connect[last],
             "time_end": end,
             "post_dial_delay": self.time_connect[last] - self.time_start[first],
         })
+
+
+def pbx_table(rows: array) -> np.ndarray:
+    """The cloud-PBX rows of a run as a 2-D array (columns: PBX_FIELDS)."""
+    flat = np.frombuffer(rows, dtype=np.float64) if len(rows) else np.zeros(0)
+    return flat.reshape(-1, len(PBX_FIELDS))
 
 
 class CallRecords:
@@ -151,6 +165,7 @@ class CallRecords:
             "outcome": [outcome[c] for c in cause],
             "answered": answered,
             "trunk": trunk_names[t[:, 6].astype(np.int64)],
+            "channel": np.asarray([*codes.CHANNEL_KINDS, ""], dtype=object)[t[:, 10].astype(np.int64)],
             "time_connect": t[:, 7],
             "time_end": t[:, 8],
             "post_dial_delay": t[:, 7] - t[:, 4],

@@ -18,7 +18,7 @@ from .distributions import Distribution, Duration, PositiveDuration
 from .errors import ScenarioError
 
 __all__ = [
-    "Scenario", "Pop", "NumberList", "NumberListItem", "Endpoint", "Trunk", "Member", "TrunkGroup", "Route",
+    "Scenario", "Pop", "Pbx", "CapacityPool", "SharedCapacityGroup", "NumberList", "NumberListItem", "Endpoint", "Trunk", "Member", "TrunkGroup", "Route",
     "Callers", "Step", "Traffic", "Did", "Fault", "Settings", "load_scenario",
 ]
 
@@ -90,12 +90,37 @@ class Endpoint(_Model):
         return self
 
 
+class Pbx(_Model):
+    """phone.systems cloud PBX: answers, plays an IVR, queues callers for agents (who talk for the DID's
+    holding time); callers abandon after their patience; after ``max_wait`` the call goes to voicemail."""
+
+    agents: Union[Annotated[int, Field(ge=0, le=100_000)],
+                  Annotated[list[Annotated[int, Field(ge=0, le=100_000)]], Field(min_length=24, max_length=24)]]
+    answer_delay: Distribution = Field(default=0.0, validate_default=True)
+    ivr: Distribution = Field(default=0.0, validate_default=True)
+    queue_capacity: int | None = Field(default=None, ge=0, le=1_000_000)
+    patience: Distribution | None = None
+    max_wait: PositiveDuration | None = None
+    voicemail_time: Distribution = Field(default=30.0, validate_default=True)
+    service_level_threshold: PositiveDuration = 20.0
+    busy_code: int = Field(default=486, ge=400, le=699)
+
+    def agents_at(self, hour: int) -> int:
+        """Agents on duty in hour ``hour`` of the day (a constant, or 24 hourly counts)."""
+        return self.agents if isinstance(self.agents, int) else self.agents[hour % 24]
+
+
 class Trunk(_Model):
-    """An inbound trunk (DIDWW ``voice_in_trunks``); only ``sip`` delivery is modelled so far."""
+    """An inbound trunk (DIDWW ``voice_in_trunks``): ``sip`` to a PBX, ``pstn`` forwarding to a phone
+    number (``dst``, billed per minute), or ``pbx`` into a phone.systems cloud PBX (``pbx:``)."""
 
     name: Name
     kind: Literal["sip", "pstn", "pbx"] = "sip"
     description: str | None = None
+    dst: Digits | None = None
+    rate_per_minute: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    post_dial_delay: Distribution = Field(default=0.0, validate_default=True)
+    pbx: Pbx | None = None
     pop: Name | None = None
     capacity_limit: int | None = Field(default=None, ge=1, le=32767)
     ringing_timeout: Duration | None = None
@@ -105,12 +130,22 @@ class Trunk(_Model):
     sip_timer_b: PositiveDuration = 8.0
     endpoint: Endpoint | None = None
 
-    @field_validator("kind")
-    @classmethod
-    def _supported(cls, value: str) -> str:
-        if value != "sip":
-            raise ValueError(f"trunk kind {value!r} is not supported yet (only 'sip' delivery is modelled)")
-        return value
+    _dst_as_text = field_validator("dst", mode="before")(_digits)
+
+    @model_validator(mode="after")
+    def _kind_fields(self):
+        if self.kind == "pstn" and self.dst is None:
+            raise ValueError("a pstn trunk needs dst, the number calls are forwarded to (E.164 without +)")
+        pstn_only = self.dst is not None or self.rate_per_minute or self.post_dial_delay.mean
+        if self.kind != "pstn" and pstn_only:
+            raise ValueError(f"dst, rate_per_minute and post_dial_delay are for kind pstn, not {self.kind}")
+        if self.kind == "pbx" and self.pbx is None:
+            raise ValueError("a pbx trunk needs a pbx: block (agents, queue, patience...)")
+        if self.kind != "pbx" and self.pbx is not None:
+            raise ValueError(f"pbx: is for kind pbx, not {self.kind}")
+        if self.kind == "pbx" and self.endpoint is not None:
+            raise ValueError("a pbx trunk is answered by its pbx: block, not an endpoint")
+        return self
 
     @field_validator("ringing_timeout")
     @classmethod
@@ -231,14 +266,52 @@ class Traffic(_Model):
         return self.steps[0].calls_per_hour / 3600.0
 
 
+class CapacityPool(_Model):
+    """Where dedicated and shared channels come from, with their prices and the metered rate."""
+
+    name: Name
+    metered_rate: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    dedicated_monthly_price: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+    shared_monthly_price: Annotated[float, Field(ge=0, allow_inf_nan=False)] = 0.0
+
+
+class SharedCapacityGroup(_Model):
+    """Flat-rate channels shared by its DIDs, and pay-per-minute metered channels (at most 1000)."""
+
+    name: Name
+    capacity_pool: Name
+    shared_channels: int = Field(default=0, ge=0, le=1_000_000)
+    metered_channels: int | None = Field(default=None, ge=0, le=1000)
+
+    @model_validator(mode="after")
+    def _some_channels(self):
+        if self.shared_channels + (self.metered_channels or 0) < 1:
+            raise ValueError("a shared capacity group needs at least one shared or metered channel")
+        return self
+
+
 class Did(_Model):
-    """A phone number, where its calls go, its simultaneous-call cap and the traffic it receives."""
+    """A phone number, where its calls go, its caps, its channels and the traffic it receives.
+
+    Channels as DIDWW sells them: ``channels_included`` (2 with a "2 included" plan), ``dedicated_channels``
+    (from ``capacity_pool``), a ``shared_capacity_group``; each call takes the first free channel in the
+    order included, dedicated, shared, metered. A DID that states none of these has unlimited channels.
+    """
 
     number: Digits
     route: Route
     capacity_limit: int | None = Field(default=None, ge=1, le=1_000_000)
     number_list: Name | None = None
+    channels_included: int | None = Field(default=None, ge=0, le=1_000_000)
+    dedicated_channels: int | None = Field(default=None, ge=0, le=1_000_000)
+    capacity_pool: Name | None = None
+    shared_capacity_group: Name | None = None
     traffic: Traffic | None = None
+
+    @property
+    def channel_limited(self) -> bool:
+        return not (self.channels_included is None and self.dedicated_channels is None
+                    and self.shared_capacity_group is None)
 
     _as_text = field_validator("number", mode="before")(_digits)
 
@@ -279,6 +352,9 @@ class Settings(_Model):
     platform_ringing_timeout: Duration = Field(default=30.0, description="used when a trunk has none [I]")
     inter_pop_delay: Duration = Field(default=0.04, description="extra delay of a pinned POP hop [I]")
     rerouting_codes: Literal["didww_default", "all", "none", "conservative"] = "didww_default"
+    currency: str = Field(default="USD", max_length=8)
+    days_per_month: Annotated[float, Field(gt=0, allow_inf_nan=False)] = Field(
+        default=30.0, description="pro-rates monthly channel prices over the simulated window [I]")
 
 
 class Scenario(_Model):
@@ -291,6 +367,8 @@ class Scenario(_Model):
     seed: int = Field(default=0, ge=0, le=2**63 - 1)
     replications: int = Field(default=1, ge=1, le=100_000)
     settings: Settings = Field(default_factory=Settings)
+    capacity_pools: list[CapacityPool] = Field(default_factory=list)
+    shared_capacity_groups: list[SharedCapacityGroup] = Field(default_factory=list)
     pops: list[Pop] = Field(default_factory=lambda: [Pop(name="AUTO")], min_length=1)
     number_lists: list[NumberList] = Field(default_factory=list)
     trunks: list[Trunk] = Field(min_length=1)
@@ -375,6 +453,15 @@ def _references(s: Scenario) -> list[tuple[str, str]]:
         exists(d.route.trunk, trunks, f"dids[{i}].route.trunk", "trunk")
         exists(d.route.group, groups, f"dids[{i}].route.group", "trunk group")
         exists(d.number_list, lists, f"dids[{i}].number_list", "number list")
+    pools = unique(s.capacity_pools, lambda c: c.name, "capacity_pools", "name")
+    capacity_groups = unique(s.shared_capacity_groups, lambda c: c.name, "shared_capacity_groups", "name")
+    for i, scg in enumerate(s.shared_capacity_groups):
+        exists(scg.capacity_pool, pools, f"shared_capacity_groups[{i}].capacity_pool", "capacity pool")
+    for i, d in enumerate(s.dids):
+        exists(d.capacity_pool, pools, f"dids[{i}].capacity_pool", "capacity pool")
+        exists(d.shared_capacity_group, capacity_groups, f"dids[{i}].shared_capacity_group", "shared capacity group")
+        if d.dedicated_channels and d.capacity_pool is None:
+            problems.append((f"dids[{i}].capacity_pool", "dedicated channels come from a capacity pool: name one"))
     for i, f in enumerate(s.faults):
         exists(f.pop, pops, f"faults[{i}].pop", "POP")
         exists(f.trunk, trunks, f"faults[{i}].trunk", "trunk")

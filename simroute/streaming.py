@@ -26,6 +26,7 @@ class RecordStream:
     def __init__(self, tally: LiveTally, target: Path, chunk_rows: int | None = None):
         self.tally = tally
         self.levels = tally.levels  # the LiveEngine observes channel levels through its sink
+        self.pbx_rows = tally.pbx_rows  # cloud-PBX rows are counted, not streamed
         self.target = Path(target)
         self.fmt = self.target.suffix.lstrip(".")
         if self.fmt not in ("csv", "parquet"):

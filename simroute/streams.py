@@ -11,7 +11,7 @@ import zlib
 
 import numpy as np
 
-__all__ = ["Streams", "batched"]
+__all__ = ["Streams", "batched", "sampler"]
 
 
 class Streams:
@@ -38,3 +38,14 @@ def batched(draw, size: int = 4096):
             yield from batch if isinstance(batch, list) else batch.tolist()
 
     return values().__next__
+
+
+def sampler(dist, rng: np.random.Generator):
+    """A ``next()`` over batches of ``dist`` (a distribution model), or a constant 0 for a zero delay."""
+    if getattr(dist, "dist", None) == "deterministic" and dist.value == 0.0:
+        return _zero
+    return batched(lambda n: dist.sample(rng, n))
+
+
+def _zero() -> float:
+    return 0.0

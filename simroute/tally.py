@@ -16,7 +16,7 @@ from array import array
 import numpy as np
 
 from . import codes
-from .metrics import Tallies
+from .metrics import Tallies, pbx_row_counts, queue_caps
 from .network import UNLIMITED, Network
 from .routing import should_reroute
 
@@ -28,7 +28,7 @@ _BEFORE_GROUP = frozenset({codes.NUMBER_LIST_REJECT, codes.DID_CAPACITY})
 
 #: The fields of the call rows kept with ``records="calls"``, in order.
 CALL_FIELDS = ("call_id", "did", "caller", "ingress_pop", "time_arrival", "attempts", "trunk", "time_connect",
-               "time_end", "cause")
+               "time_end", "cause", "channel")
 
 
 class QuantileSketch:
@@ -78,6 +78,10 @@ class _Window:
         self.on_trunk = 0
         self.pdd_sum = 0.0
         self.pdd = QuantileSketch()
+        self.trunk_seconds = [0.0] * len(net.trunk_names)
+        self.metered_seconds = [0.0] * len(net.capacity_group_names)
+        self.metered_calls = [0] * len(net.capacity_group_names)
+        self.pbx = np.zeros((len(net.trunk_names), 8))
 
 
 class LiveTally:
@@ -93,6 +97,7 @@ class LiveTally:
         self._max_attempts = [net.group_max_attempts[g] if g >= 0 else 1 for g in net.did_group]
         self.calls = array("d") if keep_calls else None
         self.levels = Levels(net, windows)
+        self.pbx_rows = _PbxRows(self)
 
     def _window(self, t: float) -> int:
         w = bisect.bisect_right(self._starts, t) - 1
@@ -101,7 +106,7 @@ class LiveTally:
     def extend(self, row) -> bool:
         """Count one attempt row (the engine calls this where it would append to its buffer); True when
         it is its call's last."""
-        cid, k, d, caller, ingress, t, ts, tc, te, cause = row
+        cid, k, d, caller, ingress, t, ts, tc, te, cause, channel = row
         last = cause == _ANSWERED or t < 0 or not should_reroute(
             cause, self.net.reroute[t], k, self._route_length[d], self._max_attempts[d])
         if k == 1:
@@ -142,8 +147,14 @@ class LiveTally:
                 if answered:
                     c.pdd_sum += tc - arrival
                     c.pdd.add(tc - arrival)
+                    c.trunk_seconds[t] += te - tc
+                if channel == 3:
+                    cg = self.net.did_capacity_group[d]
+                    c.metered_seconds[cg] += te - arrival
+                    c.metered_calls[cg] += 1
         if last and self.calls is not None:
-            self.calls.extend((cid, d, caller, ingress, arrival, k, t if cause == _ANSWERED else -1, tc, te, cause))
+            self.calls.extend((cid, d, caller, ingress, arrival, k, t if cause == _ANSWERED else -1, tc, te, cause,
+                               channel))
         return last
 
     def tallies(self, w: int) -> Tallies:
@@ -153,7 +164,23 @@ class LiveTally:
             outcomes=dict(c.outcomes), trunk=np.array(c.trunk, dtype=np.int64).reshape(-1, 7),
             did=np.array(c.did, dtype=np.int64).reshape(-1, 3), group=np.array(c.group, dtype=np.int64).reshape(-1, 2),
             pop=np.array(c.pop, dtype=np.int64).reshape(-1, 2), attempts_on_trunks=c.on_trunk, pdd_sum=c.pdd_sum,
-            pdd_count=c.pdd.count, pdd_p95=c.pdd.quantile(0.95), occupancy=self.levels.table(w))
+            pdd_count=c.pdd.count, pdd_p95=c.pdd.quantile(0.95), occupancy=self.levels.table(w),
+            window=self.windows[w], trunk_seconds=np.asarray(c.trunk_seconds), pbx=c.pbx,
+            metered_seconds=np.asarray(c.metered_seconds), metered_calls=np.asarray(c.metered_calls))
+
+
+class _PbxRows:
+    """Where the engine writes cloud-PBX rows in a live run: counted into the call's window."""
+
+    def __init__(self, tally: LiveTally):
+        self.tally = tally
+
+    def extend(self, row) -> None:
+        cid, trunk, arrival, answer, queued, left, outcome, end = row
+        w = self.tally._window(arrival)
+        if w >= 0:
+            self.tally._counts[w].pbx[int(trunk)] += pbx_row_counts(self.tally.net, int(trunk), queued, left,
+                                                                    int(outcome))
 
 
 class Levels:
@@ -163,12 +190,14 @@ class Levels:
     held since the last change is added to the current window (no window arithmetic per event).
     """
 
-    KINDS = ("trunk", "did", "group", "pop")
+    KINDS = ("trunk", "did", "group", "pop", "shared", "metered", "queue", "agents")
 
     def __init__(self, net: Network, windows: list[tuple[float, float]]):
         self.windows = windows
         caps = {"trunk": net.trunk_cap, "did": net.did_cap, "group": net.group_cap,
-                "pop": [UNLIMITED] * len(net.pop_names)}
+                "pop": [UNLIMITED] * len(net.pop_names), "shared": net.capacity_group_shared,
+                "metered": net.capacity_group_metered, "queue": queue_caps(net),
+                "agents": [UNLIMITED] * len(net.trunk_names)}
         self.caps = [list(caps[k]) for k in self.KINDS]
         self.last = [[0] * len(c) for c in self.caps]
         self.since = [[0.0] * len(c) for c in self.caps]
@@ -198,7 +227,7 @@ class Levels:
     def observe(self, now: float, busy: list[list[int]]) -> None:
         """Account for every counter that changed since the last look (cheap when none did)."""
         inside = self.current >= 0
-        for kind in range(4):
+        for kind in range(len(busy)):
             levels, last = busy[kind], self.last[kind]
             if levels == last:
                 continue

@@ -160,8 +160,8 @@ def test_no_cap_is_ever_exceeded():
         held = (rec.trunk == t) & ~np.isin(rec.cause, [codes.NUMBER_LIST_REJECT, codes.TRUNK_CAPACITY, codes.POP_DOWN])
         peaks.append(Occupancy(rec.time_start[held], rec.time_end[held]).peak())
         assert peaks[-1] <= cap, (t, peaks[-1], cap)
-    assert peaks[1:] == net.trunk_cap[1:]  # b and c reach their caps (a is held below by its 10-channel PBX)
-    assert peaks[0] == 10
+    assert peaks[1:] == net.trunk_cap[1:]  # b and c reach their caps
+    assert peaks[0] >= 10  # a's 10-channel PBX fills; its 486s hold a trunk channel only for the POP hop
     outcomes = result.summary["kpis"]["outcomes"]
     assert {"trunk_capacity", "group_capacity", "did_capacity"} <= set(outcomes)
     calls = result.calls

@@ -1,0 +1,147 @@
+"""phone.systems delivery: a cloud PBX that answers, plays an IVR and queues callers for its agents.
+
+Callers wait first-come first-served; one whose patience runs out hangs up (abandons); one still waiting
+at ``max_wait`` goes to voicemail (handled by the system, not by an agent). Agents talk for the call's
+holding time and come on and off duty by the hour. The engine drives it: the PBX schedules its own
+events through the engine's scheduler and hangs calls up through the engine, so it needs no SimPy.
+"""
+from __future__ import annotations
+
+import math
+from collections import deque
+
+from . import codes
+from .scenario import Pbx
+from .streams import sampler
+
+__all__ = ["CloudPbx"]
+
+NORMAL = 1
+
+
+class _Wake:
+    """A one-off event: a caller's deadline, or the hour when the agent count changes."""
+
+    __slots__ = ("callbacks", "payload")
+    _ok = True
+
+    def __init__(self, callback, payload):
+        self.callbacks = (callback,)
+        self.payload = payload
+
+
+class CloudPbx:
+    """The queue and agents behind one ``kind: pbx`` trunk."""
+
+    def __init__(self, engine, trunk: int, model: Pbx, streams):
+        name = engine.net.trunk_names[trunk]
+        self.engine = engine
+        self.trunk = trunk
+        self.model = model
+        self._answer = sampler(model.answer_delay, streams.get("pbx_answer", name))
+        self._ivr = sampler(model.ivr, streams.get("ivr", name))
+        self._patience = None if model.patience is None else sampler(model.patience, streams.get("patience", name))
+        self._voicemail = sampler(model.voicemail_time, streams.get("voicemail", name))
+        self._max_wait = math.inf if model.max_wait is None else model.max_wait
+        self._capacity = math.inf if model.queue_capacity is None else model.queue_capacity
+        self.on_duty = model.agents_at(0)
+        self.queue: deque = deque()
+        self.in_ivr = 0
+        self._after_ivr = (self._queue_up,)
+        self._after_talk = (self._talked,)
+        self._after_voicemail = (self._finish,)
+        if not isinstance(model.agents, int):
+            self._next_hour(1)
+
+    # -- the INVITE ----------------------------------------------------------------------------------
+    def admit(self) -> tuple[int, float]:
+        """Answer (after the PBX's answer delay), or refuse busy when the queue has no room."""
+        free = self.on_duty - self.engine.agents_busy[self.trunk]
+        if self.in_ivr + self.engine.queue_busy[self.trunk] >= max(free, 0) + self._capacity:
+            return self.model.busy_code, 0.0
+        return codes.ANSWERED, self._answer()
+
+    def answered(self, call) -> None:
+        """The PBX has answered ``call``: IVR first, then the queue."""
+        call.queued_at = call.left_at = math.nan
+        call.pbx_outcome = 0
+        self.in_ivr += 1
+        ivr = self._ivr()
+        if ivr:
+            call.callbacks = self._after_ivr
+            self.engine._schedule(call, NORMAL, ivr)
+        else:
+            self._queue_up(call)
+
+    # -- the queue -----------------------------------------------------------------------------------
+    def _queue_up(self, call) -> None:
+        self.in_ivr -= 1
+        now = self.engine.env._now
+        call.queued_at = now
+        if self.on_duty - self.engine.agents_busy[self.trunk] > 0:
+            self._serve(call, now)
+            return
+        self.queue.append(call)
+        self.engine.queue_busy[self.trunk] += 1
+        patience = self._patience() if self._patience is not None else math.inf
+        deadline = min(patience, self._max_wait)
+        if deadline < math.inf:
+            outcome = codes.PBX_ABANDONED if patience < self._max_wait else codes.PBX_VOICEMAIL
+            wake = _Wake(self._deadline, call)
+            call.pbx_outcome = -outcome  # pending: what happens at the deadline unless an agent comes first
+            self.engine._schedule(wake, NORMAL, deadline)
+
+    def _serve(self, call, now) -> None:
+        self.engine.agents_busy[self.trunk] += 1
+        call.left_at = now
+        call.pbx_outcome = codes.PBX_SERVED
+        call.callbacks = self._after_talk
+        self.engine._schedule(call, NORMAL, call.hold)
+
+    def _talked(self, call) -> None:
+        self.engine.agents_busy[self.trunk] -= 1
+        self._serve_waiting()
+        self._finish(call)
+
+    def _serve_waiting(self) -> None:
+        """Free agents take the longest-waiting callers (callers who already left are skipped)."""
+        engine, queue = self.engine, self.queue
+        now = engine.env._now
+        while queue and self.on_duty - engine.agents_busy[self.trunk] > 0:
+            call = queue.popleft()
+            if call.pbx_outcome > 0:  # abandoned or in voicemail already
+                continue
+            engine.queue_busy[self.trunk] -= 1
+            self._serve(call, now)
+
+    def _deadline(self, wake) -> None:
+        call = wake.payload
+        if call.pbx_outcome >= 0:  # an agent took it first (or it is not waiting)
+            return
+        now = self.engine.env._now
+        self.engine.queue_busy[self.trunk] -= 1
+        call.left_at = now
+        call.pbx_outcome = -call.pbx_outcome
+        if call.pbx_outcome == codes.PBX_VOICEMAIL:
+            call.callbacks = self._after_voicemail
+            self.engine._schedule(call, NORMAL, self._voicemail())
+        else:
+            self._finish(call)
+
+    def _finish(self, call) -> None:
+        engine = self.engine
+        engine.pbx_rows.extend((call.cid, self.trunk, call.arrival, call.connect,
+                                call.queued_at, call.left_at, call.pbx_outcome, engine.env._now))
+        engine._hang_up(call)
+
+    # -- agents on duty by the hour ------------------------------------------------------------------
+    def _next_hour(self, hour: int) -> None:
+        wake = _Wake(self._shift, hour)
+        self.engine._schedule(wake, NORMAL, hour * 3600.0 - self.engine.env._now)
+
+    def _shift(self, wake) -> None:
+        hour = wake.payload
+        self.on_duty = self.model.agents_at(hour)
+        self._serve_waiting()
+        if (hour + 1) * 3600.0 < self.engine.duration:
+            self._next_hour(hour + 1)
