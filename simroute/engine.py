@@ -139,7 +139,12 @@ class Engine:
 
     def _event_callbacks(self):
         """What runs when a DID's next call arrives, an attempt ends, a call hangs up."""
-        return (self._arrive,), (self._conclude,), (self._hang_up,)
+        return self.callbacks(self._arrive), self.callbacks(self._conclude), self.callbacks(self._hang_up)
+
+    def callbacks(self, handler) -> tuple:
+        """The callbacks of an event that runs ``handler``; the audited and live engines add their
+        check or observer after it, so every event (the cloud PBX's too) gets them."""
+        return (handler,)
 
     # -- arrivals -----------------------------------------------------------------------------------
     def _next_arrival(self, source):
@@ -412,8 +417,8 @@ class AuditedEngine(Engine):
 
     events_checked = 0
 
-    def _event_callbacks(self):
-        return tuple((*callbacks, self._check) for callbacks in super()._event_callbacks())
+    def callbacks(self, handler) -> tuple:
+        return handler, self._check
 
     def _check(self, _event=None):
         net = self.net
@@ -422,9 +427,30 @@ class AuditedEngine(Engine):
             for i, (b, c) in enumerate(zip(busy, cap)):
                 if not 0 <= b <= c:
                     raise CapacityViolation(f"{name} {i}: {b} busy, cap {c}, at t={self.env.now}")
+        for name, busy, cap in (("shared", self.shared_busy, net.capacity_group_shared),
+                                ("metered", self.metered_busy, net.capacity_group_metered)):
+            for i, (b, c) in enumerate(zip(busy, cap)):
+                if not 0 <= b <= c:
+                    raise CapacityViolation(f"{name} channels of capacity group {i}: {b} busy of {c}")
         if min(self.pop_busy) < 0 or sum(self.pop_busy) != sum(self.did_busy):
             raise CapacityViolation(f"calls by POP {self.pop_busy} do not add up to calls by DID {self.did_busy}")
         self.events_checked += 1
+
+
+    def _take_channel(self, d) -> int:
+        """Check DIDWW's order at every admission: the channel taken is the first kind with one free."""
+        net, g = self.net, self.net.did_capacity_group[d]
+        free = [self.included_busy[d] < net.did_included[d], self.dedicated_busy[d] < net.did_dedicated[d],
+                g >= 0 and self.shared_busy[g] < net.capacity_group_shared[g],
+                g >= 0 and self.metered_busy[g] < net.capacity_group_metered[g]]
+        expected = free.index(True) if any(free) else -2
+        taken = super()._take_channel(d)
+        if taken != expected:
+            raise CapacityViolation(f"DID {d} took channel kind {taken} while kind {expected} was the first free")
+        self.admissions_checked += 1
+        return taken
+
+    admissions_checked = 0
 
 
 class LiveEngine(Engine):
@@ -440,8 +466,8 @@ class LiveEngine(Engine):
         for t in self._levels.boundary_times():
             _Boundary(self, t)
 
-    def _event_callbacks(self):
-        return tuple((*callbacks, self._observe) for callbacks in super()._event_callbacks())
+    def callbacks(self, handler) -> tuple:
+        return handler, self._observe
 
     def _observe(self, _event):
         self._levels.observe(self.env._now, self._busy)

@@ -25,8 +25,8 @@ class _Wake:
     __slots__ = ("callbacks", "payload")
     _ok = True
 
-    def __init__(self, callback, payload):
-        self.callbacks = (callback,)
+    def __init__(self, callbacks, payload):
+        self.callbacks = callbacks
         self.payload = payload
 
 
@@ -47,9 +47,11 @@ class CloudPbx:
         self.on_duty = model.agents_at(0)
         self.queue: deque = deque()
         self.in_ivr = 0
-        self._after_ivr = (self._queue_up,)
-        self._after_talk = (self._talked,)
-        self._after_voicemail = (self._finish,)
+        self._after_ivr = engine.callbacks(self._queue_up)
+        self._after_talk = engine.callbacks(self._talked)
+        self._after_voicemail = engine.callbacks(self._finish)
+        self._on_deadline = engine.callbacks(self._deadline)
+        self._on_shift = engine.callbacks(self._shift)
         if not isinstance(model.agents, int):
             self._next_hour(1)
 
@@ -87,7 +89,7 @@ class CloudPbx:
         deadline = min(patience, self._max_wait)
         if deadline < math.inf:
             outcome = codes.PBX_ABANDONED if patience < self._max_wait else codes.PBX_VOICEMAIL
-            wake = _Wake(self._deadline, call)
+            wake = _Wake(self._on_deadline, call)
             call.pbx_outcome = -outcome  # pending: what happens at the deadline unless an agent comes first
             self.engine._schedule(wake, NORMAL, deadline)
 
@@ -136,7 +138,7 @@ class CloudPbx:
 
     # -- agents on duty by the hour ------------------------------------------------------------------
     def _next_hour(self, hour: int) -> None:
-        wake = _Wake(self._shift, hour)
+        wake = _Wake(self._on_shift, hour)
         self.engine._schedule(wake, NORMAL, hour * 3600.0 - self.engine.env._now)
 
     def _shift(self, wake) -> None:

@@ -496,16 +496,10 @@ def load_scenario(source: "str | Path | dict | Scenario", *, name: str | None = 
 
 
 def _read_yaml(path: Path, label: str) -> object:
+    """The file's one YAML document, read within :data:`simroute.safeyaml.LIMITS` (size, depth, aliases)."""
+    from . import safeyaml  # imported here: this function is the only user
+
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError(label, [("", "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ScenarioError(label, [("", f"cannot read the file: {exc}")]) from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ScenarioError(label, [("", f"not valid YAML: {where}{problem}")]) from None
+        return safeyaml.load_file(path)
+    except safeyaml.SafeYamlError as exc:
+        raise ScenarioError(label, [("", str(exc))]) from None
