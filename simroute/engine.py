@@ -10,11 +10,12 @@ from __future__ import annotations
 import bisect
 import math
 from array import array
+from heapq import heappush
 
 import simpy
 
 from . import codes
-from .network import Network, outcome_table
+from .network import UNLIMITED, Network, outcome_table
 from .pbx import CloudPbx
 from .routing import attempt_order, should_reroute
 from .streams import Streams, batched, sampler
@@ -68,6 +69,9 @@ class Engine:
         self.duration = duration
         self.env = simpy.Environment()
         self._schedule = self.env.schedule
+        # Environment.schedule's own heap and counter, for the two events every call has (arrival and
+        # hang-up): pushing (time, priority, id, event) directly saves a call per event (SimPy 4 layout)
+        self._queue, self._eid = self.env._queue, self.env._eid
         # SimPy iterates an event's callbacks: a tuple made once serves every event (no list per event)
         self._on_arrive, self._on_conclude, self._on_hang_up = self._event_callbacks()
         self._direct = [(t,) for t in net.did_trunk]  # the one-trunk attempt order of directly routed DIDs
@@ -112,6 +116,9 @@ class Engine:
             self._answer_delay.append(sampler(ep.answer_delay, streams.get("answer", name)))
             self._reject_delay.append(sampler(ep.reject_delay, streams.get("reject", name)))
             self._outcomes.append((cum, what))
+        # an endpoint's channels are counted only where they can run out (a limit, or a fault that sets one)
+        limited = {f.target for f in net.faults if f.kind == "trunk" and f.effect == "channels"}
+        self._counts_endpoint = [cap < UNLIMITED or t in limited for t, cap in enumerate(net.endpoint_cap)]
         self._setup_delay = [None if dist is None else sampler(dist, streams.get("post_dial_delay", name))
                              for name, dist in zip(net.trunk_names, net.setup_delay)]
         self._pbx = [None if model is None else CloudPbx(self, t, model, streams)
@@ -156,16 +163,16 @@ class Engine:
         self._schedule(source, NORMAL, t - self.env._now)
 
     def _arrive(self, source):
-        self._offer(source.did)
+        """A call arrives: DID number list, DID cap, channels, group cap, then its first attempt; and
+        the DID's next arrival is scheduled."""
+        d = source.did
         try:
             t = source.next_time()
         except StopIteration:
-            return
-        source.callbacks = self._on_arrive
-        self._schedule(source, NORMAL, t - self.env._now)
-
-    def _offer(self, d):
-        """A call arrives: DID number list, DID cap, group cap, then its first attempt."""
+            pass
+        else:
+            source.callbacks = self._on_arrive
+            heappush(self._queue, (t, NORMAL, next(self._eid), source))  # Environment.schedule, inlined
         net = self.net
         now = self.env._now
         cid = self._n_calls
@@ -279,8 +286,9 @@ class Engine:
             elif self.endpoint_busy[t] >= self.endpoint_cap[t]:
                 cause, delay = net.endpoints[t].busy_code, self._reject_delay[t]()
             else:
-                took_endpoint = True
-                self.endpoint_busy[t] += 1
+                if self._counts_endpoint[t]:
+                    took_endpoint = True
+                    self.endpoint_busy[t] += 1
                 draw = self._outcome_u[t]
                 if draw is None:
                     cause, delay = ANSWERED, self._answer_delay[t]()
@@ -309,7 +317,11 @@ class Engine:
         if delay:
             call.callbacks = self._on_conclude
             self._schedule(call, NORMAL, delay)
-        else:  # answered or refused at once: no event needed
+        elif cause == ANSWERED and self._pbx[t] is None:  # answered at once: _conclude inlined
+            call.connect = now
+            call.callbacks = self._on_hang_up
+            heappush(self._queue, (now + call.hold, NORMAL, next(self._eid), call))
+        else:  # refused at once: no event needed
             self._conclude(call)
 
     def _conclude(self, call):
