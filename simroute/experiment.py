@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from .engine import AuditedEngine, Engine, LiveEngine
-from .intervals import COUNT_PREFIXES, flatten, mean_and_half_width, unflatten
+from .intervals import COUNT_PREFIXES, flatten, labels, mean_and_half_width, unflatten
 from .metrics import assemble, summarize
 from .network import compile_network
 from .records import CallRecords, Records, pbx_table
@@ -98,8 +98,9 @@ def aggregate(summaries: list[dict], confidence: float) -> tuple[dict, dict, pd.
             frame[column] = frame[column].fillna(0.0)
     mean, half = mean_and_half_width(frame, confidence)
 
-    def tree(values):
-        return unflatten({p: (None if pd.isna(values[c]) else float(values[c])) for p, c in zip(paths, frame.columns)})
+    def tree(values, extra=None):
+        leaves = {p: (None if pd.isna(values[c]) else float(values[c])) for p, c in zip(paths, frame.columns)}
+        return unflatten({**leaves, **(extra or {})})
 
     frame.index.name = "replication"
-    return tree(mean), tree(half), frame
+    return tree(mean, labels(summaries[0])), tree(half), frame

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pandas as pd
 
-__all__ = ["flatten", "unflatten", "t_quantile", "mean_and_half_width", "COUNT_PREFIXES"]
+__all__ = ["flatten", "labels", "unflatten", "t_quantile", "mean_and_half_width", "COUNT_PREFIXES"]
 
 #: Leaves under these keys are counts that are absent when zero (an outcome that never happened).
 COUNT_PREFIXES = ("kpis.outcomes.",)
@@ -29,6 +29,17 @@ def flatten(tree: dict, prefix: tuple = ()) -> dict[tuple, float]:
             out[path] = math.nan
         elif isinstance(value, (int, float)) and not isinstance(value, bool):
             out[path] = float(value)
+    return out
+
+
+def labels(tree: dict, prefix: tuple = ()) -> dict[tuple, str]:
+    """Text leaves of ``tree`` (a currency, a name) keyed by their path: they stay as they are."""
+    out: dict[tuple, str] = {}
+    for key, value in tree.items():
+        if isinstance(value, dict):
+            out.update(labels(value, (*prefix, key)))
+        elif isinstance(value, str):
+            out[(*prefix, key)] = value
     return out
 
 

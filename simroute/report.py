@@ -8,7 +8,12 @@ __all__ = ["kpi_table", "comparison_table"]
 _TRUNK_COLUMNS = ["attempts", "answered", "first_choice_share", "weight_share", "answered_share",
                   "attempt_blocking", "error_fraction", "timeout_fraction", "carried_erlangs", "peak_concurrent",
                   "time_congestion"]
-_SHORT = {"first_choice_share": "first", "weight_share": "weight", "answered_share": "ans_share",
+_QUEUE_COLUMNS = ["entered", "served", "abandoned", "voicemail", "service_level", "average_speed_of_answer",
+                  "abandonment_rate", "agent_occupancy", "mean_queue_length", "peak_queue_length"]
+_SHORT = {"average_speed_of_answer": "asa", "abandonment_rate": "abandoned%", "agent_occupancy": "occupancy",
+          "mean_queue_length": "queue", "peak_queue_length": "queue_peak", "service_level": "SL",
+          "shared_carried_erlangs": "shared_erl", "metered_carried_erlangs": "metered_erl",
+          "shared_time_congestion": "shared_full", "metered_minutes": "metered_min","first_choice_share": "first", "weight_share": "weight", "answered_share": "ans_share",
           "attempt_blocking": "blocking", "error_fraction": "errors", "timeout_fraction": "timeouts",
           "carried_erlangs": "erlangs", "peak_concurrent": "peak", "time_congestion": "congestion"}
 
@@ -58,9 +63,28 @@ def kpi_table(summary: dict) -> str:
     lines += ["", "outcomes:"] + [f"  {name:<22} {_fmt(count, kci.get('outcomes', {}).get(name))}"
                                   for name, count in k["outcomes"].items()]
     for title, key, columns in (("trunks", "trunks", _TRUNK_COLUMNS), ("groups", "groups", None),
-                                ("DIDs", "dids", None), ("POPs", "pops", None)):
-        if summary[key]:
+                                ("DIDs", "dids", None), ("POPs", "pops", None),
+                                ("capacity groups", "capacity_groups", None)):
+        if summary.get(key):
             lines += ["", f"{title}:", _table(summary[key], ci.get(key), columns)]
+    queues = {name: t["queue"] for name, t in summary["trunks"].items() if "queue" in t}
+    if queues:
+        halves = {name: (ci.get("trunks", {}).get(name) or {}).get("queue") for name in queues}
+        lines += ["", "cloud PBX queues:", _table(queues, halves, _QUEUE_COLUMNS)]
+    costs = summary.get("costs")
+    if costs and costs["total"]:
+        cci = ci.get("costs", {})
+        lines += ["", f"costs ({costs['currency']}, {costs['months']:.3f} months):"]
+        for name, row in costs.get("trunks", {}).items():
+            half = (cci.get("trunks", {}).get(name) or {}).get("cost")
+            lines.append(f"  PSTN {name:<24} {_fmt(row['minutes'])} min  {_fmt(row['cost'], half)}")
+        for name, row in costs.get("capacity_groups", {}).items():
+            half = (cci.get("capacity_groups", {}).get(name) or {}).get("cost")
+            lines.append(f"  channels {name:<20} {_fmt(row['metered_minutes'])} metered min  {_fmt(row['cost'], half)}")
+        for number, row in costs.get("dids", {}).items():
+            lines.append(f"  dedicated {number:<19} {_fmt(row['dedicated_channels_cost'])}")
+        lines.append(f"  total {_fmt(costs['total'], cci.get('total'))}  per answered call "
+                     f"{_fmt(costs['per_answered_call'], cci.get('per_answered_call'))}")
     return "\n".join(lines)
 
 
