@@ -8,7 +8,7 @@ from pathlib import Path
 
 from . import api
 from .errors import SimrouteError
-from .outputs import to_json, write_json, write_records
+from .outputs import records_path, to_json, write_json, write_records
 from .report import comparison_table, kpi_table
 from .scenario import Scenario
 from .units import parse_duration
@@ -44,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--json", action="store_true", help="print summary.json instead of the table")
     run.add_argument("--format", choices=["auto", "csv", "parquet"], default="auto",
                      help="records file format (auto: Parquet when pyarrow is installed, else CSV)")
+    run.add_argument("--records", choices=["attempts", "calls", "none", "stream"], default="attempts",
+                     help="keep every attempt (default), one row per call, none (KPIs counted live, memory "
+                          "flat), or stream the attempts to --out in chunks while the run goes")
     _add_statistics(run)
     run.add_argument("--batches", type=int, help="batch means over one long run instead of replications")
     cmp = sub.add_parser("compare", help="compare two variants on common random numbers")
@@ -68,10 +71,22 @@ def _add_statistics(parser, default_replications=None):
 
 
 def _run(args) -> int:
+    stream_to = None
+    records = args.records
+    if records == "stream":
+        if args.out is None:
+            raise SimrouteError("--records stream writes the records to --out: give an output folder")
+        stream_to, records = records_path(args.out, "attempts", args.format), "attempts"
     result = api.simulate(args.scenario, seed=args.seed, duration=args.duration, replications=args.replications,
-                          batches=args.batches, confidence=args.confidence, jobs=args.jobs)
+                          batches=args.batches, confidence=args.confidence, jobs=args.jobs, records=records,
+                          stream_to=stream_to)
     if args.out is not None:
-        write_records(result.attempts, args.out, "attempts", args.format)
+        if stream_to is None and records == "attempts":
+            write_records(result.attempts, args.out, "attempts", args.format)
+        elif records == "calls":
+            write_records(result.calls, args.out, "calls", args.format)
+        if len(result.replications) > 1:
+            write_records(result.replications.reset_index(), args.out, "replications", "csv")
         write_json(result.summary, args.out / "summary.json")
     print(to_json(result.summary) if args.json else kpi_table(result.summary), end="\n" if not args.json else "")
     return 0

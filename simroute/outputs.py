@@ -12,7 +12,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_path", "write_json", "write_records", "to_json"]
+__all__ = ["atomic_path", "records_path", "write_json", "write_records", "to_json"]
 
 
 @contextmanager
@@ -57,15 +57,21 @@ def write_json(summary: dict, target: Path) -> Path:
     return Path(target)
 
 
-def write_records(frame, folder: Path, stem: str, fmt: str = "auto") -> Path:
-    """Write a records table as Parquet (when pyarrow is installed, or asked for) or CSV."""
+def records_path(folder: Path, stem: str, fmt: str = "auto") -> Path:
+    """``folder/stem.parquet`` (when pyarrow is installed, or asked for) or ``folder/stem.csv``."""
     if fmt == "auto":
         try:
             import pyarrow  # noqa: F401
             fmt = "parquet"
         except ImportError:
             fmt = "csv"
-    target = Path(folder) / f"{stem}.{fmt}"
+    return Path(folder) / f"{stem}.{fmt}"
+
+
+def write_records(frame, folder: Path, stem: str, fmt: str = "auto") -> Path:
+    """Write a records table as Parquet (when pyarrow is installed, or asked for) or CSV."""
+    target = records_path(folder, stem, fmt)
+    fmt = target.suffix.lstrip(".")
     with atomic_path(target) as tmp:
         if fmt == "parquet":
             frame.to_parquet(tmp, index=False)

@@ -102,3 +102,24 @@ def test_streamed_records_equal_kept_records(tmp_path, monkeypatch, suffix):
         assert (frame[column].astype(str).values == expected[column].astype(str).values).all(), column
     assert np.allclose(frame.time_end, expected.time_end, atol=1e-5)
     assert [p.name for p in tmp_path.iterdir()] == [target.name]  # no temporary file left behind
+
+
+def test_cli_records_options(tmp_path, capsys):
+    import json
+
+    from simroute.cli import main
+
+    quickstart = str(SCENARIOS / "quickstart.yaml")
+    assert main(["run", quickstart, "--json"]) == 0
+    full = json.loads(capsys.readouterr().out)
+    assert main(["run", quickstart, "--json", "--records", "none"]) == 0
+    assert_same_kpis(full, json.loads(capsys.readouterr().out))
+    out = tmp_path / "stream"
+    assert main(["run", quickstart, "--records", "stream", "--out", str(out), "--format", "csv"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["attempts.csv", "summary.json"]
+    assert main(["run", quickstart, "--records", "stream"]) == 2
+    assert "--out" in capsys.readouterr().err
+    out = tmp_path / "calls"
+    assert main(["run", quickstart, "--records", "calls", "--replications", "3", "--out", str(out),
+                 "--format", "csv"]) == 0
+    assert sorted(p.name for p in out.iterdir()) == ["calls.csv", "replications.csv", "summary.json"]
