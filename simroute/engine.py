@@ -140,8 +140,9 @@ class Engine:
             times, rates = rate_breakpoints(tr, duration)
             batches = arrival_times(times, rates, duration, streams.get("arrivals", d.number))
             self._next_arrival(_Arrivals(i, (t for batch in batches for t in batch.tolist()).__next__))
-        for fault in net.faults:
-            self.env.process(self._fault(fault))
+        for i, fault in enumerate(net.faults):
+            rng = streams.get("faults", str(i))
+            self.env.process(self._random_fault(fault, rng) if fault.mtbf else self._fault(fault))
         self._inter_pop = s.settings.inter_pop_delay
 
     def _event_callbacks(self):
@@ -385,6 +386,17 @@ class Engine:
         self._apply(f, +1)
         yield env.timeout(f.end - f.start)
         self._apply(f, -1)
+
+    def _random_fault(self, f, rng):
+        """Outages at exponential times (mean ``mtbf`` up, ``mttr`` down) until the horizon."""
+        env = self.env
+        while True:
+            yield env.timeout(rng.exponential(f.mtbf))
+            if env.now >= self.duration:
+                return
+            self._apply(f, +1)
+            yield env.timeout(rng.exponential(f.mttr))
+            self._apply(f, -1)
 
     def _apply(self, f, sign):
         if f.kind == "pop":

@@ -31,6 +31,8 @@ class FaultWindow:
     code: int
     probability: float
     channels: int
+    mtbf: float = 0.0  # random outages instead of the window when above 0
+    mttr: float = 0.0
 
 
 @dataclass
@@ -126,8 +128,10 @@ def compile_network(s: Scenario) -> Network:
     faults = []
     for f in s.faults:
         kind, target = ("pop", pops[f.pop]) if f.pop is not None else ("trunk", trunks[f.trunk])
-        faults.append(FaultWindow(kind, target, f.at, f.at + f.duration, f.effect, f.code or 0,
-                                  f.probability, f.channels if f.channels is not None else 0))
+        start = f.at or 0.0
+        faults.append(FaultWindow(kind, target, start, start + (f.duration or 0.0), f.effect, f.code or 0,
+                                  f.probability, f.channels if f.channels is not None else 0,
+                                  f.mtbf or 0.0, f.mttr or 0.0))
     pools = {p.name: i for i, p in enumerate(s.capacity_pools)}
     capacity_groups = {g.name: i for i, g in enumerate(s.shared_capacity_groups)}
     return Network(

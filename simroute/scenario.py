@@ -317,7 +317,8 @@ class Did(_Model):
 
 
 class Fault(_Model):
-    """A scheduled failure window on a POP or a trunk.
+    """A failure on a POP or a trunk: a scheduled window (``at``, ``duration``) or random outages
+    (``mtbf``, ``mttr``: exponential times between failures and to repair, starting up).
 
     ``down``: a POP takes no calls and its pinned trunks fail with 503; a trunk's link times out
     (Timer B, 408). ``respond``: the trunk answers ``code`` with ``probability``. ``channels``: the
@@ -326,8 +327,10 @@ class Fault(_Model):
 
     pop: Name | None = None
     trunk: Name | None = None
-    at: Duration
-    duration: PositiveDuration
+    at: Duration | None = None
+    duration: PositiveDuration | None = None
+    mtbf: PositiveDuration | None = None
+    mttr: PositiveDuration | None = None
     effect: Literal["down", "respond", "channels"] = "down"
     code: int | None = Field(default=None, ge=400, le=699)
     probability: Probability = 1.0
@@ -337,6 +340,9 @@ class Fault(_Model):
     def _coherent(self):
         if (self.pop is None) == (self.trunk is None):
             raise ValueError("give exactly one of pop or trunk")
+        scheduled, random = (self.at, self.duration), (self.mtbf, self.mttr)
+        if not (None not in scheduled and random == (None, None)) and not (None not in random and scheduled == (None, None)):
+            raise ValueError("give either at and duration (a scheduled window) or mtbf and mttr (random outages)")
         if self.pop is not None and self.effect != "down":
             raise ValueError(f"a POP fault can only be effect: down, got {self.effect!r}")
         if self.effect == "respond" and self.code is None:

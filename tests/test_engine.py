@@ -218,3 +218,33 @@ def test_same_seed_same_summary_and_crn_across_variants():
     assert a.calls.time_arrival.equals(c.calls.time_arrival)
     assert a.calls.caller.equals(c.calls.caller)
     assert c.summary["kpis"]["answered"] < a.summary["kpis"]["answered"]
+
+
+def test_random_pop_outages_take_the_expected_share_of_time():
+    """A POP down at random (MTBF 2h, MTTR 20m) is down mttr/(mtbf+mttr) of the time: no call arrives
+    there then, so its share of ingress drops from 1/2 to (1/2)(1 - 1/7)."""
+    scenario = {
+        "name": "random-outage", "duration": "100h",
+        "pops": [{"name": "FRA", "ingress_share": 1}, {"name": "AMS", "ingress_share": 1}],
+        "trunks": [{"name": "t"}],
+        "dids": [{"number": "4930111", "route": {"trunk": "t"},
+                  "traffic": {"calls_per_hour": 300, "holding_time": "30s"}}],
+        "faults": [{"pop": "FRA", "mtbf": "2h", "mttr": "20m"}],
+    }
+    shares = []
+    for seed in range(10):
+        pops = simroute.simulate(scenario, seed=seed, records="none").summary["pops"]
+        shares.append(pops["FRA"]["offered"] / (pops["FRA"]["offered"] + pops["AMS"]["offered"]))
+    assert_covers(shares, 0.5 * (1 - 20 / 140), what="FRA share under random outages")
+
+
+def test_simpy_heap_layout_matches_the_inlined_schedule():
+    """The engine pushes (time, priority, id, event) onto SimPy's heap itself: check SimPy still does."""
+    import simpy
+
+    env = simpy.Environment()
+    event = env.event()
+    env.schedule(event, 1, 5.0)
+    entry = env._queue[0]
+    assert len(entry) == 4 and entry[0] == 5.0 and entry[1] == 1 and entry[3] is event
+    assert isinstance(entry[2], int)
