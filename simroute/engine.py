@@ -360,16 +360,10 @@ class Engine:
         self.trunk_busy[t] -= 1
         if call.took_endpoint:
             self.endpoint_busy[t] -= 1
-        d = call.did  # _end_call inlined: this runs once per answered call
-        self.did_busy[d] -= 1
-        self.pop_busy[call.ingress] -= 1
-        g = self.net.did_group[d]
-        if g >= 0:
-            self.group_busy[g] -= 1
-        if call.channel >= 0:
-            self._release_channel(d, call.channel)
+        self._end_call(call)
 
     def _end_call(self, call):
+        """Release what the call held for its whole life: DID, POP, group and DID channel."""
         d = call.did
         self.did_busy[d] -= 1
         self.pop_busy[call.ingress] -= 1
