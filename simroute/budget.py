@@ -98,15 +98,16 @@ def estimate_events(scenario, duration=None) -> int:
 
 
 def check_budget(scenario, duration=None, budget: int | None = DEFAULT_BUDGET, yes: bool = False, *,
-                 replications: int = 1, label: str | None = None) -> int:
-    """The estimate of :func:`estimate_events` (times ``replications``); raises :class:`BudgetError` when it
-    is above ``budget``, unless ``yes`` (the user confirmed) or ``budget`` is None (no limit).
+                 replications: int | None = None, label: str | None = None) -> int:
+    """The estimate of :func:`estimate_events` times the replications (``replications``, or the scenario's
+    own when None); raises :class:`BudgetError` when it is above ``budget``, unless ``yes`` (the user
+    confirmed) or ``budget`` is None (no limit). ``label`` names the scenario in the message (its file).
     """
     from .scenario import load_scenario
 
     scenario = load_scenario(scenario)
     per_run = estimate_events(scenario, duration)
-    runs = max(int(replications or 1), 1)
+    runs = max(int(scenario.replications if replications is None else replications), 1)
     estimate = per_run * runs if per_run < _MAX // runs else _MAX
     if yes or budget is None or estimate <= budget:
         return estimate

@@ -75,6 +75,8 @@ class Engine:
         # SimPy iterates an event's callbacks: a tuple made once serves every event (no list per event)
         self._on_arrive, self._on_conclude, self._on_hang_up = self._event_callbacks()
         self._direct = [(t,) for t in net.did_trunk]  # the one-trunk attempt order of directly routed DIDs
+        # what a call's arrival reads of its DID, in one tuple
+        self._did_static = list(zip(net.did_list, net.did_cap, net.did_channel_limited, net.did_group))
         #: where attempt rows go: a flat array of floats, or any object with ``extend(row)`` (a live tally)
         self.rows = array("d") if sink is None else sink
         #: where cloud-PBX rows go (one per call a PBX answered)
@@ -174,7 +176,6 @@ class Engine:
         else:
             source.callbacks = self._on_arrive
             heappush(self._queue, (t, NORMAL, next(self._eid), source))  # Environment.schedule, inlined
-        net = self.net
         now = self.env._now
         cid = self._n_calls
         self._n_calls = cid + 1
@@ -182,22 +183,22 @@ class Engine:
         pop_cum = self._pop_cum
         ingress = bisect.bisect_right(pop_cum, self._pop_u() * pop_cum[-1]) if len(pop_cum) > 1 else 0
         hold = self._hold[d]()
-        did_list = net.did_list[d]
+        did_list, did_cap, channel_limited, g = self._did_static[d]
         if did_list is not None and not did_list.allows(str(caller)):
             self.rows.extend((cid, 1, d, caller, ingress, -1, now, NAN, now, codes.NUMBER_LIST_REJECT, -1))
             return
         did_busy = self.did_busy
-        if did_busy[d] >= net.did_cap[d]:
+        if did_busy[d] >= did_cap:
             self.rows.extend((cid, 1, d, caller, ingress, -1, now, NAN, now, codes.DID_CAPACITY, -1))
             return
-        channel = self._take_channel(d) if net.did_channel_limited[d] else -1
+        channel = self._take_channel(d) if channel_limited else -1
         if channel == -2:
             self.rows.extend((cid, 1, d, caller, ingress, -1, now, NAN, now, codes.NO_CHANNEL, -1))
             return
         did_busy[d] += 1
         self.pop_busy[ingress] += 1
-        g = net.did_group[d]
         if g >= 0:
+            net = self.net
             if self.group_busy[g] >= net.group_cap[g]:
                 did_busy[d] -= 1
                 self.pop_busy[ingress] -= 1

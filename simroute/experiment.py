@@ -69,21 +69,20 @@ def _summaries_only(args):
 
 def run_many(scenario: Scenario, seeds: list, horizon: float, windows, *, jobs: int = 1,
              executor: Executor | None = None, records: str = "attempts"):
-    """Replication 0 in this process (its records are kept), the others serially or on an executor.
+    """Replication 0 in this process (its records are kept), the others serially or on an executor,
+    which works on them while this process runs replication 0.
 
     Returns the list of per-replication summary lists and replication 0's records.
     """
-    first, kept, _ = run_once(scenario, seeds[0], horizon, windows, keep=True, records=records)
     rest = [(scenario, s, horizon, windows, records) for s in seeds[1:]]
-    if not rest:
-        return [first], kept
-    if executor is not None:
-        others = list(executor.map(_summaries_only, rest))
-    elif jobs > 1:
-        with ProcessPoolExecutor(max_workers=jobs) as pool:
-            others = list(pool.map(_summaries_only, rest))
-    else:
-        others = [_summaries_only(args) for args in rest]
+    pool = executor if executor is not None else (ProcessPoolExecutor(max_workers=jobs) if jobs > 1 and rest else None)
+    try:
+        futures = [pool.submit(_summaries_only, args) for args in rest] if pool is not None else []
+        first, kept, _ = run_once(scenario, seeds[0], horizon, windows, keep=True, records=records)
+        others = [f.result() for f in futures] if pool is not None else [_summaries_only(args) for args in rest]
+    finally:
+        if pool is not None and executor is None:
+            pool.shutdown(cancel_futures=True)
     return [first, *others], kept
 
 

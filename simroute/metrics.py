@@ -208,10 +208,19 @@ def mean_agents(model, a: float, b: float) -> float:
     return total / (b - a)
 
 
-def _occupancy_table(intervals, caps, a, b) -> np.ndarray:
+def _occupancy_table(intervals, caps, a, b, seen: dict | None = None) -> np.ndarray:
+    """Carried erlangs, peak and time congestion per entity. ``seen`` reuses the sweep of an identical
+    set of intervals (a DID alone on its trunk and POP holds the same intervals at all three)."""
     out = np.zeros((len(caps), 3))
+    seen = {} if seen is None else seen
     for i, ((starts, ends), cap) in enumerate(zip(intervals, caps)):
-        occ = Occupancy(starts, ends)
+        held = ends > starts  # an interval of no length holds nothing
+        starts, ends = starts[held], ends[held]
+        key = (len(starts), float(starts.sum()), float(ends.sum()))
+        occ = next((o for s, e, o in seen.get(key, ()) if np.array_equal(s, starts) and np.array_equal(e, ends)), None)
+        if occ is None:
+            occ = Occupancy(starts, ends)
+            seen.setdefault(key, []).append((starts, ends, occ))
         out[i] = occ.mean(a, b), occ.peak(a, b), occ.time_at_or_above(cap, a, b)
     return out
 
@@ -282,19 +291,17 @@ def tallies_from_records(rec: Records, a: float, b: float) -> Tallies:
     metered_iv = [(arrival[(call_channel == 3) & (call_cg == g)], call_end[(call_channel == 3) & (call_cg == g)])
                   for g in range(n_cg)]
     pbx, queue_iv, agent_iv = _pbx_counts(net, rec.pbx, a, b)
+    seen: dict = {}
     return Tallies(
         outcomes=outcomes, trunk=trunk, did=per(call_did, n_dids, (reached,)), group=group,
         pop=per(call_pop, len(net.pop_names)), attempts_on_trunks=int((on_trunk & att_in).sum()),
         pdd_sum=float(pdd.sum()), pdd_count=int(pdd.size),
         pdd_p95=float(np.quantile(pdd, 0.95)) if pdd.size else None,
-        occupancy={"trunk": _occupancy_table(trunk_iv, net.trunk_cap, a, b),
-                   "did": _occupancy_table(did_iv, net.did_cap, a, b),
-                   "group": _occupancy_table(group_iv, net.group_cap, a, b),
-                   "pop": _occupancy_table(pop_iv, [UNLIMITED] * len(net.pop_names), a, b),
-                   "shared": _occupancy_table(shared_iv, net.capacity_group_shared, a, b),
-                   "metered": _occupancy_table(metered_iv, net.capacity_group_metered, a, b),
-                   "queue": _occupancy_table(queue_iv, queue_caps(net), a, b),
-                   "agents": _occupancy_table(agent_iv, [UNLIMITED] * n_trunks, a, b)},
+        occupancy={kind: _occupancy_table(iv, caps, a, b, seen) for kind, iv, caps in (
+            ("trunk", trunk_iv, net.trunk_cap), ("did", did_iv, net.did_cap), ("group", group_iv, net.group_cap),
+            ("pop", pop_iv, [UNLIMITED] * len(net.pop_names)), ("shared", shared_iv, net.capacity_group_shared),
+            ("metered", metered_iv, net.capacity_group_metered), ("queue", queue_iv, queue_caps(net)),
+            ("agents", agent_iv, [UNLIMITED] * n_trunks))},
         window=(a, b), trunk_seconds=trunk_seconds, metered_seconds=metered_seconds, metered_calls=metered_calls,
         pbx=pbx,
     )

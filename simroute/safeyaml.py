@@ -91,7 +91,12 @@ def read_text(path: "str | Path", max_bytes: int | None = None) -> str:
             if stat.S_ISREG(info.st_mode) and info.st_size > limit:
                 raise SafeYamlError(f"the file is {_mib(info.st_size)}, more than the {_mib(limit)} a scenario "
                                     f"file may have", prefix="")
-            data = f.read(limit + 1)  # pipes and devices have no size: stop one byte past the limit
+            if stat.S_ISREG(info.st_mode):
+                data = f.read(info.st_size + 1)
+                if len(data) > info.st_size:  # it grew since fstat: read on, up to the limit
+                    data += _read_up_to(f, limit + 1 - len(data))
+            else:  # pipes and devices have no size: read in chunks, stop one byte past the limit
+                data = _read_up_to(f, limit + 1)
     except FileNotFoundError:
         raise SafeYamlError("file not found", prefix="") from None
     except IsADirectoryError:
@@ -105,6 +110,18 @@ def read_text(path: "str | Path", max_bytes: int | None = None) -> str:
     except UnicodeDecodeError as exc:
         raise SafeYamlError(f"cannot read the file: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
                             f"{exc.start})", prefix="") from None
+
+
+def _read_up_to(f, n: int) -> bytes:
+    """At most ``n`` bytes, in chunks (``f.read(n)`` would allocate all ``n`` at once)."""
+    chunks, got = [], 0
+    while got < n:
+        chunk = f.read(min(1 << 16, n - got))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
 
 
 def load_file(path: "str | Path", limits: Limits | None = None) -> object:
@@ -142,15 +159,37 @@ def load(text: str, limits: Limits | None = None) -> object:
     limits = LIMITS if limits is None else limits
     if len(text) > limits.max_bytes:
         raise SafeYamlError(f"the text is more than the {_mib(limits.max_bytes)} a scenario may have", prefix="")
-    loader = _Loader(text)
+    loader = None
     try:
+        loader = _Loader(text)  # the pure-Python reader checks the characters here already
         return _build(loader, limits)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        if mark is None and isinstance(exc, yaml.reader.ReaderError):
+            mark = _mark_at(text, exc.position, in_bytes=not issubclass(_Loader, yaml.reader.Reader))
+            problem = f"character #x{exc.character:04x} is not allowed ({exc.reason})"
+        else:
+            problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise SafeYamlError(problem, mark) from None
+    except UnicodeEncodeError as exc:  # a str holding lone surrogates (never from a file read as UTF-8)
+        raise SafeYamlError(f"character #x{ord(text[exc.start]):04x} at offset {exc.start} is not valid Unicode",
+                            _mark_at(text, exc.start, in_bytes=False)) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
+
+
+class _Mark:
+    __slots__ = ("line", "column")
+
+    def __init__(self, line: int, column: int):
+        self.line, self.column = line, column
+
+
+def _mark_at(text: str, position: int, in_bytes: bool) -> _Mark:
+    """Line and column (0-based) of a reader error's offset (libyaml counts bytes, PyYAML characters)."""
+    before = text.encode("utf-8", "surrogatepass")[:position].decode("utf-8", "ignore") if in_bytes else text[:position]
+    return _Mark(before.count("\n"), len(before) - (before.rfind("\n") + 1))
 
 
 def _build(loader, limits: Limits) -> object:
