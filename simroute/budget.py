@@ -14,7 +14,8 @@ import sys
 from .errors import SimrouteError
 from .units import format_duration, parse_duration
 
-__all__ = ["BudgetError", "DEFAULT_BUDGET", "EVENTS_PER_CALL", "expected_calls", "estimate_events", "check_budget"]
+__all__ = ["BudgetError", "DEFAULT_BUDGET", "EVENTS_PER_CALL", "expected_calls", "estimate_events", "check_budget",
+           "add_budget_arguments", "parse_events"]
 
 #: Events a run may schedule before it needs confirmation (about a minute of simulation on a laptop).
 DEFAULT_BUDGET = 50_000_000
@@ -131,3 +132,37 @@ def _count(n: float) -> str:
     if not math.isfinite(n) or n >= _MAX:
         return f"more than {_MAX:.1e}"
     return f"{n:,.0f}" if n < 1e12 else f"{n:.2e}"
+
+
+_SUFFIXES = {"k": 10**3, "m": 10**6, "g": 10**9}
+
+
+def parse_events(text: str) -> int:
+    """An event count from the command line: ``50000000``, ``50_000_000``, ``5e7``, ``50M``, ``2G``."""
+    raw = text.strip().lower().replace("_", "").replace(",", "")
+    scale = _SUFFIXES.get(raw[-1:], 1)
+    if scale != 1:
+        raw = raw[:-1]
+    try:
+        value = float(raw) * scale
+    except ValueError:
+        raise ValueError(f"expected a number of events such as 50000000, 5e7 or 50M, got {text!r}") from None
+    if not math.isfinite(value) or value < 1:
+        raise ValueError(f"the event budget must be at least 1, got {text!r}")
+    return int(min(value, _MAX))
+
+
+def add_budget_arguments(parser) -> None:
+    """``--max-events`` and ``--yes`` on an argparse (sub)parser, for :func:`check_budget`."""
+    import argparse
+
+    def events(text):
+        try:
+            return parse_events(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parser.add_argument("--max-events", type=events, default=DEFAULT_BUDGET, metavar="N",
+                        help=f"refuse a run expected to take more than N events (default {DEFAULT_BUDGET:,}; "
+                             "e.g. 2e8 or 200M)")
+    parser.add_argument("--yes", action="store_true", help="run even when the estimate is above --max-events")
