@@ -3,14 +3,17 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
+import threading
 from pathlib import Path
 
 from . import api
+from .budget import add_budget_arguments, check_budget
 from .errors import SimrouteError
 from .outputs import records_path, to_json, write_json, write_records
 from .report import comparison_table, kpi_table
-from .scenario import Scenario
+from .scenario import Scenario, load_scenario
 from .units import parse_duration
 
 __all__ = ["main"]
@@ -49,6 +52,7 @@ def _parser() -> argparse.ArgumentParser:
                           "flat), or stream the attempts to --out in chunks while the run goes")
     _add_statistics(run)
     run.add_argument("--batches", type=int, help="batch means over one long run instead of replications")
+    add_budget_arguments(run)
     cmp = sub.add_parser("compare", help="compare two variants on common random numbers")
     cmp.add_argument("a", type=Path, help="scenario A (the baseline)")
     cmp.add_argument("b", type=Path, help="scenario B (the variant)")
@@ -56,6 +60,7 @@ def _parser() -> argparse.ArgumentParser:
     cmp.add_argument("--duration", type=_duration, help="override the duration of both")
     cmp.add_argument("--json", action="store_true", help="print the comparison as JSON")
     _add_statistics(cmp, default_replications=20)
+    add_budget_arguments(cmp)
     sub.add_parser("schema", help="print the scenario JSON Schema (for editors)")
     val = sub.add_parser("validate", help="run the built-in validation suite against exact teletraffic results")
     val.add_argument("--quick", action="store_true", help="a few cases with fewer replications (seconds)")
@@ -77,7 +82,10 @@ def _run(args) -> int:
         if args.out is None:
             raise SimrouteError("--records stream writes the records to --out: give an output folder")
         stream_to, records = records_path(args.out, "attempts", args.format), "attempts"
-    result = api.simulate(args.scenario, seed=args.seed, duration=args.duration, replications=args.replications,
+    scenario = load_scenario(args.scenario)
+    check_budget(scenario, args.duration, args.max_events, args.yes,
+                 replications=1 if args.batches else args.replications, label=str(args.scenario))
+    result = api.simulate(scenario, seed=args.seed, duration=args.duration, replications=args.replications,
                           batches=args.batches, confidence=args.confidence, jobs=args.jobs, records=records,
                           stream_to=stream_to)
     if args.out is not None:
@@ -93,6 +101,9 @@ def _run(args) -> int:
 
 
 def _compare(args) -> int:
+    for path in (args.a, args.b):
+        check_budget(load_scenario(path), args.duration, args.max_events, args.yes, replications=args.replications,
+                     label=str(path))
     comparison = api.compare(args.a, args.b, replications=args.replications, seed=args.seed,
                              duration=args.duration, confidence=args.confidence, jobs=args.jobs)
     if args.json:
@@ -110,8 +121,15 @@ def _validate(args) -> int:
     return 0 if table["passed"].all() else 1
 
 
+def _terminate(signum, _frame):
+    """SIGTERM ends the run like Ctrl-C: unwinding deletes any temporary output file."""
+    raise SystemExit(128 + signum)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminate)
     try:
         if args.command == "schema":
             print(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2))

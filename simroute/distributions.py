@@ -130,6 +130,8 @@ class Empirical(_Dist):
                 raise ValueError(f"weights has {len(self.weights)} entries, values has {len(self.values)}")
             if sum(self.weights) <= 0:
                 raise ValueError("weights must not all be zero")
+            if not math.isfinite(sum(self.weights)):
+                raise ValueError("weights are too large: their sum is not a finite number")
         return self
 
     def _probs(self):

@@ -139,8 +139,8 @@ class Engine:
             mix = CallerMix(list(c.prefix_shares), list(c.prefix_shares.values()), default_prefix, c.length,
                             streams.get("callers", d.number))
             self._callers.append(batched(mix.draw, 1024))
-            times, rates = rate_breakpoints(tr, duration)
-            batches = arrival_times(times, rates, duration, streams.get("arrivals", d.number))
+            times, rates, period = rate_breakpoints(tr, duration)
+            batches = arrival_times(times, rates, duration, streams.get("arrivals", d.number), period)
             self._next_arrival(_Arrivals(i, (t for batch in batches for t in batch.tolist()).__next__))
         for i, fault in enumerate(net.faults):
             rng = streams.get("faults", str(i))

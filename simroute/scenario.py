@@ -7,6 +7,7 @@ the field (``trunks[1].capacity_limit``), never a traceback.
 from __future__ import annotations
 
 import math
+import reprlib
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
@@ -24,9 +25,10 @@ __all__ = [
 
 Digits = Annotated[str, Field(pattern=r"^[0-9]+$", max_length=32)]
 CallerPrefix = Annotated[str, Field(pattern=r"^[1-9][0-9]{0,10}$")]  # E.164: no leading 0, room for 4 digits
-Name = Annotated[str, Field(min_length=1, max_length=100)]
+# a name is one line of printable text, so every error message that quotes it stays one line
+Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f\x85\u2028\u2029]+$")]
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
-Share = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Share = Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]
 Rate = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
@@ -162,15 +164,17 @@ class Trunk(_Model):
             return value
         if isinstance(value, str):
             if value not in codes.PRESETS:
-                raise ValueError(f"unknown preset {value!r} (presets: {', '.join(codes.PRESETS)}; or a list of codes)")
+                raise ValueError(f"unknown preset {reprlib.repr(value)} (presets: {', '.join(codes.PRESETS)}; "
+                                 "or a list of codes)")
             return value
         if not isinstance(value, list):
             raise ValueError(f"expected a preset name or a list of codes, got {type(value).__name__}")
         for i, entry in enumerate(value):
             if isinstance(entry, str) and entry not in codes.NAMED:
-                raise ValueError(f"entry {i}: unknown re-routing name {entry!r} (names: ringing_timeout, capacity_limit)")
+                raise ValueError(f"entry {i}: unknown re-routing name {reprlib.repr(entry)} "
+                                 "(names: ringing_timeout, capacity_limit)")
             if isinstance(entry, bool) or not isinstance(entry, (int, str)):
-                raise ValueError(f"entry {i}: expected a SIP code or a name, got {entry!r}")
+                raise ValueError(f"entry {i}: expected a SIP code or a name, got {reprlib.repr(entry)}")
             if isinstance(entry, int) and entry not in codes.REROUTABLE_SIP_CODES:
                 raise ValueError(f"entry {i}: {entry} is not one of DIDWW's re-routing disconnect codes")
         return value
@@ -440,7 +444,7 @@ def _references(s: Scenario) -> list[tuple[str, str]]:
 
     def exists(name, table, path, what):
         if name is not None and name not in table:
-            known = ", ".join(sorted(table)) or "none defined"
+            known = ", ".join(sorted(table)) or "none defined"  # names are single-line (Name's pattern)
             problems.append((path, f"no {what} named {name!r} (known: {known})"))
 
     for i, t in enumerate(s.trunks):

@@ -13,41 +13,49 @@ from .scenario import Traffic
 __all__ = ["rate_breakpoints", "arrival_times", "CallerMix"]
 
 
-def rate_breakpoints(traffic: Traffic, horizon: float) -> tuple[np.ndarray, np.ndarray]:
-    """``(times, rates)``: calls per second ``rates[i]`` from ``times[i]`` until ``times[i+1]`` (or horizon)."""
+def rate_breakpoints(traffic: Traffic, horizon: float) -> tuple[np.ndarray, np.ndarray, float | None]:
+    """``(times, rates, period)``: calls per second ``rates[i]`` from ``times[i]`` until ``times[i+1]``;
+    with a ``period`` (a daily profile) the pattern repeats every period, else it holds to the horizon."""
     if traffic.steps is not None:
-        times = [s.at for s in traffic.steps]
-        rates = [s.calls_per_hour / 3600.0 for s in traffic.steps]
-        if times[0] > 0:
+        times = [s.at for s in traffic.steps if s.at < horizon]
+        rates = [s.calls_per_hour / 3600.0 for s in traffic.steps if s.at < horizon]
+        if not times or times[0] > 0:
             times, rates = [0.0, *times], [0.0, *rates]
-        return np.asarray(times, float), np.asarray(rates, float)
+        return np.asarray(times, float), np.asarray(rates, float), None
     base = traffic.base_rate
     if traffic.profile is None:
-        return np.zeros(1), np.array([base])
-    hours = int(np.ceil(horizon / 3600.0)) or 1
-    times = np.arange(hours) * 3600.0
-    rates = base * np.asarray(traffic.profile, float)[np.arange(hours) % 24]
-    return times, rates
+        return np.zeros(1), np.array([base]), None
+    return np.arange(24) * 3600.0, base * np.asarray(traffic.profile, float), 86400.0
 
 
 def arrival_times(times: np.ndarray, rates: np.ndarray, horizon: float, rng: np.random.Generator,
-                  batch: int = 8192):
-    """Yield arrays of arrival times in ``[0, horizon)``, increasing, batch by batch."""
-    edges = np.append(times, max(horizon, times[-1]))
+                  period: float | None = None, batch: int = 8192):
+    """Yield arrays of arrival times in ``[0, horizon)``, increasing, batch by batch.
+
+    Unit-rate Poisson points on the cumulative-rate axis are mapped back through its inverse; with a
+    period, whole periods are counted off first, so a long horizon costs no more memory than a day.
+    """
+    end = period if period is not None else horizon
+    edges = np.append(times, end)
     cumulative = np.concatenate(([0.0], np.cumsum(rates * np.diff(edges))))  # Lambda at each edge
-    total = cumulative[-1]
+    per_cycle = cumulative[-1]
+    if per_cycle <= 0:
+        return
     t = 0.0  # position on the unit-rate (Lambda) axis
     while True:
         unit = t + np.cumsum(rng.exponential(1.0, batch))
         t = unit[-1]
-        done = unit >= total
-        unit = unit[~done]
-        if unit.size:
-            # a segment of zero rate has equal cumulative values at both ends: searchsorted with
-            # side='right' skips it, so no arrival lands where the rate is zero.
-            seg = np.searchsorted(cumulative, unit, side="right") - 1
-            seg = np.minimum(seg, len(rates) - 1)
-            yield edges[seg] + (unit - cumulative[seg]) / rates[seg]
+        cycle = np.floor(unit / per_cycle) if period is not None else np.zeros_like(unit)
+        rest = np.maximum(unit - cycle * per_cycle, 0.0)
+        # a segment of zero rate has equal cumulative values at both ends: searchsorted with
+        # side='right' skips it, so no arrival lands where the rate is zero.
+        seg = np.minimum(np.searchsorted(cumulative, rest, side="right") - 1, len(rates) - 1)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            arrivals = cycle * end + edges[seg] + (rest - cumulative[seg]) / rates[seg]
+        done = ~(arrivals < horizon) if period is not None else unit >= per_cycle
+        keep = arrivals[~done]
+        if keep.size:
+            yield keep
         if done.any():
             return
 

@@ -127,9 +127,6 @@ def test_sigterm_while_simulating_leaves_previous_outputs(big, tmp_path):
     assert {name: (out / name).read_bytes() for name in OUTPUTS} == before
 
 
-@pytest.mark.xfail(strict=True, reason="bug: SIGTERM kills the CLI without running atomic_path's cleanup, so "
-                                       "the temporary file being written stays in --out (cli.main should turn "
-                                       "SIGTERM into an exception, e.g. a handler raising SystemExit(143))")
 def test_sigterm_while_writing_leaves_no_temporary_file(big, tmp_path):
     out = tmp_path / "out"
     before = previous_run(big, out)

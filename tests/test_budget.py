@@ -182,7 +182,6 @@ def _cli(*argv):
     return code, err.getvalue()
 
 
-@pytest.mark.xfail(strict=True, reason="check_budget is not wired into cli.py yet (simroute run --max-events/--yes)")
 def test_command_line_refuses_a_run_over_budget_and_yes_confirms(tmp_path):
     import yaml
 

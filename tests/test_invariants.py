@@ -212,8 +212,6 @@ def test_audited_engine_notices_a_cap_breach(monkeypatch):
         simroute.simulate(_busy_pair(), audit=True)
 
 
-@pytest.mark.xfail(strict=True, reason="bug in traffic.arrival_times: a step whose 'at' lies beyond the horizon "
-                                       "stretches the previous segment past it, so calls arrive after the run ends")
 def test_no_call_arrives_after_the_horizon_with_steps_beyond_it():
     data = {"name": "late", "duration": "10m", "trunks": [{"name": "t"}],
             "dids": [{"number": "4930", "route": {"trunk": "t"},

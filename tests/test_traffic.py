@@ -12,8 +12,8 @@ from .stats import LEVEL
 
 
 def counts_per_bin(traffic, horizon, edges, seed=0):
-    times, rates = rate_breakpoints(traffic, horizon)
-    arrivals = np.concatenate(list(arrival_times(times, rates, horizon, np.random.default_rng(seed))))
+    times, rates, period = rate_breakpoints(traffic, horizon)
+    arrivals = np.concatenate(list(arrival_times(times, rates, horizon, np.random.default_rng(seed), period)))
     assert np.all(np.diff(arrivals) > 0) and arrivals.min() >= 0 and arrivals.max() < horizon
     return np.histogram(arrivals, bins=edges)[0]
 
