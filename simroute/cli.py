@@ -19,6 +19,9 @@ from .units import parse_duration
 __all__ = ["main"]
 
 
+MAX_ERROR_LINES = 50  # a file with thousands of problems should not flood the terminal
+
+
 def _duration(text: str) -> float:
     try:
         return parse_duration(text)
@@ -138,8 +141,12 @@ def main(argv: list[str] | None = None) -> int:
             return _validate(args)
         return _compare(args) if args.command == "compare" else _run(args)
     except SimrouteError as exc:
-        for line in str(exc).splitlines():
+        lines = str(exc).splitlines()
+        for line in lines[:MAX_ERROR_LINES]:
             print(f"simroute: error: {line}", file=sys.stderr)
+        if len(lines) > MAX_ERROR_LINES:
+            where = f"{exc.source}: " if getattr(exc, "source", None) else ""
+            print(f"simroute: error: {where}... and {len(lines) - MAX_ERROR_LINES} more problems", file=sys.stderr)
         return 2
     except OSError as exc:  # an output folder that is a file, a disk that is full...
         where = f"{exc.filename}: " if exc.filename else ""

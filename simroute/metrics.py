@@ -202,10 +202,15 @@ def mean_agents(model, a: float, b: float) -> float:
     """Time-average number of agents on duty over ``[a, b)`` (counts change on the hour)."""
     if isinstance(model.agents, int):
         return float(model.agents)
-    edges = np.arange(np.floor(a / 3600) * 3600, b + 3600, 3600.0)
-    total = sum(model.agents_at(int(lo // 3600)) * (min(hi, b) - max(lo, a))
-                for lo, hi in zip(edges[:-1], edges[1:]) if min(hi, b) > max(lo, a))
-    return total / (b - a)
+    hourly = np.asarray(model.agents, float)
+    day = np.concatenate(([0.0], np.cumsum(hourly) * 3600.0))  # agent-seconds into the day, hour by hour
+
+    def agent_seconds(t: float) -> float:  # from time 0 to t, whole days first
+        days, rest = divmod(t, 86400.0)
+        hour = int(rest // 3600)
+        return days * day[-1] + day[hour] + (rest - hour * 3600.0) * hourly[hour % 24]
+
+    return (agent_seconds(b) - agent_seconds(a)) / (b - a)
 
 
 def _occupancy_table(intervals, caps, a, b, seen: dict | None = None) -> np.ndarray:

@@ -32,6 +32,16 @@ Share = Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]
 Rate = Annotated[float, Field(ge=0, allow_inf_nan=False)]
 
 
+def _takes_numbers(annotation) -> bool:
+    """Whether a field's type admits numbers but not booleans (int, float, Optional or Annotated)."""
+    if annotation in (int, float):
+        return True
+    args = [a for a in getattr(annotation, "__args__", ()) if a is not type(None)]
+    if getattr(annotation, "__metadata__", None) is not None:  # Annotated[int, ...]
+        return _takes_numbers(annotation.__origin__)
+    return bool(args) and bool not in args and any(_takes_numbers(a) for a in args)
+
+
 def _digits(value: object) -> object:
     """Numbers in YAML come as ints when unquoted; a phone number is text."""
     return str(value) if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else value
@@ -39,6 +49,14 @@ def _digits(value: object) -> object:
 
 class _Model(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_booleans_for_numbers(cls, value, info):
+        """YAML reads ``yes`` as true, and pydantic would take true as 1 channel: refuse it."""
+        if isinstance(value, bool) and _takes_numbers(cls.model_fields[info.field_name].annotation):
+            raise ValueError(f"expected a number, got {str(value).lower()}")
+        return value
 
 
 class Pop(_Model):

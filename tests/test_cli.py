@@ -324,3 +324,16 @@ def test_installed_console_script_runs(tmp_path):
     assert "outcomes" in done.stdout
     assert "pbx-fra" in done.stdout
     assert "window 1800s..3600s" in done.stdout
+
+
+def test_booleans_are_not_numbers_and_error_output_is_capped(tmp_path):
+    data = yaml.safe_load(QUICKSTART.read_text())
+    data["trunks"][0]["capacity_limit"] = True  # YAML's "yes"
+    for i in range(120):
+        data[f"typo{i}"] = 1
+    path = tmp_path / "many.yaml"
+    path.write_text(yaml.safe_dump(data))
+    code, _, err = run("run", path)
+    lines = err.splitlines()
+    assert code == 2 and len(lines) == 51 and lines[-1].endswith("... and 71 more problems")
+    assert any("trunks[0].capacity_limit: expected a number, got true" in line for line in lines)
