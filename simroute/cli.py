@@ -45,9 +45,7 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="simulate a scenario and print its KPI table")
     run.add_argument("scenario", type=Path, help="scenario YAML file")
     run.add_argument("--out", type=Path, help="folder for attempts records and summary.json")
-    run.add_argument("--seed", type=_seed, help="override the scenario's seed")
-    run.add_argument("--duration", type=_duration, help="override the scenario's duration (e.g. 8h)")
-    run.add_argument("--json", action="store_true", help="print summary.json instead of the table")
+    _add_overrides(run, "print summary.json instead of the table")
     run.add_argument("--format", choices=["auto", "csv", "parquet"], default="auto",
                      help="records file format (auto: Parquet when pyarrow is installed, else CSV)")
     run.add_argument("--records", choices=["attempts", "calls", "none", "stream"], default="attempts",
@@ -59,9 +57,7 @@ def _parser() -> argparse.ArgumentParser:
     cmp = sub.add_parser("compare", help="compare two variants on common random numbers")
     cmp.add_argument("a", type=Path, help="scenario A (the baseline)")
     cmp.add_argument("b", type=Path, help="scenario B (the variant)")
-    cmp.add_argument("--seed", type=_seed, help="override A's seed (both variants use it)")
-    cmp.add_argument("--duration", type=_duration, help="override the duration of both")
-    cmp.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    _add_overrides(cmp, "print the comparison as JSON")
     _add_statistics(cmp, default_replications=20)
     add_budget_arguments(cmp)
     sub.add_parser("schema", help="print the scenario JSON Schema (for editors)")
@@ -69,6 +65,12 @@ def _parser() -> argparse.ArgumentParser:
     val.add_argument("--quick", action="store_true", help="a few cases with fewer replications (seconds)")
     val.add_argument("--jobs", type=int, default=1, help="local processes for replications")
     return parser
+
+
+def _add_overrides(parser, json_help: str):
+    parser.add_argument("--seed", type=_seed, help="override the scenario's seed (compare: both use A's)")
+    parser.add_argument("--duration", type=_duration, help="override the scenario's duration (e.g. 8h)")
+    parser.add_argument("--json", action="store_true", help=json_help)
 
 
 def _add_statistics(parser, default_replications=None):
