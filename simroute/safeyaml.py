@@ -233,9 +233,9 @@ def _build(loader, limits: Limits) -> object:
             sources = value if type(value) is list else [value]
             if not all(type(s) is dict for s in sources):
                 raise SafeYamlError("a merge key (<<) takes a mapping or a list of mappings", key_mark)
-            if top.merges is None:
-                top.merges = []
-            top.merges.append(sources)
+            if top.merges is not None:  # PyYAML versions disagree on which of two wins: refuse, as any duplicate
+                raise SafeYamlError("duplicate merge key (<<): use one << with a list of mappings", key_mark)
+            top.merges = [sources]
             return
         mapping = top.value
         if key in mapping:
@@ -285,7 +285,7 @@ def _build(loader, limits: Limits) -> object:
             value = frame.value
             if frame.merges:
                 merged: dict = {}
-                for sources in frame.merges:  # a later << wins over an earlier one; in a list, the first
+                for sources in frame.merges:  # in a list of merged mappings, the first wins
                     for source in reversed(sources):
                         merged.update(source)
                 merged.update(value)  # the mapping's own keys win over merged ones

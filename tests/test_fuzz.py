@@ -533,7 +533,8 @@ def test_nesting_depth_is_bounded(tmp_path, depth, style, closed):
     assert error is not None
     assert time.perf_counter() - started < 5
     if depth > safeyaml.LIMITS.max_depth:
-        assert "YAML too deep" in str(error)
+        # our limit, or PyYAML's own (6.0.4 has one) when the parser meets it first
+        assert "YAML too deep" in str(error) or "maximum nesting depth" in str(error)
 
 
 STRUCTURAL = [
@@ -541,6 +542,7 @@ STRUCTURAL = [
     ("explicit_documents", "--- \nname: a\n...\n---\nname: b\n", "second YAML document"),
     ("duplicate_top_key", "name: a\nduration: 1h\nname: b\n", "duplicate key 'name'"),
     ("duplicate_nested_key", "trunks:\n  - name: a\n    capacity_limit: 1\n    capacity_limit: 2\n", "duplicate key"),
+    ("duplicate_merge_key", "a: &a {x: 1}\nb: &b {x: 2}\nc:\n  <<: *a\n  <<: *b\n", "duplicate merge key"),
     ("recursive_alias", "trunks: &t [*t]\n", "contains it"),
     ("recursive_map", "a: &m {b: *m}\n", "contains it"),
     ("undefined_alias", "trunks: *nothing\n", "undefined alias"),
@@ -690,7 +692,6 @@ def test_safe_loader_builds_what_safe_load_builds(data, share, flow):
 @pytest.mark.parametrize("text", [
     "base: &b {x: 1, y: 2}\nc:\n  <<: *b\n  y: 3\n",
     "a: &a {x: 1}\nb: &b {x: 2, z: 3}\nc:\n  <<: [*a, *b]\n  w: 0\n",
-    "a: &a {x: 1}\nb: &b {x: 2}\nc:\n  <<: *a\n  <<: *b\n",
     "a: &a {x: 1}\nc: {<<: {<<: *a, y: 2}, z: 3}\n",
     "a: &s 5\nb: [*s, *s]\n", "k: &k key\nd: {*k : v}\n",
     "= : 1\n", "'<<': 1\n", "a: !!str 5\nb: !!float 1\nc: !!int '7'\n", "a: 0x1F\nb: 0o17\nc: 1_000\nd: 1:30\n",
