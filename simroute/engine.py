@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import bisect
 import math
+import struct
 from array import array
 from heapq import heappush
 
@@ -17,6 +18,7 @@ import simpy
 from . import codes
 from .network import UNLIMITED, Network, outcome_table
 from .pbx import CloudPbx
+from .records import FIELDS
 from .routing import attempt_order, should_reroute
 from .streams import Streams, batched, sampler
 from .traffic import CallerMix, arrival_times, rate_breakpoints
@@ -24,6 +26,7 @@ from .traffic import CallerMix, arrival_times, rate_breakpoints
 __all__ = ["Engine", "AuditedEngine", "LiveEngine", "CapacityViolation"]
 
 NAN = math.nan
+ROW = struct.Struct(f"{len(FIELDS)}d")  # one attempt row, as the records module reads it
 NORMAL = 1  # SimPy's priority for ordinary events
 ANSWERED, RINGING_TIMEOUT, TIMER_B = codes.ANSWERED, codes.RINGING_TIMEOUT, codes.TIMER_B
 
@@ -77,8 +80,10 @@ class Engine:
         self._direct = [(t,) for t in net.did_trunk]  # the one-trunk attempt order of directly routed DIDs
         # what a call's arrival reads of its DID, in one tuple
         self._did_static = list(zip(net.did_list, net.did_cap, net.did_channel_limited, net.did_group))
-        #: where attempt rows go: a flat array of floats, or any object with ``extend(row)`` (a live tally)
-        self.rows = array("d") if sink is None else sink
+        #: where attempt rows go: packed as float64 into one bytearray (struct packing is about three
+        #: times cheaper than array.extend), or a sink that takes each row as a tuple with ``+=``
+        self.rows = bytearray() if sink is None else sink
+        self._pack = ROW.pack if sink is None else _as_row
         #: where cloud-PBX rows go (one per call a PBX answered)
         self.pbx_rows = array("d") if sink is None else sink.pbx_rows
         self._n_calls = 0
@@ -185,15 +190,15 @@ class Engine:
         hold = self._hold[d]()
         did_list, did_cap, channel_limited, g = self._did_static[d]
         if did_list is not None and not did_list.allows(str(caller)):
-            self.rows.extend((cid, 1, d, caller, ingress, -1, now, NAN, now, codes.NUMBER_LIST_REJECT, -1))
+            self.rows += self._pack(cid, 1, d, caller, ingress, -1, now, NAN, now, codes.NUMBER_LIST_REJECT, -1)
             return
         did_busy = self.did_busy
         if did_busy[d] >= did_cap:
-            self.rows.extend((cid, 1, d, caller, ingress, -1, now, NAN, now, codes.DID_CAPACITY, -1))
+            self.rows += self._pack(cid, 1, d, caller, ingress, -1, now, NAN, now, codes.DID_CAPACITY, -1)
             return
         channel = self._take_channel(d) if channel_limited else -1
         if channel == -2:
-            self.rows.extend((cid, 1, d, caller, ingress, -1, now, NAN, now, codes.NO_CHANNEL, -1))
+            self.rows += self._pack(cid, 1, d, caller, ingress, -1, now, NAN, now, codes.NO_CHANNEL, -1)
             return
         did_busy[d] += 1
         self.pop_busy[ingress] += 1
@@ -203,7 +208,8 @@ class Engine:
                 did_busy[d] -= 1
                 self.pop_busy[ingress] -= 1
                 self._release_channel(d, channel)
-                self.rows.extend((cid, 1, d, caller, ingress, -1, now, NAN, now, codes.GROUP_CAPACITY, channel))
+                self.rows += self._pack(cid, 1, d, caller, ingress, -1, now, NAN, now, codes.GROUP_CAPACITY,
+                                        channel)
                 return
             self.group_busy[g] += 1
             call = _Call(cid, d, caller, ingress, attempt_order(net.group_buckets[g], self._route_u), hold,
@@ -267,7 +273,8 @@ class Engine:
                 cause = codes.POP_DOWN
             else:
                 break
-            self.rows.extend((call.cid, k + 1, call.did, call.caller, ingress, t, now, NAN, now, cause, call.channel))
+            self.rows += self._pack(call.cid, k + 1, call.did, call.caller, ingress, t, now, NAN, now, cause,
+                                    call.channel)
             if should_reroute(cause, net.reroute[t], k + 1, len(order), call.max_attempts):
                 call.k = k + 1
                 continue
@@ -344,8 +351,8 @@ class Engine:
         self.trunk_busy[t] -= 1
         if call.took_endpoint:
             self.endpoint_busy[t] -= 1
-        self.rows.extend((call.cid, k + 1, call.did, call.caller, call.ingress, t, call.start, NAN, now, cause,
-                          call.channel))
+        self.rows += self._pack(call.cid, k + 1, call.did, call.caller, call.ingress, t, call.start, NAN, now, cause,
+                          call.channel)
         if should_reroute(cause, self.net.reroute[t], k + 1, len(call.order), call.max_attempts):
             call.k = k + 1
             self._attempt(call)
@@ -356,8 +363,8 @@ class Engine:
         """An answered call ends: its attempt row is written now that its end is known."""
         k = call.k
         t = call.order[k]
-        self.rows.extend((call.cid, k + 1, call.did, call.caller, call.ingress, t, call.start, call.connect,
-                          self.env._now, ANSWERED, call.channel))
+        self.rows += self._pack(call.cid, k + 1, call.did, call.caller, call.ingress, t, call.start, call.connect,
+                          self.env._now, ANSWERED, call.channel)
         self.trunk_busy[t] -= 1
         if call.took_endpoint:
             self.endpoint_busy[t] -= 1
@@ -421,7 +428,7 @@ class Engine:
         self._pop_cum = cum
 
     # -- run ----------------------------------------------------------------------------------------
-    def run(self) -> array:
+    def run(self):
         """Simulate arrivals up to the horizon, then let every call in progress finish."""
         self.env.run()
         return self.rows
@@ -504,3 +511,8 @@ class _Boundary:
     def __init__(self, engine: LiveEngine, t: float):
         self.callbacks = (engine._boundary,)
         engine._schedule(self, NORMAL, t)
+
+
+def _as_row(*fields):
+    """A row as a tuple, for sinks that count rows rather than store them."""
+    return fields

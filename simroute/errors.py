@@ -13,6 +13,13 @@ class ScenarioError(SimrouteError, ValueError):
 
     def __init__(self, source: str, problems: list[tuple[str, str]]):
         self.source = source
-        self.problems = problems
+        self.problems = [(path, _one_line(message)) for path, message in problems]
+        problems = self.problems
         lines = [f"{source}: {path}: {message}" if path else f"{source}: {message}" for path, message in problems]
         super().__init__("\n".join(lines))
+
+
+def _one_line(message: str, limit: int = 500) -> str:
+    """A message as one printable line of bounded length: it may quote what the user wrote."""
+    text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
