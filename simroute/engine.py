@@ -20,7 +20,7 @@ from .network import UNLIMITED, Network, outcome_table
 from .pbx import CloudPbx
 from .records import FIELDS
 from .routing import attempt_order, should_reroute
-from .streams import Streams, batched, sampler
+from .streams import Streams, no_delay, batched, sampler
 from .traffic import CallerMix, arrival_times, rate_breakpoints
 
 __all__ = ["Engine", "AuditedEngine", "LiveEngine", "CapacityViolation"]
@@ -40,17 +40,8 @@ class _Call:
                  "pbx_outcome")
     _ok = True  # what SimPy's Environment.step reads of an event that succeeded
 
-    def __init__(self, cid, did, caller, ingress, order, hold, max_attempts, channel, arrival):
-        self.channel = channel
-        self.arrival = arrival
-        self.cid = cid
-        self.did = did
-        self.caller = caller
-        self.ingress = ingress
-        self.order = order
-        self.k = 0
-        self.hold = hold
-        self.max_attempts = max_attempts
+
+_new_call = object.__new__
 
 
 class _Arrivals:
@@ -212,10 +203,12 @@ class Engine:
                                         channel)
                 return
             self.group_busy[g] += 1
-            call = _Call(cid, d, caller, ingress, attempt_order(net.group_buckets[g], self._route_u), hold,
-                         net.group_max_attempts[g], channel, now)
+            order, max_attempts = attempt_order(net.group_buckets[g], self._route_u), net.group_max_attempts[g]
         else:
-            call = _Call(cid, d, caller, ingress, self._direct[d], hold, 1, channel, now)
+            order, max_attempts = self._direct[d], 1
+        call = _new_call(_Call)  # attributes set here rather than in an __init__: one frame less per call
+        call.cid, call.did, call.caller, call.ingress, call.order, call.k = cid, d, caller, ingress, order, 0
+        call.hold, call.max_attempts, call.channel, call.arrival = hold, max_attempts, channel, now
         self._attempt(call)
 
     def _take_channel(self, d) -> int:
@@ -300,7 +293,8 @@ class Engine:
                     self.endpoint_busy[t] += 1
                 draw = self._outcome_u[t]
                 if draw is None:
-                    cause, delay = ANSWERED, self._answer_delay[t]()
+                    answer_delay = self._answer_delay[t]
+                    cause, delay = ANSWERED, (answer_delay() if answer_delay is not no_delay else 0.0)
                 else:
                     cum, what = self._outcomes[t]
                     i = bisect.bisect_right(cum, draw())

@@ -43,9 +43,9 @@ def batched(draw, size: int = 4096):
 def sampler(dist, rng: np.random.Generator):
     """A ``next()`` over batches of ``dist`` (a distribution model), or a constant 0 for a zero delay."""
     if getattr(dist, "dist", None) == "deterministic" and dist.value == 0.0:
-        return _zero
+        return no_delay
     return batched(lambda n: dist.sample(rng, n))
 
 
-def _zero() -> float:
+def no_delay() -> float:
     return 0.0
