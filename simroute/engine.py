@@ -1,9 +1,9 @@
 """The event loop: the only module that knows SimPy.
 
 No SimPy process per call, and no SimPy event object per step: a call in flight is one slotted object
-that SimPy schedules directly as its own event (attempt end, hang-up). Each finished attempt appends one row of numbers to a
-flat ``array('d')`` (see :mod:`simroute.records`), never a Python object per row. Random numbers come in
-numpy batches from named streams.
+that SimPy schedules directly as its own event (attempt end, hang-up). Each finished attempt packs one
+row of float64s onto a bytearray (see :mod:`simroute.records`), never a Python object per row. Random
+numbers come in numpy batches from named streams.
 """
 from __future__ import annotations
 

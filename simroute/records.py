@@ -1,7 +1,7 @@
 """Call detail records: one row per routing attempt, as DIDWW writes one CDR per attempt.
 
-The engine appends each row's numbers to one flat ``array('d')`` (80 bytes a row, no Python object per
-row); :class:`Records` views it as columns and, only when asked, builds pandas tables with DIDWW's CDR
+The engine packs each row's numbers onto one flat buffer of float64s (88 bytes a row, no Python object
+per row); :class:`Records` views it as columns and, only when asked, builds pandas tables with DIDWW's CDR
 fields (routing_attempt, is_last_cdr, disconnect code and reason, initiator...).
 """
 from __future__ import annotations
