@@ -36,19 +36,25 @@ class Records:
         self.net = net
         flat = np.frombuffer(rows, dtype=np.float64) if len(rows) else np.zeros(0)
         table = flat.reshape(-1, len(FIELDS))
-        if is_last is None:
-            table = table[np.lexsort((table[:, 1], table[:, 0]))]
-        self.call_id = table[:, 0].astype(np.int64)
-        self.routing_attempt = table[:, 1].astype(np.int32)
-        self.did = table[:, 2].astype(np.int32)
-        self.caller = table[:, 3].astype(np.int64)
-        self.ingress_pop = table[:, 4].astype(np.int32)
-        self.trunk = table[:, 5].astype(np.int32)
-        self.time_start = table[:, 6]
-        self.time_connect = table[:, 7]
-        self.time_end = table[:, 8]
-        self.cause = table[:, 9].astype(np.int32)
-        self.channel = table[:, 10].astype(np.int32)  # the DID channel kind the call held, -1: none
+        # a call's rows are written in attempt order, so a stable sort on the call id alone orders them;
+        # each column is gathered straight from the packed rows (no sorted copy of the whole table)
+        order = np.argsort(table[:, 0], kind="stable") if is_last is None else slice(None)
+
+        def column(i, dtype=None):
+            values = table[order, i]
+            return values if dtype is None else values.astype(dtype)
+
+        self.call_id = column(0, np.int64)
+        self.routing_attempt = column(1, np.int32)
+        self.did = column(2, np.int32)
+        self.caller = column(3, np.int64)
+        self.ingress_pop = column(4, np.int32)
+        self.trunk = column(5, np.int32)
+        self.time_start = column(6)
+        self.time_connect = column(7)
+        self.time_end = column(8)
+        self.cause = column(9, np.int32)
+        self.channel = column(10, np.int32)  # the DID channel kind the call held, -1: none
         if is_last is None:
             is_last = np.ones(len(table), dtype=bool)
             if len(table):
