@@ -72,9 +72,10 @@ class Engine:
         # what a call's arrival reads of its DID, in one tuple
         self._did_static = list(zip(net.did_list, net.did_cap, net.did_channel_limited, net.did_group))
         #: where attempt rows go: packed as float64 into one bytearray (struct packing is about three
-        #: times cheaper than array.extend), or a sink that takes each row as a tuple with ``+=``
+        #: times cheaper than array.extend), or a sink whose ``extend`` takes each row as a tuple
         self.rows = bytearray() if sink is None else sink
         self._pack = ROW.pack if sink is None else _as_row
+        self._write = self.rows.extend
         #: where cloud-PBX rows go (one per call a PBX answered)
         self.pbx_rows = array("d") if sink is None else sink.pbx_rows
         self._n_calls = 0
@@ -122,6 +123,9 @@ class Engine:
         self._pbx = [None if model is None else CloudPbx(self, t, model, streams)
                      for t, model in enumerate(net.pbx)]
 
+        # what an attempt reads of its trunk, in one tuple
+        self._trunk_static = list(zip(net.trunk_list, net.trunk_pop, net.trunk_cap, net.ringing_timeout, self._pbx,
+                                      self._counts_endpoint, self._outcome_u, self._answer_delay, self._setup_delay))
         self._hold, self._callers = [], []
         for i, d in enumerate(s.dids):
             tr = d.traffic
@@ -181,15 +185,15 @@ class Engine:
         hold = self._hold[d]()
         did_list, did_cap, channel_limited, g = self._did_static[d]
         if did_list is not None and not did_list.allows(str(caller)):
-            self.rows += self._pack(cid, 1, d, caller, ingress, -1, now, NAN, now, codes.NUMBER_LIST_REJECT, -1)
+            self._write(self._pack(cid, 1, d, caller, ingress, -1, now, NAN, now, codes.NUMBER_LIST_REJECT, -1))
             return
         did_busy = self.did_busy
         if did_busy[d] >= did_cap:
-            self.rows += self._pack(cid, 1, d, caller, ingress, -1, now, NAN, now, codes.DID_CAPACITY, -1)
+            self._write(self._pack(cid, 1, d, caller, ingress, -1, now, NAN, now, codes.DID_CAPACITY, -1))
             return
         channel = self._take_channel(d) if channel_limited else -1
         if channel == -2:
-            self.rows += self._pack(cid, 1, d, caller, ingress, -1, now, NAN, now, codes.NO_CHANNEL, -1)
+            self._write(self._pack(cid, 1, d, caller, ingress, -1, now, NAN, now, codes.NO_CHANNEL, -1))
             return
         did_busy[d] += 1
         self.pop_busy[ingress] += 1
@@ -199,8 +203,8 @@ class Engine:
                 did_busy[d] -= 1
                 self.pop_busy[ingress] -= 1
                 self._release_channel(d, channel)
-                self.rows += self._pack(cid, 1, d, caller, ingress, -1, now, NAN, now, codes.GROUP_CAPACITY,
-                                        channel)
+                self._write(self._pack(cid, 1, d, caller, ingress, -1, now, NAN, now, codes.GROUP_CAPACITY,
+                                       channel))
                 return
             self.group_busy[g] += 1
             order, max_attempts = attempt_order(net.group_buckets[g], self._route_u), net.group_max_attempts[g]
@@ -254,20 +258,19 @@ class Engine:
         while True:
             k = call.k
             t = order[k]
-            lst = net.trunk_list[t]
-            egress = net.trunk_pop[t]
+            lst, egress, cap, timeout, pbx, counts_endpoint, draw, answer_delay, setup = self._trunk_static[t]
             if egress < 0:
                 egress = ingress
             if lst is not None and not lst.allows(net.cli_prefix[t] + str(call.caller)):
                 cause = codes.NUMBER_LIST_REJECT
-            elif trunk_busy[t] >= net.trunk_cap[t]:
+            elif trunk_busy[t] >= cap:
                 cause = codes.TRUNK_CAPACITY
             elif self.pop_down[egress]:
                 cause = codes.POP_DOWN
             else:
                 break
-            self.rows += self._pack(call.cid, k + 1, call.did, call.caller, ingress, t, now, NAN, now, cause,
-                                    call.channel)
+            self._write(self._pack(call.cid, k + 1, call.did, call.caller, ingress, t, now, NAN, now, cause,
+                                   call.channel))
             if should_reroute(cause, net.reroute[t], k + 1, len(order), call.max_attempts):
                 call.k = k + 1
                 continue
@@ -275,7 +278,6 @@ class Engine:
             return
 
         trunk_busy[t] += 1
-        timeout = net.ringing_timeout[t]
         took_endpoint = False
         fault = self.respond_fault[t]
         if self.link_down[t]:
@@ -283,32 +285,29 @@ class Engine:
         else:
             if fault is not None and self._fault_u() < fault[1]:
                 cause, delay = fault[0], self._reject_delay[t]()
-            elif self._pbx[t] is not None:
-                cause, delay = self._pbx[t].admit()
+            elif pbx is not None:
+                cause, delay = pbx.admit()
             elif self.endpoint_busy[t] >= self.endpoint_cap[t]:
                 cause, delay = net.endpoints[t].busy_code, self._reject_delay[t]()
             else:
-                if self._counts_endpoint[t]:
+                if counts_endpoint:
                     took_endpoint = True
                     self.endpoint_busy[t] += 1
-                draw = self._outcome_u[t]
                 if draw is None:
-                    answer_delay = self._answer_delay[t]
                     cause, delay = ANSWERED, (answer_delay() if answer_delay is not no_delay else 0.0)
                 else:
                     cum, what = self._outcomes[t]
                     i = bisect.bisect_right(cum, draw())
                     cause = what[i] if i < len(what) else RINGING_TIMEOUT
                     if cause == ANSWERED:
-                        delay = self._answer_delay[t]()
+                        delay = answer_delay()
                     elif cause == TIMER_B:
                         delay = net.timer_b[t]
                     elif cause == RINGING_TIMEOUT:
                         delay = timeout
                     else:
                         delay = self._reject_delay[t]()
-            setup = self._setup_delay[t]  # PSTN termination's post-dial delay
-            if setup is not None:
+            if setup is not None:  # the PSTN termination's post-dial delay
                 delay += setup()
             if egress != ingress:
                 delay += self._inter_pop
@@ -320,7 +319,7 @@ class Engine:
         if delay:
             call.callbacks = self._on_conclude
             self._schedule(call, NORMAL, delay)
-        elif cause == ANSWERED and self._pbx[t] is None:  # answered at once: _conclude inlined
+        elif cause == ANSWERED and pbx is None:  # answered at once: _conclude inlined
             call.connect = now
             call.callbacks = self._on_hang_up
             heappush(self._queue, (now + call.hold, NORMAL, next(self._eid), call))
@@ -345,8 +344,8 @@ class Engine:
         self.trunk_busy[t] -= 1
         if call.took_endpoint:
             self.endpoint_busy[t] -= 1
-        self.rows += self._pack(call.cid, k + 1, call.did, call.caller, call.ingress, t, call.start, NAN, now, cause,
-                          call.channel)
+        self._write(self._pack(call.cid, k + 1, call.did, call.caller, call.ingress, t, call.start, NAN, now,
+                               cause, call.channel))
         if should_reroute(cause, self.net.reroute[t], k + 1, len(call.order), call.max_attempts):
             call.k = k + 1
             self._attempt(call)
@@ -357,8 +356,8 @@ class Engine:
         """An answered call ends: its attempt row is written now that its end is known."""
         k = call.k
         t = call.order[k]
-        self.rows += self._pack(call.cid, k + 1, call.did, call.caller, call.ingress, t, call.start, call.connect,
-                          self.env._now, ANSWERED, call.channel)
+        self._write(self._pack(call.cid, k + 1, call.did, call.caller, call.ingress, t, call.start, call.connect,
+                               self.env._now, ANSWERED, call.channel))
         self.trunk_busy[t] -= 1
         if call.took_endpoint:
             self.endpoint_busy[t] -= 1

@@ -55,13 +55,12 @@ class RecordStream:
         finally:
             return self._context.__exit__(*exc)
 
-    def __iadd__(self, row):
-        """``engine.rows += row``: count it, buffer it, and write a chunk when the buffer is full."""
+    def extend(self, row) -> None:
+        """One attempt row from the engine: count it, buffer it, write a chunk when the buffer is full."""
         self._last.append(self.tally.extend(row))
         self._rows.extend(row)
         if len(self._rows) >= self._chunk:
             self._flush()
-        return self
 
     def _flush(self) -> None:
         if not self._rows:

@@ -103,11 +103,6 @@ class LiveTally:
         w = bisect.bisect_right(self._starts, t) - 1
         return w if w >= 0 and t < self.windows[w][1] else -1
 
-    def __iadd__(self, row):
-        """``engine.rows += row``: count the row (the engine writes rows this way to any sink)."""
-        self.extend(row)
-        return self
-
     def extend(self, row) -> bool:
         """Count one attempt row (the engine calls this where it would append to its buffer); True when
         it is its call's last."""
