@@ -15,7 +15,7 @@ from .network import UNLIMITED
 from . import costs
 from .records import Records
 
-__all__ = ["Occupancy", "Tallies", "assemble", "tallies_from_records", "summarize"]
+__all__ = ["Occupancy", "Tallies", "assemble", "holding_intervals", "tallies_from_records", "summarize"]
 
 _REFUSED = np.array([codes.NUMBER_LIST_REJECT, codes.TRUNK_CAPACITY, codes.POP_DOWN])
 _BEFORE_GROUP = np.array([codes.NUMBER_LIST_REJECT, codes.DID_CAPACITY])
@@ -24,16 +24,20 @@ _BEFORE_GROUP = np.array([codes.NUMBER_LIST_REJECT, codes.DID_CAPACITY])
 class Occupancy:
     """Channels busy over time, from the intervals ``[start, end)`` that each hold one channel.
 
-    At equal times releases come before seizures, as the engine frees a channel before it is reused.
+    The level is kept only after the last event at each distinct time: at equal times releases count
+    before seizures, as the engine frees a channel before it is reused, so no level in between can be a
+    peak (and whatever the sort did with ties does not matter).
     """
 
     def __init__(self, starts: np.ndarray, ends: np.ndarray):
         keep = ends > starts
+        n = int(keep.sum())
         times = np.concatenate((starts[keep], ends[keep]))
-        delta = np.concatenate((np.ones(keep.sum()), -np.ones(keep.sum())))
-        order = np.lexsort((delta, times))
-        self.times = times[order]
-        self.level = np.cumsum(delta[order])
+        order = np.argsort(times)
+        times = times[order]
+        level = np.cumsum(np.where(order < n, 1.0, -1.0))
+        settled = np.append(times[1:] != times[:-1], True) if len(times) else np.zeros(0, bool)
+        self.times, self.level = times[settled], level[settled]
         gaps = np.diff(self.times, append=self.times[-1] if len(self.times) else 0.0)
         self._area = np.concatenate(([0.0], np.cumsum(self.level * gaps)[:-1]))  # area up to each event time
 
@@ -230,83 +234,107 @@ def _occupancy_table(intervals, caps, a, b, seen: dict | None = None) -> np.ndar
     return out
 
 
+def _held(rec: Records):
+    """Which rows held a trunk channel and which calls held their DID and their group.
+
+    A call holds its DID from arrival to its end unless the DID refused it (number list, DID cap), and its
+    group likewise unless the group cap refused it too; an attempt holds a trunk channel unless it was
+    refused before seizing one. The KPIs and :meth:`Result.concurrency` both count from these.
+    """
+    c, net = rec.per_call, rec.net
+    reached = rec.trunk[c.first] >= 0
+    first_cause = rec.cause[c.first]
+    did_held = reached | ~np.isin(first_cause, _BEFORE_GROUP)
+    call_group = np.asarray(net.did_group + [-1], dtype=np.int64)[c.did]
+    grouped = (call_group >= 0) & did_held
+    group_held = grouped & (reached | (first_cause != codes.GROUP_CAPACITY))
+    seized = (rec.trunk >= 0) & ~np.isin(rec.cause, _REFUSED)
+    return seized, did_held, call_group, grouped, group_held
+
+
+def _split(index: np.ndarray, n: int, starts: np.ndarray, ends: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (starts, ends) of each entity ``0..n-1``, one stable sort instead of a mask per entity."""
+    if n == 1:
+        keep = index == 0
+        return [(starts[keep], ends[keep])]
+    order = np.argsort(index, kind="stable")
+    bounds = np.searchsorted(index[order], np.arange(n + 1))
+    s, e = starts[order], ends[order]
+    return [(s[i:j], e[i:j]) for i, j in zip(bounds[:-1], bounds[1:])]
+
+
+def holding_intervals(rec: Records) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+    """Per trunk, DID, group and POP: the ``(starts, ends)`` of what held one of its channels."""
+    c, net = rec.per_call, rec.net
+    seized, did_held, call_group, _grouped, group_held = _held(rec)
+    return {"trunk": _split(rec.trunk[seized], len(net.trunk_names), rec.time_start[seized], rec.time_end[seized]),
+            "did": _split(c.did[did_held], len(net.did_numbers), c.arrival[did_held], c.end[did_held]),
+            "group": _split(call_group[group_held], len(net.group_names), c.arrival[group_held], c.end[group_held]),
+            "pop": _split(c.pop, len(net.pop_names), c.arrival, c.end)}
+
+
 def tallies_from_records(rec: Records, a: float, b: float) -> Tallies:
     """Count a window's KPIs from attempt records (calls arriving in ``[a, b)``; time averages over it)."""
-    net = rec.net
-    n_trunks, n_dids = len(net.trunk_names), len(net.did_numbers)
-    first = np.flatnonzero(rec.routing_attempt == 1)
-    last = np.flatnonzero(rec.is_last)
-    arrival = rec.time_start[first]
-    call_end = np.maximum.reduceat(rec.time_end, first) if first.size else np.zeros(0)
+    net, c = rec.net, rec.per_call
+    n_trunks, n_dids, n_groups = len(net.trunk_names), len(net.did_numbers), len(net.group_names)
+    arrival, call_end, final = c.arrival, c.end, c.cause
     in_window = (arrival >= a) & (arrival < b)
-    final = rec.cause[last]
     answered = final == codes.ANSWERED
-    call_did = rec.did[first]
-    call_pop = rec.ingress_pop[first]
-    call_index = np.repeat(np.arange(first.size), np.diff(np.append(first, len(rec))))
-    att_in = in_window[call_index]  # a call's attempts count with the call
+    seized, did_held, call_group, grouped, _group_held = _held(rec)
+    reached = rec.trunk[c.first] >= 0
+    # a call's attempts count with the call: the rows of windowed calls, by call
+    att_in = np.repeat(in_window, c.last - c.first + 1)
     on_trunk = rec.trunk >= 0
-    reached = on_trunk[first]
-    seized = on_trunk & ~np.isin(rec.cause, _REFUSED)
-    errors = seized & (rec.cause != codes.ANSWERED) & (rec.cause != codes.RINGING_TIMEOUT)
+    counted = att_in & on_trunk
+    trunk_of = rec.trunk[counted]
+    cause_of = rec.cause[counted]
+    seized_of = seized[counted]
 
-    def per_trunk(mask):
-        return np.bincount(rec.trunk[mask & att_in & on_trunk], minlength=n_trunks)
+    def per_trunk(mask=None):
+        return np.bincount(trunk_of if mask is None else trunk_of[mask], minlength=n_trunks)
 
-    trunk = np.stack([per_trunk(np.ones(len(rec), bool)), per_trunk(rec.cause == codes.ANSWERED),
-                      per_trunk(rec.routing_attempt == 1), per_trunk(rec.cause == codes.TRUNK_CAPACITY),
-                      per_trunk(seized), per_trunk(errors), per_trunk(rec.cause == codes.RINGING_TIMEOUT)], axis=1)
+    answered_of = cause_of == codes.ANSWERED
+    timeout_of = cause_of == codes.RINGING_TIMEOUT
+    trunk = np.stack([per_trunk(), per_trunk(answered_of), per_trunk(rec.routing_attempt[counted] == 1),
+                      per_trunk(cause_of == codes.TRUNK_CAPACITY), per_trunk(seized_of),
+                      per_trunk(seized_of & ~answered_of & ~timeout_of), per_trunk(timeout_of)], axis=1)
 
     def per(index, size, extra=()):
         cols = [np.bincount(index[in_window], minlength=size), np.bincount(index[in_window & answered], minlength=size)]
         cols += [np.bincount(index[in_window & m], minlength=size) for m in extra]
         return np.stack(cols, axis=1)
 
-    did_level_reject = ~reached & np.isin(rec.cause[first], _BEFORE_GROUP)
-    group_reject = ~reached & (rec.cause[first] == codes.GROUP_CAPACITY)
-    call_group = np.asarray(net.did_group + [-1], dtype=np.int64)[call_did]
-    grouped = (call_group >= 0) & ~did_level_reject
-    n_groups = len(net.group_names)
     group = np.stack([np.bincount(call_group[grouped & in_window], minlength=n_groups),
                       np.bincount(call_group[grouped & in_window & answered], minlength=n_groups)], axis=1)
-    pdd = (rec.time_connect[last] - arrival)[answered & in_window]
+    pdd = (rec.time_connect[c.last] - arrival)[answered & in_window]
     outcomes = dict(zip(*(x.tolist() for x in np.unique(final[in_window], return_counts=True))))
-
-    held = seized
-    trunk_iv = [(rec.time_start[held & (rec.trunk == i)], rec.time_end[held & (rec.trunk == i)]) for i in range(n_trunks)]
-    did_held = ~did_level_reject
-    did_iv = [(arrival[did_held & (call_did == d)], call_end[did_held & (call_did == d)]) for d in range(n_dids)]
-    group_held = grouped & ~group_reject
-    group_iv = [(arrival[group_held & (call_group == g)], call_end[group_held & (call_group == g)])
-                for g in range(n_groups)]
-    pop_iv = [(arrival[call_pop == p], call_end[call_pop == p]) for p in range(len(net.pop_names))]
+    intervals = holding_intervals(rec)
 
     # delivery and channels: connected time per trunk, metered channel time, cloud-PBX queues
-    answered_rows = att_in & (rec.cause == codes.ANSWERED)
+    answered_rows = counted & (rec.cause == codes.ANSWERED)
     trunk_seconds = np.bincount(rec.trunk[answered_rows], minlength=n_trunks,
                                 weights=(rec.time_end - rec.time_connect)[answered_rows])
-    call_channel = rec.channel[first]
-    call_cg = np.asarray(net.did_capacity_group + [-1], dtype=np.int64)[call_did]
+    call_cg = np.asarray(net.did_capacity_group + [-1], dtype=np.int64)[c.did]
     n_cg = len(net.capacity_group_names)
-    metered = (call_channel == 3) & in_window
+    metered = (c.channel == 3) & in_window
     metered_seconds = np.bincount(call_cg[metered], minlength=n_cg, weights=(call_end - arrival)[metered])
     metered_calls = np.bincount(call_cg[metered], minlength=n_cg)
-    shared_iv = [(arrival[(call_channel == 2) & (call_cg == g)], call_end[(call_channel == 2) & (call_cg == g)])
+    shared_iv = [(arrival[(c.channel == 2) & (call_cg == g)], call_end[(c.channel == 2) & (call_cg == g)])
                  for g in range(n_cg)]
-    metered_iv = [(arrival[(call_channel == 3) & (call_cg == g)], call_end[(call_channel == 3) & (call_cg == g)])
+    metered_iv = [(arrival[(c.channel == 3) & (call_cg == g)], call_end[(c.channel == 3) & (call_cg == g)])
                   for g in range(n_cg)]
     pbx, queue_iv, agent_iv = _pbx_counts(net, rec.pbx, a, b)
     seen: dict = {}
     return Tallies(
-        outcomes=outcomes, trunk=trunk, did=per(call_did, n_dids, (reached,)), group=group,
-        pop=per(call_pop, len(net.pop_names)), attempts_on_trunks=int((on_trunk & att_in).sum()),
+        outcomes=outcomes, trunk=trunk, did=per(c.did, n_dids, (reached,)), group=group,
+        pop=per(c.pop, len(net.pop_names)), attempts_on_trunks=int(counted.sum()),
         pdd_sum=float(pdd.sum()), pdd_count=int(pdd.size),
         pdd_p95=float(np.quantile(pdd, 0.95)) if pdd.size else None,
         occupancy={kind: _occupancy_table(iv, caps, a, b, seen) for kind, iv, caps in (
-            ("trunk", trunk_iv, net.trunk_cap), ("did", did_iv, net.did_cap), ("group", group_iv, net.group_cap),
-            ("pop", pop_iv, [UNLIMITED] * len(net.pop_names)), ("shared", shared_iv, net.capacity_group_shared),
-            ("metered", metered_iv, net.capacity_group_metered), ("queue", queue_iv, queue_caps(net)),
-            ("agents", agent_iv, [UNLIMITED] * n_trunks))},
+            ("trunk", intervals["trunk"], net.trunk_cap), ("did", intervals["did"], net.did_cap),
+            ("group", intervals["group"], net.group_cap), ("pop", intervals["pop"], [UNLIMITED] * len(net.pop_names)),
+            ("shared", shared_iv, net.capacity_group_shared), ("metered", metered_iv, net.capacity_group_metered),
+            ("queue", queue_iv, queue_caps(net)), ("agents", agent_iv, [UNLIMITED] * n_trunks))},
         window=(a, b), trunk_seconds=trunk_seconds, metered_seconds=metered_seconds, metered_calls=metered_calls,
         pbx=pbx,
     )

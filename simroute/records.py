@@ -7,6 +7,8 @@ fields (routing_attempt, is_last_cdr, disconnect code and reason, initiator...).
 from __future__ import annotations
 
 from array import array
+from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -15,7 +17,7 @@ from . import codes
 from .errors import SimrouteError
 from .network import Network
 
-__all__ = ["FIELDS", "PBX_FIELDS", "Records", "CallRecords", "pbx_table"]
+__all__ = ["FIELDS", "PBX_FIELDS", "Records", "Calls", "CallRecords", "pbx_table"]
 
 #: The numbers the engine writes per attempt, in order. trunk -1: refused before any trunk.
 FIELDS = ("call_id", "routing_attempt", "did", "caller", "ingress_pop", "trunk",
@@ -36,13 +38,11 @@ class Records:
         self.net = net
         flat = np.frombuffer(rows, dtype=np.float64) if len(rows) else np.zeros(0)
         table = flat.reshape(-1, len(FIELDS))
-        # a call's rows are written in attempt order, so a stable sort on the call id alone orders them;
-        # each column is gathered straight from the packed rows (no sorted copy of the whole table)
-        order = np.argsort(table[:, 0], kind="stable") if is_last is None else slice(None)
+        if is_last is None:  # rows come in the order calls ended: put them in call and attempt order
+            table = np.take(table, _call_order(table), axis=0)
 
         def column(i, dtype=None):
-            values = table[order, i]
-            return values if dtype is None else values.astype(dtype)
+            return table[:, i].copy() if dtype is None else table[:, i].astype(dtype)
 
         self.call_id = column(0, np.int64)
         self.routing_attempt = column(1, np.int32)
@@ -64,6 +64,16 @@ class Records:
 
     def __len__(self) -> int:
         return len(self.call_id)
+
+    @cached_property
+    def per_call(self) -> Calls:
+        """The rows seen one call at a time (what the calls table and the KPIs both read)."""
+        last = np.flatnonzero(self.is_last)
+        first = np.concatenate(([0], last[:-1] + 1)) if last.size else last
+        return Calls(first=first, last=last, arrival=self.time_start[first],
+                     end=np.maximum.reduceat(self.time_end, first) if first.size else np.zeros(0),
+                     did=self.did[first], pop=self.ingress_pop[first], channel=self.channel[first],
+                     cause=self.cause[last], attempts=self.routing_attempt[last])
 
     pbx: np.ndarray = np.zeros((0, len(PBX_FIELDS)))  # rows of PBX_FIELDS, set by the run
 
@@ -105,28 +115,58 @@ class Records:
 
     def calls_frame(self) -> pd.DataFrame:
         """One row per call: where it came in, how many attempts, how it ended."""
-        first = np.flatnonzero(self.routing_attempt == 1)
-        last = np.flatnonzero(self.is_last)
-        end = np.maximum.reduceat(self.time_end, first) if len(first) else np.zeros(0)
-        answered = self.cause[last] == codes.ANSWERED
-        net = self.net
+        c, net = self.per_call, self.net
+        answered = c.cause == codes.ANSWERED
         trunk_names = np.asarray(net.trunk_names + [""], dtype=object)
-        outcome = {c: codes.outcome_name(int(c)) for c in np.unique(self.cause[last])}
+        outcome = {k: codes.outcome_name(int(k)) for k in np.unique(c.cause)}
         return pd.DataFrame({
-            "call_id": self.call_id[first],
-            "did": np.asarray(net.did_numbers, dtype=object)[self.did[first]],
-            "caller": self.caller[first].astype(str),
-            "ingress_pop": np.asarray(net.pop_names, dtype=object)[self.ingress_pop[first]],
-            "time_arrival": self.time_start[first],
-            "attempts": self.routing_attempt[last],
-            "outcome": [outcome[c] for c in self.cause[last]],
+            "call_id": self.call_id[c.first],
+            "did": np.asarray(net.did_numbers, dtype=object)[c.did],
+            "caller": self.caller[c.first].astype(str),
+            "ingress_pop": np.asarray(net.pop_names, dtype=object)[c.pop],
+            "time_arrival": c.arrival,
+            "attempts": c.attempts,
+            "outcome": [outcome[k] for k in c.cause],
             "answered": answered,
-            "trunk": np.where(answered, trunk_names[self.trunk[last]], ""),
-            "channel": np.asarray([*codes.CHANNEL_KINDS, ""], dtype=object)[self.channel[first]],
-            "time_connect": self.time_connect[last],
-            "time_end": end,
-            "post_dial_delay": self.time_connect[last] - self.time_start[first],
+            "trunk": np.where(answered, trunk_names[self.trunk[c.last]], ""),
+            "channel": np.asarray([*codes.CHANNEL_KINDS, ""], dtype=object)[c.channel],
+            "time_connect": self.time_connect[c.last],
+            "time_end": c.end,
+            "post_dial_delay": self.time_connect[c.last] - c.arrival,
         })
+
+
+def _call_order(table: np.ndarray) -> np.ndarray:
+    """The row order by call id, then attempt: a counting sort, since call ids run 0..n-1 and a call's
+    attempts 1..k (a stable argsort on the call id when the rows are not so numbered)."""
+    n = len(table)
+    cid = table[:, 0].astype(np.int64)
+    attempt = table[:, 1].astype(np.int64)
+    if n and cid.min() >= 0 and attempt.min() >= 1:
+        counts = np.bincount(cid)
+        pos = (np.cumsum(counts) - counts)[cid] + attempt - 1
+        if pos.max() < n:
+            order = np.full(n, -1, dtype=np.int64)
+            order[pos] = np.arange(n)
+            if order.min() >= 0:  # every position filled once: the numbering was as expected
+                return order
+    return np.argsort(table[:, 0], kind="stable")
+
+
+@dataclass(frozen=True)
+class Calls:
+    """Per call (in call order): its first and last attempt rows, arrival, end (its last attempt's end),
+    DID, ingress POP, DID channel kind, final cause and number of attempts."""
+
+    first: np.ndarray
+    last: np.ndarray
+    arrival: np.ndarray
+    end: np.ndarray
+    did: np.ndarray
+    pop: np.ndarray
+    channel: np.ndarray
+    cause: np.ndarray
+    attempts: np.ndarray
 
 
 def pbx_table(rows: array) -> np.ndarray:

@@ -8,7 +8,7 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from .metrics import Occupancy
+from .metrics import Occupancy, holding_intervals
 from .errors import SimrouteError
 from .network import Network
 from .records import Records
@@ -71,20 +71,11 @@ class Result:
         return pd.DataFrame(columns, index=pd.Index(pd.to_timedelta(edges[:-1], unit="s"), name="time"))
 
     def _occupancies(self) -> dict[str, Occupancy]:
+        """Busy channels over time per trunk, DID and group, from the holding intervals the KPIs use."""
         rec, net = self._kept(), self.network
         if not isinstance(rec, Records):
             raise SimrouteError("concurrency over time needs attempt records (records='attempts')")
-        out = {}
-        for t, name in enumerate(net.trunk_names):
-            mine = rec.trunk == t
-            out[f"trunk:{name}"] = Occupancy(rec.time_start[mine], rec.time_end[mine])
-        calls = self.calls
-        held = calls[~calls["outcome"].isin(["number_list_reject", "did_capacity"]) | (calls["attempts"] > 1)]
-        for number in net.did_numbers:
-            mine = held[held["did"] == number]
-            out[f"did:{number}"] = Occupancy(mine["time_arrival"].to_numpy(), mine["time_end"].to_numpy())
-        for g, name in enumerate(net.group_names):
-            numbers = [net.did_numbers[d] for d in range(len(net.did_numbers)) if net.did_group[d] == g]
-            mine = held[held["did"].isin(numbers) & (held["outcome"] != "group_capacity")]
-            out[f"group:{name}"] = Occupancy(mine["time_arrival"].to_numpy(), mine["time_end"].to_numpy())
-        return out
+        intervals = holding_intervals(rec)
+        return {f"{kind}:{name}": Occupancy(*intervals[kind][i])
+                for kind, names in (("trunk", net.trunk_names), ("did", net.did_numbers), ("group", net.group_names))
+                for i, name in enumerate(names)}

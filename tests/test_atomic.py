@@ -63,7 +63,10 @@ def temporaries(out: Path) -> list[str]:
 def interrupt(cmd: list[str], out: Path, sig: int, phase: str) -> subprocess.Popen:
     """Start ``cmd``; send ``sig`` while a temporary output exists ("writing") or after start-up but
     before any output is written ("simulating"); return the finished process."""
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    # a shell that started the tests in the background has them ignore SIGINT, and children inherit
+    # that: give the run the default disposition, as it has when started from a terminal
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 120
     try:
         if phase == "simulating":

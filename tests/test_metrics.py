@@ -1,0 +1,64 @@
+"""Occupancy (busy channels over time) against a brute-force count, and the records' call order."""
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from simroute.metrics import Occupancy
+from simroute.records import FIELDS, _call_order
+
+
+def busy_at(starts, ends, t):
+    """Channels held at time ``t``: intervals ``[start, end)`` covering it (a release at t comes first)."""
+    return int(((starts <= t) & (t < ends)).sum())
+
+
+intervals = st.lists(st.tuples(st.integers(0, 12), st.integers(0, 4)), max_size=30).map(
+    lambda pairs: (np.array([float(s) for s, _ in pairs]), np.array([float(s + d) for s, d in pairs])))
+
+
+@settings(max_examples=300)
+@given(intervals, st.integers(0, 14), st.integers(1, 6))
+def test_occupancy_matches_brute_force_on_integer_times(iv, a, width):
+    """Integer times make ties (a release and a seizure at the same instant) the common case."""
+    starts, ends = iv
+    occ = Occupancy(starts, ends)
+    b = a + width
+    grid = np.arange(a, b, 0.5)  # levels are constant between integer times
+    levels = [busy_at(starts, ends, t) for t in grid]
+    assert occ.peak(a, b) == max(levels)
+    assert occ.level_at(a) == busy_at(starts, ends, a)
+    assert np.isclose(occ.mean(a, b), np.mean(levels))
+    assert np.isclose(occ.time_at_or_above(2, a, b), np.mean([v >= 2 for v in levels]))
+
+
+def test_a_channel_released_and_reseized_at_one_instant_counts_once():
+    occ = Occupancy(np.array([0.0, 5.0]), np.array([5.0, 9.0]))
+    assert occ.peak() == 1
+    assert occ.peak(5.0, 6.0) == 1
+
+
+def test_window_starting_on_releases_sees_the_level_after_them():
+    """Two calls end at t=5: a window from 5 on never has more than the one call left."""
+    occ = Occupancy(np.array([0.0, 1.0, 2.0]), np.array([5.0, 5.0, 8.0]))
+    assert occ.peak(0.0, 5.0) == 3
+    assert occ.peak(5.0, 10.0) == 1
+
+
+def test_call_order_sorts_by_call_then_attempt():
+    rng = np.random.default_rng(3)
+    attempts = rng.integers(1, 4, 50)
+    rows = np.array([(c, k) for c, n in enumerate(attempts) for k in range(1, n + 1)], dtype=float)
+    table = np.zeros((len(rows), len(FIELDS)))
+    table[:, :2] = rows
+    shuffled = table[rng.permutation(len(table))]
+    ordered = shuffled[_call_order(shuffled)]
+    assert np.array_equal(ordered[:, :2], rows)
+
+
+def test_call_order_falls_back_to_a_stable_sort_when_numbering_has_gaps():
+    table = np.zeros((3, len(FIELDS)))
+    table[:, 0] = [7.0, 2.0, 7.0]   # call ids not 0..n-1
+    table[:, 1] = [1.0, 1.0, 2.0]
+    assert _call_order(table).tolist() == [1, 0, 2]
