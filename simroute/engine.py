@@ -8,6 +8,7 @@ numbers come in numpy batches from named streams.
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 import struct
 from array import array
@@ -28,6 +29,7 @@ __all__ = ["Engine", "AuditedEngine", "LiveEngine", "CapacityViolation"]
 NAN = math.nan
 ROW = struct.Struct(f"{len(FIELDS)}d")  # one attempt row, as the records module reads it
 NORMAL = 1  # SimPy's priority for ordinary events
+_NO_FAULT = (None, 0)  # a trunk's forced response and link outage while no fault is in effect
 ANSWERED, RINGING_TIMEOUT, TIMER_B = codes.ANSWERED, codes.RINGING_TIMEOUT, codes.TIMER_B
 
 
@@ -68,9 +70,6 @@ class Engine:
         self._queue, self._eid = self.env._queue, self.env._eid
         # SimPy iterates an event's callbacks: a tuple made once serves every event (no list per event)
         self._on_arrive, self._on_conclude, self._on_hang_up = self._event_callbacks()
-        self._direct = [(t,) for t in net.did_trunk]  # the one-trunk attempt order of directly routed DIDs
-        # what a call's arrival reads of its DID, in one tuple
-        self._did_static = list(zip(net.did_list, net.did_cap, net.did_channel_limited, net.did_group))
         #: where attempt rows go: packed as float64 into one bytearray (struct packing is about three
         #: times cheaper than array.extend), or a sink whose ``extend`` takes each row as a tuple
         self.rows = bytearray() if sink is None else sink
@@ -78,7 +77,7 @@ class Engine:
         self._write = self.rows.extend
         #: where cloud-PBX rows go (one per call a PBX answered)
         self.pbx_rows = array("d") if sink is None else sink.pbx_rows
-        self._n_calls = 0
+        self._call_ids = itertools.count().__next__
         streams = Streams(seed)
         s = net.scenario
         n_trunks = len(net.trunk_names)
@@ -96,6 +95,9 @@ class Engine:
         self.agents_busy = [0] * n_trunks  # agents talking, per cloud-PBX trunk
         self.endpoint_busy = [0] * n_trunks
         self.endpoint_cap = list(net.endpoint_cap)
+        #: faults in effect (outages, forced responses, channel limits): while none is, an attempt skips
+        #: every fault check
+        self._faults_on = 0
         self.pop_down = [0] * len(net.pop_names)
         self.link_down = [0] * n_trunks
         self.respond_fault: list[tuple[int, float] | None] = [None] * n_trunks
@@ -142,6 +144,11 @@ class Engine:
             times, rates, period = rate_breakpoints(tr, duration)
             batches = arrival_times(times, rates, duration, streams.get("arrivals", d.number), period)
             self._next_arrival(_Arrivals(i, (t for batch in batches for t in batch.tolist()).__next__))
+        # what a call's arrival reads of its DID, in one tuple (direct: the one-trunk attempt order of a
+        # directly routed DID)
+        direct = [(t,) for t in net.did_trunk]
+        self._did_static = list(zip(self._callers, self._hold, net.did_list, net.did_cap, net.did_channel_limited,
+                                    net.did_group, direct))
         for i, fault in enumerate(net.faults):
             rng = streams.get("faults", str(i))
             self.env.process(self._random_fault(fault, rng) if fault.mtbf else self._fault(fault))
@@ -177,13 +184,12 @@ class Engine:
             source.callbacks = self._on_arrive
             heappush(self._queue, (t, NORMAL, next(self._eid), source))  # Environment.schedule, inlined
         now = self.env._now
-        cid = self._n_calls
-        self._n_calls = cid + 1
-        caller = self._callers[d]()
+        cid = self._call_ids()
+        callers, holding, did_list, did_cap, channel_limited, g, direct = self._did_static[d]
+        caller = callers()
         pop_cum = self._pop_cum
         ingress = bisect.bisect_right(pop_cum, self._pop_u() * pop_cum[-1]) if len(pop_cum) > 1 else 0
-        hold = self._hold[d]()
-        did_list, did_cap, channel_limited, g = self._did_static[d]
+        hold = holding()
         if did_list is not None and not did_list.allows(str(caller)):
             self._write(self._pack(cid, 1, d, caller, ingress, -1, now, NAN, now, codes.NUMBER_LIST_REJECT, -1))
             return
@@ -209,7 +215,7 @@ class Engine:
             self.group_busy[g] += 1
             order, max_attempts = attempt_order(net.group_buckets[g], self._route_u), net.group_max_attempts[g]
         else:
-            order, max_attempts = self._direct[d], 1
+            order, max_attempts = direct, 1
         call = _new_call(_Call)  # attributes set here rather than in an __init__: one frame less per call
         call.cid, call.did, call.caller, call.ingress, call.order, call.k = cid, d, caller, ingress, order, 0
         call.hold, call.max_attempts, call.channel, call.arrival = hold, max_attempts, channel, now
@@ -265,7 +271,7 @@ class Engine:
                 cause = codes.NUMBER_LIST_REJECT
             elif trunk_busy[t] >= cap:
                 cause = codes.TRUNK_CAPACITY
-            elif self.pop_down[egress]:
+            elif self._faults_on and self.pop_down[egress]:
                 cause = codes.POP_DOWN
             else:
                 break
@@ -279,15 +285,15 @@ class Engine:
 
         trunk_busy[t] += 1
         took_endpoint = False
-        fault = self.respond_fault[t]
-        if self.link_down[t]:
+        fault, down = (self.respond_fault[t], self.link_down[t]) if self._faults_on else _NO_FAULT
+        if down:
             cause, delay = TIMER_B, net.timer_b[t]
         else:
             if fault is not None and self._fault_u() < fault[1]:
                 cause, delay = fault[0], self._reject_delay[t]()
             elif pbx is not None:
                 cause, delay = pbx.admit()
-            elif self.endpoint_busy[t] >= self.endpoint_cap[t]:
+            elif counts_endpoint and self.endpoint_busy[t] >= self.endpoint_cap[t]:
                 cause, delay = net.endpoints[t].busy_code, self._reject_delay[t]()
             else:
                 if counts_endpoint:
@@ -314,9 +320,9 @@ class Engine:
         if delay > timeout:
             cause, delay = RINGING_TIMEOUT, timeout
         call.start = now
-        call.cause = cause
         call.took_endpoint = took_endpoint
         if delay:
+            call.cause = cause
             call.callbacks = self._on_conclude
             self._schedule(call, NORMAL, delay)
         elif cause == ANSWERED and pbx is None:  # answered at once: _conclude inlined
@@ -324,6 +330,7 @@ class Engine:
             call.callbacks = self._on_hang_up
             heappush(self._queue, (now + call.hold, NORMAL, next(self._eid), call))
         else:  # refused at once: no event needed
+            call.cause = cause
             self._conclude(call)
 
     def _conclude(self, call):
@@ -361,7 +368,14 @@ class Engine:
         self.trunk_busy[t] -= 1
         if call.took_endpoint:
             self.endpoint_busy[t] -= 1
-        self._end_call(call)
+        d = call.did  # _end_call, inlined
+        self.did_busy[d] -= 1
+        self.pop_busy[call.ingress] -= 1
+        g = self.net.did_group[d]
+        if g >= 0:
+            self.group_busy[g] -= 1
+        if call.channel >= 0:
+            self._release_channel(d, call.channel)
 
     def _end_call(self, call):
         """Release what the call held for its whole life: DID, POP, group and DID channel."""
@@ -394,6 +408,7 @@ class Engine:
             self._apply(f, -1)
 
     def _apply(self, f, sign):
+        self._faults_on += sign
         if f.kind == "pop":
             self.pop_down[f.target] += sign
             self._refresh_pops()

@@ -24,16 +24,31 @@ _BEFORE_GROUP = np.array([codes.NUMBER_LIST_REJECT, codes.DID_CAPACITY])
 class Occupancy:
     """Channels busy over time, from the intervals ``[start, end)`` that each hold one channel.
 
-    The level is kept only after the last event at each distinct time: at equal times releases count
-    before seizures, as the engine frees a channel before it is reused, so no level in between can be a
-    peak (and whatever the sort did with ties does not matter).
+    It depends only on the sorted starts and the sorted ends (``key``), so two sets of intervals with
+    equal keys share one sweep. The level is kept only after the last event at each distinct time: at
+    equal times releases count before seizures, as the engine frees a channel before it is reused, so no
+    level in between can be a peak.
     """
 
     def __init__(self, starts: np.ndarray, ends: np.ndarray):
+        self._sweep(*self.key_of(starts, ends))
+
+    @staticmethod
+    def key_of(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The sorted starts and sorted ends of the intervals that hold something (non-zero length)."""
         keep = ends > starts
-        n = int(keep.sum())
-        times = np.concatenate((starts[keep], ends[keep]))
-        order = np.argsort(times)
+        return np.sort(starts[keep]), np.sort(ends[keep])
+
+    @classmethod
+    def from_key(cls, starts: np.ndarray, ends: np.ndarray) -> Occupancy:
+        occ = cls.__new__(cls)
+        occ._sweep(starts, ends)
+        return occ
+
+    def _sweep(self, starts: np.ndarray, ends: np.ndarray) -> None:
+        n = len(starts)
+        times = np.concatenate((starts, ends))
+        order = np.argsort(times, kind="stable")  # two sorted runs: a merge
         times = times[order]
         level = np.cumsum(np.where(order < n, 1.0, -1.0))
         settled = np.append(times[1:] != times[:-1], True) if len(times) else np.zeros(0, bool)
@@ -223,13 +238,13 @@ def _occupancy_table(intervals, caps, a, b, seen: dict | None = None) -> np.ndar
     out = np.zeros((len(caps), 3))
     seen = {} if seen is None else seen
     for i, ((starts, ends), cap) in enumerate(zip(intervals, caps)):
-        held = ends > starts  # an interval of no length holds nothing
-        starts, ends = starts[held], ends[held]
-        key = (len(starts), float(starts.sum()), float(ends.sum()))
-        occ = next((o for s, e, o in seen.get(key, ()) if np.array_equal(s, starts) and np.array_equal(e, ends)), None)
+        key = Occupancy.key_of(starts, ends)
+        digest = (len(key[0]), float(key[0].sum()), float(key[1].sum()))  # sums of sorted arrays: exact
+        occ = next((o for s, e, o in seen.get(digest, ()) if np.array_equal(s, key[0]) and np.array_equal(e, key[1])),
+                   None)
         if occ is None:
-            occ = Occupancy(starts, ends)
-            seen.setdefault(key, []).append((starts, ends, occ))
+            occ = Occupancy.from_key(*key)
+            seen.setdefault(digest, []).append((*key, occ))
         out[i] = occ.mean(a, b), occ.peak(a, b), occ.time_at_or_above(cap, a, b)
     return out
 
@@ -242,32 +257,33 @@ def _held(rec: Records):
     refused before seizing one. The KPIs and :meth:`Result.concurrency` both count from these.
     """
     c, net = rec.per_call, rec.net
-    reached = rec.trunk[c.first] >= 0
-    first_cause = rec.cause[c.first]
+    trunk, cause = rec.written("trunk"), rec.written("cause")
+    reached = trunk[c.first] >= 0
+    first_cause = cause[c.first]
     did_held = reached | ~np.isin(first_cause, _BEFORE_GROUP)
     call_group = np.asarray(net.did_group + [-1], dtype=np.int64)[c.did]
     grouped = (call_group >= 0) & did_held
     group_held = grouped & (reached | (first_cause != codes.GROUP_CAPACITY))
-    seized = (rec.trunk >= 0) & ~np.isin(rec.cause, _REFUSED)
+    seized = (trunk >= 0) & ~np.isin(cause, _REFUSED)
     return seized, did_held, call_group, grouped, group_held
 
 
 def _split(index: np.ndarray, n: int, starts: np.ndarray, ends: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """The (starts, ends) of each entity ``0..n-1``, one stable sort instead of a mask per entity."""
-    if n == 1:
-        keep = index == 0
-        return [(starts[keep], ends[keep])]
+    if n == 1:  # every index is 0
+        return [(starts, ends)]
     order = np.argsort(index, kind="stable")
     bounds = np.searchsorted(index[order], np.arange(n + 1))
     s, e = starts[order], ends[order]
     return [(s[i:j], e[i:j]) for i, j in zip(bounds[:-1], bounds[1:])]
 
 
-def holding_intervals(rec: Records) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+def holding_intervals(rec: Records, held=None) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
     """Per trunk, DID, group and POP: the ``(starts, ends)`` of what held one of its channels."""
     c, net = rec.per_call, rec.net
-    seized, did_held, call_group, _grouped, group_held = _held(rec)
-    return {"trunk": _split(rec.trunk[seized], len(net.trunk_names), rec.time_start[seized], rec.time_end[seized]),
+    seized, did_held, call_group, _grouped, group_held = _held(rec) if held is None else held
+    w = rec.written
+    return {"trunk": _split(w("trunk")[seized], len(net.trunk_names), w("time_start")[seized], w("time_end")[seized]),
             "did": _split(c.did[did_held], len(net.did_numbers), c.arrival[did_held], c.end[did_held]),
             "group": _split(call_group[group_held], len(net.group_names), c.arrival[group_held], c.end[group_held]),
             "pop": _split(c.pop, len(net.pop_names), c.arrival, c.end)}
@@ -275,19 +291,19 @@ def holding_intervals(rec: Records) -> dict[str, list[tuple[np.ndarray, np.ndarr
 
 def tallies_from_records(rec: Records, a: float, b: float) -> Tallies:
     """Count a window's KPIs from attempt records (calls arriving in ``[a, b)``; time averages over it)."""
-    net, c = rec.net, rec.per_call
+    net, c, w = rec.net, rec.per_call, rec.written
+    rows_trunk, rows_cause = w("trunk"), w("cause")
     n_trunks, n_dids, n_groups = len(net.trunk_names), len(net.did_numbers), len(net.group_names)
     arrival, call_end, final = c.arrival, c.end, c.cause
     in_window = (arrival >= a) & (arrival < b)
     answered = final == codes.ANSWERED
-    seized, did_held, call_group, grouped, _group_held = _held(rec)
-    reached = rec.trunk[c.first] >= 0
-    # a call's attempts count with the call: the rows of windowed calls, by call
-    att_in = np.repeat(in_window, c.last - c.first + 1)
-    on_trunk = rec.trunk >= 0
-    counted = att_in & on_trunk
-    trunk_of = rec.trunk[counted]
-    cause_of = rec.cause[counted]
+    held = _held(rec)
+    seized, did_held, call_group, grouped, _group_held = held
+    reached = rows_trunk[c.first] >= 0
+    att_in = in_window[c.row_call]  # a call's attempts count with the call
+    counted = att_in & (rows_trunk >= 0)
+    trunk_of = rows_trunk[counted]
+    cause_of = rows_cause[counted]
     seized_of = seized[counted]
 
     def per_trunk(mask=None):
@@ -295,7 +311,7 @@ def tallies_from_records(rec: Records, a: float, b: float) -> Tallies:
 
     answered_of = cause_of == codes.ANSWERED
     timeout_of = cause_of == codes.RINGING_TIMEOUT
-    trunk = np.stack([per_trunk(), per_trunk(answered_of), per_trunk(rec.routing_attempt[counted] == 1),
+    trunk = np.stack([per_trunk(), per_trunk(answered_of), per_trunk(w("routing_attempt")[counted] == 1),
                       per_trunk(cause_of == codes.TRUNK_CAPACITY), per_trunk(seized_of),
                       per_trunk(seized_of & ~answered_of & ~timeout_of), per_trunk(timeout_of)], axis=1)
 
@@ -306,14 +322,14 @@ def tallies_from_records(rec: Records, a: float, b: float) -> Tallies:
 
     group = np.stack([np.bincount(call_group[grouped & in_window], minlength=n_groups),
                       np.bincount(call_group[grouped & in_window & answered], minlength=n_groups)], axis=1)
-    pdd = (rec.time_connect[c.last] - arrival)[answered & in_window]
+    pdd = (w("time_connect")[c.last] - arrival)[answered & in_window]
     outcomes = dict(zip(*(x.tolist() for x in np.unique(final[in_window], return_counts=True))))
-    intervals = holding_intervals(rec)
+    intervals = holding_intervals(rec, held)
 
     # delivery and channels: connected time per trunk, metered channel time, cloud-PBX queues
-    answered_rows = counted & (rec.cause == codes.ANSWERED)
-    trunk_seconds = np.bincount(rec.trunk[answered_rows], minlength=n_trunks,
-                                weights=(rec.time_end - rec.time_connect)[answered_rows])
+    answered_rows = counted & (rows_cause == codes.ANSWERED)
+    trunk_seconds = np.bincount(rows_trunk[answered_rows], minlength=n_trunks,
+                                weights=(w("time_end") - w("time_connect"))[answered_rows])
     call_cg = np.asarray(net.did_capacity_group + [-1], dtype=np.int64)[c.did]
     n_cg = len(net.capacity_group_names)
     metered = (c.channel == 3) & in_window

@@ -27,53 +27,91 @@ FIELDS = ("call_id", "routing_attempt", "did", "caller", "ingress_pop", "trunk",
 PBX_FIELDS = ("call_id", "trunk", "time_arrival", "time_answer", "time_queued", "time_left", "outcome", "time_end")
 
 
+#: the numpy type of each field's column (None: float64, viewed as written)
+_DTYPES = {"call_id": np.int64, "routing_attempt": np.int32, "did": np.int32, "caller": np.int64,
+           "ingress_pop": np.int32, "trunk": np.int32, "time_start": None, "time_connect": None, "time_end": None,
+           "cause": np.int32, "channel": np.int32}
+
+
+class _Column:
+    """A field's column in call and attempt order, gathered from the packed rows on first use."""
+
+    def __set_name__(self, owner, name):
+        self.name = name
+
+    def __get__(self, rec, owner=None):
+        if rec is None:
+            return self
+        values = rec.written(self.name)[rec._order]
+        rec.__dict__[self.name] = values  # cached: the instance's attribute now shadows this descriptor
+        return values
+
+
 class Records:
     """The attempt rows of one run as numpy columns, sorted by call and attempt.
 
-    ``is_last`` given (a chunk streamed in the order written, whose last rows the live tally flagged)
-    keeps the rows in their order instead.
+    The KPIs read the rows as written (:meth:`written`, :attr:`per_call`): counts and holding intervals
+    do not depend on row order, so a run's summary needs no sort. The sorted columns are gathered on
+    first use. ``is_last`` given (a chunk streamed in the order written, whose last rows the live tally
+    flagged) keeps the rows in their order instead.
     """
+
+    call_id, routing_attempt, did, caller, ingress_pop, trunk = (_Column() for _ in range(6))
+    time_start, time_connect, time_end, cause, channel = (_Column() for _ in range(5))  # channel: DID channel kind, -1 none
 
     def __init__(self, rows: array, net: Network, is_last: np.ndarray | None = None):
         self.net = net
         flat = np.frombuffer(rows, dtype=np.float64) if len(rows) else np.zeros(0)
-        table = flat.reshape(-1, len(FIELDS))
-        if is_last is None:  # rows come in the order calls ended: put them in call and attempt order
-            table = np.take(table, _call_order(table), axis=0)
-
-        def column(i, dtype=None):
-            return table[:, i].copy() if dtype is None else table[:, i].astype(dtype)
-
-        self.call_id = column(0, np.int64)
-        self.routing_attempt = column(1, np.int32)
-        self.did = column(2, np.int32)
-        self.caller = column(3, np.int64)
-        self.ingress_pop = column(4, np.int32)
-        self.trunk = column(5, np.int32)
-        self.time_start = column(6)
-        self.time_connect = column(7)
-        self.time_end = column(8)
-        self.cause = column(9, np.int32)
-        self.channel = column(10, np.int32)  # the DID channel kind the call held, -1: none
-        if is_last is None:
-            is_last = np.ones(len(table), dtype=bool)
-            if len(table):
-                is_last[:-1] = self.call_id[1:] != self.call_id[:-1]
-        self.is_last = np.asarray(is_last, dtype=bool)
+        self._rows = flat.reshape(-1, len(FIELDS))  # in the order attempts ended
+        self._given_last = None if is_last is None else np.asarray(is_last, dtype=bool)
+        self._written: dict[str, np.ndarray] = {}
         self.nbytes = flat.nbytes
 
     def __len__(self) -> int:
-        return len(self.call_id)
+        return len(self._rows)
+
+    def written(self, name: str) -> np.ndarray:
+        """Field ``name``'s column in the order the rows were written."""
+        column = self._written.get(name)
+        if column is None:
+            values = self._rows[:, FIELDS.index(name)]
+            dtype = _DTYPES[name]
+            column = self._written[name] = values if dtype is None else values.astype(dtype)
+        return column
+
+    @cached_property
+    def _order(self):
+        return slice(None) if self._given_last is not None else _call_order(self._rows)
+
+    @cached_property
+    def is_last(self) -> np.ndarray:
+        """Per sorted row: is it its call's last attempt (DIDWW's is_last_cdr)."""
+        if self._given_last is not None:
+            return self._given_last
+        last = np.ones(len(self), dtype=bool)
+        if len(self):
+            last[:-1] = self.call_id[1:] != self.call_id[:-1]
+        return last
 
     @cached_property
     def per_call(self) -> Calls:
-        """The rows seen one call at a time (what the calls table and the KPIs both read)."""
-        last = np.flatnonzero(self.is_last)
-        first = np.concatenate(([0], last[:-1] + 1)) if last.size else last
-        return Calls(first=first, last=last, arrival=self.time_start[first],
-                     end=np.maximum.reduceat(self.time_end, first) if first.size else np.zeros(0),
-                     did=self.did[first], pop=self.ingress_pop[first], channel=self.channel[first],
-                     cause=self.cause[last], attempts=self.routing_attempt[last])
+        """One entry per call, indexed by call id (ids run 0..n-1); row indices are in written order."""
+        cid, attempt = self.written("call_id"), self.written("routing_attempt")
+        attempts = np.bincount(cid) if len(cid) else np.zeros(0, dtype=np.int64)
+        is_first, is_last = attempt == 1, attempt == attempts[cid]
+        n = len(attempts)
+        if (attempts.min(initial=1) < 1 or np.count_nonzero(is_first) != n or np.count_nonzero(is_last) != n
+                or self._given_last is not None):
+            raise SimrouteError("per-call views need the whole run's rows, numbered 0..n-1 by call and 1..k "
+                                "by attempt")
+        first, last = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
+        first[cid[is_first]] = np.flatnonzero(is_first)
+        last[cid[is_last]] = np.flatnonzero(is_last)
+        # a call's attempts follow one another, so its last one ends it
+        return Calls(first=first, last=last, row_call=cid, arrival=self.written("time_start")[first],
+                     end=self.written("time_end")[last], did=self.written("did")[first],
+                     pop=self.written("ingress_pop")[first], channel=self.written("channel")[first],
+                     cause=self.written("cause")[last], attempts=attempts.astype(np.int32))
 
     pbx: np.ndarray = np.zeros((0, len(PBX_FIELDS)))  # rows of PBX_FIELDS, set by the run
 
@@ -115,24 +153,24 @@ class Records:
 
     def calls_frame(self) -> pd.DataFrame:
         """One row per call: where it came in, how many attempts, how it ended."""
-        c, net = self.per_call, self.net
+        c, net, w = self.per_call, self.net, self.written
         answered = c.cause == codes.ANSWERED
         trunk_names = np.asarray(net.trunk_names + [""], dtype=object)
         outcome = {k: codes.outcome_name(int(k)) for k in np.unique(c.cause)}
         return pd.DataFrame({
-            "call_id": self.call_id[c.first],
+            "call_id": np.arange(len(c.first)),
             "did": np.asarray(net.did_numbers, dtype=object)[c.did],
-            "caller": self.caller[c.first].astype(str),
+            "caller": w("caller")[c.first].astype(str),
             "ingress_pop": np.asarray(net.pop_names, dtype=object)[c.pop],
             "time_arrival": c.arrival,
             "attempts": c.attempts,
             "outcome": [outcome[k] for k in c.cause],
             "answered": answered,
-            "trunk": np.where(answered, trunk_names[self.trunk[c.last]], ""),
+            "trunk": np.where(answered, trunk_names[w("trunk")[c.last]], ""),
             "channel": np.asarray([*codes.CHANNEL_KINDS, ""], dtype=object)[c.channel],
-            "time_connect": self.time_connect[c.last],
+            "time_connect": w("time_connect")[c.last],
             "time_end": c.end,
-            "post_dial_delay": self.time_connect[c.last] - c.arrival,
+            "post_dial_delay": w("time_connect")[c.last] - c.arrival,
         })
 
 
@@ -155,11 +193,13 @@ def _call_order(table: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Calls:
-    """Per call (in call order): its first and last attempt rows, arrival, end (its last attempt's end),
-    DID, ingress POP, DID channel kind, final cause and number of attempts."""
+    """Per call (by call id): its first and last attempt rows (written order), arrival, end (its last
+    attempt's end), DID, ingress POP, DID channel kind, final cause and number of attempts; and the call
+    of each written row."""
 
     first: np.ndarray
     last: np.ndarray
+    row_call: np.ndarray
     arrival: np.ndarray
     end: np.ndarray
     did: np.ndarray
