@@ -238,13 +238,18 @@ def _occupancy_table(intervals, caps, a, b, seen: dict | None = None) -> np.ndar
     out = np.zeros((len(caps), 3))
     seen = {} if seen is None else seen
     for i, ((starts, ends), cap) in enumerate(zip(intervals, caps)):
-        key = Occupancy.key_of(starts, ends)
-        digest = (len(key[0]), float(key[0].sum()), float(key[1].sum()))  # sums of sorted arrays: exact
-        occ = next((o for s, e, o in seen.get(digest, ()) if np.array_equal(s, key[0]) and np.array_equal(e, key[1])),
-                   None)
-        if occ is None:
-            occ = Occupancy.from_key(*key)
-            seen.setdefault(digest, []).append((*key, occ))
+        same = seen.get((id(starts), id(ends)))  # the very arrays again (a DID that is its POP's only one)
+        if same is not None:
+            occ = same[2]
+        else:
+            key = Occupancy.key_of(starts, ends)
+            digest = (len(key[0]), float(key[0].sum()), float(key[1].sum()))  # sums of sorted arrays: exact
+            occ = next((o for s, e, o in seen.get(digest, ()) if np.array_equal(s, key[0]) and np.array_equal(e, key[1])),
+                       None)
+            if occ is None:
+                occ = Occupancy.from_key(*key)
+                seen.setdefault(digest, []).append((*key, occ))
+            seen[id(starts), id(ends)] = (starts, ends, occ)  # holds the arrays, so their ids stay theirs
         out[i] = occ.mean(a, b), occ.peak(a, b), occ.time_at_or_above(cap, a, b)
     return out
 
@@ -268,8 +273,12 @@ def _held(rec: Records):
     return seized, did_held, call_group, grouped, group_held
 
 
-def _split(index: np.ndarray, n: int, starts: np.ndarray, ends: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-    """The (starts, ends) of each entity ``0..n-1``, one stable sort instead of a mask per entity."""
+def _split(index: np.ndarray, held: np.ndarray | None, n: int, starts: np.ndarray,
+           ends: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (starts, ends) that ``held`` selects, per entity ``index`` in ``0..n-1``: one stable sort
+    rather than a mask per entity, and the arrays themselves when one entity holds them all."""
+    if held is not None and not held.all():
+        index, starts, ends = index[held], starts[held], ends[held]
     if n == 1:  # every index is 0
         return [(starts, ends)]
     order = np.argsort(index, kind="stable")
@@ -283,10 +292,10 @@ def holding_intervals(rec: Records, held=None) -> dict[str, list[tuple[np.ndarra
     c, net = rec.per_call, rec.net
     seized, did_held, call_group, _grouped, group_held = _held(rec) if held is None else held
     w = rec.written
-    return {"trunk": _split(w("trunk")[seized], len(net.trunk_names), w("time_start")[seized], w("time_end")[seized]),
-            "did": _split(c.did[did_held], len(net.did_numbers), c.arrival[did_held], c.end[did_held]),
-            "group": _split(call_group[group_held], len(net.group_names), c.arrival[group_held], c.end[group_held]),
-            "pop": _split(c.pop, len(net.pop_names), c.arrival, c.end)}
+    return {"trunk": _split(w("trunk"), seized, len(net.trunk_names), w("time_start"), w("time_end")),
+            "did": _split(c.did, did_held, len(net.did_numbers), c.arrival, c.end),
+            "group": _split(call_group, group_held, len(net.group_names), c.arrival, c.end),
+            "pop": _split(c.pop, None, len(net.pop_names), c.arrival, c.end)}
 
 
 def tallies_from_records(rec: Records, a: float, b: float) -> Tallies:
