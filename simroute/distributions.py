@@ -16,7 +16,7 @@ from .units import parse_duration
 
 __all__ = [
     "Duration", "PositiveDuration", "Distribution", "Exponential", "Deterministic", "Lognormal",
-    "Uniform", "Empirical", "HyperExponential",
+    "Uniform", "Empirical", "HyperExponential", "is_instant",
 ]
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]
@@ -69,6 +69,11 @@ class Deterministic(_Dist):
 
     def sample(self, rng, n):
         return np.full(n, self.value)
+
+
+def is_instant(dist) -> bool:
+    """True for a distribution that is always zero: nothing to draw, nothing to wait for."""
+    return isinstance(dist, Deterministic) and dist.value == 0.0
 
 
 class Lognormal(_Dist):

@@ -7,10 +7,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import numpy as np
-
 from . import codes
-from .distributions import Deterministic
+from .distributions import is_instant
 from .routing import Bucket, NumberListMatcher, buckets
 from .scenario import Endpoint, Scenario
 
@@ -185,11 +183,6 @@ def _reroute_set(value, default: str) -> frozenset:
     return codes.reroute_causes(entries)
 
 
-def is_instant(dist) -> bool:
-    """True for a distribution that is always zero (no draw needed)."""
-    return isinstance(dist, Deterministic) and dist.value == 0.0
-
-
 def outcome_table(endpoint: Endpoint) -> tuple[list[float], list[int]]:
     """Cumulative probabilities and what each slice means for the far end's first reaction.
 
@@ -209,9 +202,3 @@ def outcome_table(endpoint: Endpoint) -> tuple[list[float], list[int]]:
     cum.append(acc)
     what.append(codes.ANSWERED)
     return cum, what
-
-
-def shares(values: list[float]) -> np.ndarray:
-    """Normalised shares (used for POP ingress)."""
-    arr = np.asarray(values, float)
-    return arr / arr.sum()

@@ -11,6 +11,8 @@ import zlib
 
 import numpy as np
 
+from .distributions import is_instant
+
 __all__ = ["Streams", "batched", "sampler"]
 
 
@@ -42,7 +44,7 @@ def batched(draw, size: int = 4096):
 
 def sampler(dist, rng: np.random.Generator):
     """A ``next()`` over batches of ``dist`` (a distribution model), or a constant 0 for a zero delay."""
-    if getattr(dist, "dist", None) == "deterministic" and dist.value == 0.0:
+    if is_instant(dist):
         return no_delay
     return batched(lambda n: dist.sample(rng, n))
 
