@@ -368,7 +368,9 @@ class Engine:
         self.trunk_busy[t] -= 1
         if call.took_endpoint:
             self.endpoint_busy[t] -= 1
-        d = call.did  # _end_call, inlined
+        # what _end_call releases, written out: every answered call ends here, and the call saved is
+        # about 2 % of the engine's time (the audited engine checks both paths balance)
+        d = call.did
         self.did_busy[d] -= 1
         self.pop_busy[call.ingress] -= 1
         g = self.net.did_group[d]
@@ -470,6 +472,17 @@ class AuditedEngine(Engine):
             raise CapacityViolation(f"calls by POP {self.pop_busy} do not add up to calls by DID {self.did_busy}")
         self.events_checked += 1
 
+    def run(self):
+        """Run, then check that every call gave back all it held: each way a call ends releases the same."""
+        rows = super().run()
+        held = {"trunk": self.trunk_busy, "group": self.group_busy, "did": self.did_busy, "pop": self.pop_busy,
+                "endpoint": self.endpoint_busy, "included": self.included_busy, "dedicated": self.dedicated_busy,
+                "shared": self.shared_busy, "metered": self.metered_busy, "queue": self.queue_busy,
+                "agents": self.agents_busy}
+        left = {name: busy for name, busy in held.items() if any(busy)}
+        if left:
+            raise CapacityViolation(f"channels still held after the last call ended: {left}")
+        return rows
 
     def _take_channel(self, d) -> int:
         """Check DIDWW's order at every admission: the channel taken is the first kind with one free."""

@@ -212,6 +212,25 @@ def test_audited_engine_notices_a_cap_breach(monkeypatch):
         simroute.simulate(_busy_pair(), audit=True)
 
 
+def test_audited_engine_notices_a_channel_never_given_back(monkeypatch):
+    """A hang-up that keeps its trunk channel breaches no cap on an unlimited trunk, but the run's end
+    finds it still held."""
+    from simroute.engine import CapacityViolation, Engine
+
+    original = Engine._hang_up
+
+    def keeps_channel(self, call):
+        original(self, call)
+        self.trunk_busy[call.order[call.k]] += 1
+
+    data = {"name": "leak", "duration": "1h", "seed": 1, "trunks": [{"name": "t"}],
+            "dids": [{"number": "4930", "route": {"trunk": "t"}, "traffic": {"erlangs": 2, "holding_time": "60s"}}]}
+    simroute.simulate(data, audit=True)  # the honest engine ends with nothing held
+    monkeypatch.setattr(Engine, "_hang_up", keeps_channel)
+    with pytest.raises(CapacityViolation, match="still held"):
+        simroute.simulate(data, audit=True)
+
+
 def test_no_call_arrives_after_the_horizon_with_steps_beyond_it():
     data = {"name": "late", "duration": "10m", "trunks": [{"name": "t"}],
             "dids": [{"number": "4930", "route": {"trunk": "t"},
