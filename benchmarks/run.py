@@ -301,7 +301,7 @@ def memory_probe(duration: float, seed: int) -> dict:
     del result
     tracemalloc.start()
     result = simroute.simulate(scenario, seed=seed)
-    _, peak = tracemalloc.get_traced_memory()
+    retained, peak = tracemalloc.get_traced_memory()  # retained: what the Result still holds
     tracemalloc.stop()
     rows = len(result.records)
     out.update({
@@ -310,6 +310,8 @@ def memory_probe(duration: float, seed: int) -> dict:
         "record_bytes_per_row": result.records.nbytes / rows,
         "tracemalloc_peak_bytes": peak,
         "tracemalloc_peak_bytes_per_row": peak / rows,
+        "tracemalloc_retained_bytes": retained,
+        "tracemalloc_retained_bytes_per_row": retained / rows,
     })
     return out
 
@@ -572,6 +574,8 @@ def main(argv=None) -> int:
     else:
         lines.append(f"  tracemalloc peak: {memory['tracemalloc_peak_bytes'] / 2**20:.1f} MiB = "
                      f"{memory['tracemalloc_peak_bytes_per_row']:.0f} bytes per attempt row")
+        lines.append(f"  held by the Result after the run: {memory['tracemalloc_retained_bytes'] / 2**20:.1f} MiB = "
+                     f"{memory['tracemalloc_retained_bytes_per_row']:.0f} bytes per attempt row")
         if "rss_peak_delta_bytes" in memory:
             lines.append(f"  peak RSS delta:   {memory['rss_peak_delta_bytes'] / 2**20:.1f} MiB = "
                          f"{memory['rss_peak_delta_bytes_per_row']:.0f} bytes per attempt row")

@@ -79,6 +79,12 @@ class Records:
             column = self._written[name] = values if dtype is None else values.astype(dtype)
         return column
 
+    def trim(self) -> None:
+        """Drop the working columns and the per-call view that computing KPIs built (both are rebuilt on
+        demand), so that kept records hold their packed rows and what was asked for, nothing more."""
+        self._written.clear()
+        self.__dict__.pop("per_call", None)
+
     @cached_property
     def _order(self):
         return slice(None) if self._given_last is not None else _call_order(self._rows)
