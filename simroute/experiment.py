@@ -53,7 +53,7 @@ def run_once(scenario: Scenario, seed, horizon: float, windows: list[tuple[float
         engine = (AuditedEngine if audit else Engine)(net, seed, horizon)
         kept = Records(engine.run(), net)
         kept.pbx = pbx_table(engine.pbx_rows)
-        summaries = [summarize(kept, a, b) for a, b in windows]
+        summaries = summarize(kept, windows)
         kept.trim()
         return summaries, (kept if keep else None), (engine.events_checked if audit else None)
     tally = LiveTally(net, windows, keep_calls=records == "calls")

@@ -15,7 +15,7 @@ from .network import UNLIMITED
 from . import costs
 from .records import Records
 
-__all__ = ["Occupancy", "Tallies", "assemble", "holding_intervals", "tallies_from_records", "summarize"]
+__all__ = ["Occupancy", "Tallies", "assemble", "holding_intervals", "occupancies", "tallies_from_records", "summarize"]
 
 _REFUSED = np.array([codes.NUMBER_LIST_REJECT, codes.TRUNK_CAPACITY, codes.POP_DOWN])
 _BEFORE_GROUP = np.array([codes.NUMBER_LIST_REJECT, codes.DID_CAPACITY])
@@ -72,8 +72,7 @@ class Occupancy:
 
     def peak(self, a: float = -np.inf, b: float = np.inf) -> int:
         """Most channels busy at once within ``[a, b)``."""
-        inside = (self.times >= a) & (self.times < b)
-        levels = self.level[inside]
+        levels = self.level[np.searchsorted(self.times, a):np.searchsorted(self.times, b)]  # events in [a, b)
         start = self.level_at(a) if np.isfinite(a) else 0.0
         return int(max(start, levels.max() if levels.size else 0.0))
 
@@ -81,9 +80,12 @@ class Occupancy:
         """Fraction of ``[a, b)`` with at least ``cap`` channels busy (time congestion)."""
         if cap >= UNLIMITED or not len(self.times):
             return 0.0
-        seg_start = np.clip(self.times, a, b)
-        seg_end = np.clip(np.append(self.times[1:], b), a, b)
-        return float(((seg_end - seg_start) * (self.level >= cap)).sum() / (b - a))
+        # the segments that overlap [a, b): from the last event at or before a to the last before b
+        i = max(int(np.searchsorted(self.times, a, side="right")) - 1, 0)
+        j = int(np.searchsorted(self.times, b))
+        seg_start = np.clip(self.times[i:j], a, b)
+        seg_end = np.clip(np.append(self.times[i + 1:j], b), a, b)
+        return float(((seg_end - seg_start) * (self.level[i:j] >= cap)).sum() / (b - a))
 
 
 def _ratio(num: float, den: float) -> float | None:
@@ -232,26 +234,54 @@ def mean_agents(model, a: float, b: float) -> float:
     return (agent_seconds(b) - agent_seconds(a)) / (b - a)
 
 
-def _occupancy_table(intervals, caps, a, b, seen: dict | None = None) -> np.ndarray:
-    """Carried erlangs, peak and time congestion per entity. ``seen`` reuses the sweep of an identical
-    set of intervals (a DID alone on its trunk and POP holds the same intervals at all three)."""
+def _window_table(occupancies: list[Occupancy], caps, a: float, b: float) -> np.ndarray:
+    """Carried erlangs, peak and time congestion over ``[a, b)``, one row per entity."""
     out = np.zeros((len(caps), 3))
-    seen = {} if seen is None else seen
-    for i, ((starts, ends), cap) in enumerate(zip(intervals, caps)):
-        same = seen.get((id(starts), id(ends)))  # the very arrays again (a DID that is its POP's only one)
-        if same is not None:
-            occ = same[2]
-        else:
-            key = Occupancy.key_of(starts, ends)
-            digest = (len(key[0]), float(key[0].sum()), float(key[1].sum()))  # sums of sorted arrays: exact
-            occ = next((o for s, e, o in seen.get(digest, ()) if np.array_equal(s, key[0]) and np.array_equal(e, key[1])),
-                       None)
-            if occ is None:
-                occ = Occupancy.from_key(*key)
-                seen.setdefault(digest, []).append((*key, occ))
-            seen[id(starts), id(ends)] = (starts, ends, occ)  # holds the arrays, so their ids stay theirs
+    for i, (occ, cap) in enumerate(zip(occupancies, caps)):
         out[i] = occ.mean(a, b), occ.peak(a, b), occ.time_at_or_above(cap, a, b)
     return out
+
+
+def occupancies(rec: Records) -> dict[str, list[Occupancy]]:
+    """Busy channels over the whole run per trunk, DID, group, POP, capacity group (shared and metered
+    channels) and cloud PBX (queue and agents): what every window's time averages read.
+
+    A set of intervals met before reuses its sweep (a DID alone on its trunk and POP holds the same
+    intervals at all three): the very arrays by identity, else equal sorted starts and ends.
+    """
+    c, net = rec.per_call, rec.net
+    intervals = holding_intervals(rec)
+    call_cg = np.asarray(net.did_capacity_group + [-1], dtype=np.int64)[c.did]
+    for kind, code in (("shared", 2), ("metered", 3)):
+        intervals[kind] = [(c.arrival[(c.channel == code) & (call_cg == g)], c.end[(c.channel == code) & (call_cg == g)])
+                           for g in range(len(net.capacity_group_names))]
+    intervals["queue"], intervals["agents"] = _pbx_intervals(net, rec.pbx)
+    by_id: dict = {}
+    by_key: dict = {}
+
+    def occupancy(starts, ends) -> Occupancy:
+        same = by_id.get((id(starts), id(ends)))
+        if same is not None:
+            return same[2]
+        key = Occupancy.key_of(starts, ends)
+        digest = (len(key[0]), float(key[0].sum()), float(key[1].sum()))  # sums of sorted arrays: exact
+        occ = next((o for s, e, o in by_key.get(digest, ()) if np.array_equal(s, key[0]) and np.array_equal(e, key[1])),
+                   None)
+        if occ is None:
+            occ = Occupancy.from_key(*key)
+            by_key.setdefault(digest, []).append((*key, occ))
+        by_id[id(starts), id(ends)] = (starts, ends, occ)  # holds the arrays, so their ids stay theirs
+        return occ
+
+    return {kind: [occupancy(starts, ends) for starts, ends in iv] for kind, iv in intervals.items()}
+
+
+def _caps(net) -> dict[str, list[int]]:
+    """The cap each entity's time congestion is measured against (unlimited: none)."""
+    n_trunks = len(net.trunk_names)
+    return {"trunk": net.trunk_cap, "did": net.did_cap, "group": net.group_cap,
+            "pop": [UNLIMITED] * len(net.pop_names), "shared": net.capacity_group_shared,
+            "metered": net.capacity_group_metered, "queue": queue_caps(net), "agents": [UNLIMITED] * n_trunks}
 
 
 def _held(rec: Records):
@@ -287,10 +317,10 @@ def _split(index: np.ndarray, held: np.ndarray | None, n: int, starts: np.ndarra
     return [(s[i:j], e[i:j]) for i, j in zip(bounds[:-1], bounds[1:])]
 
 
-def holding_intervals(rec: Records, held=None) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+def holding_intervals(rec: Records) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
     """Per trunk, DID, group and POP: the ``(starts, ends)`` of what held one of its channels."""
     c, net = rec.per_call, rec.net
-    seized, did_held, call_group, _grouped, group_held = _held(rec) if held is None else held
+    seized, did_held, call_group, _grouped, group_held = _held(rec)
     w = rec.written
     return {"trunk": _split(w("trunk"), seized, len(net.trunk_names), w("time_start"), w("time_end")),
             "did": _split(c.did, did_held, len(net.did_numbers), c.arrival, c.end),
@@ -298,16 +328,17 @@ def holding_intervals(rec: Records, held=None) -> dict[str, list[tuple[np.ndarra
             "pop": _split(c.pop, None, len(net.pop_names), c.arrival, c.end)}
 
 
-def tallies_from_records(rec: Records, a: float, b: float) -> Tallies:
-    """Count a window's KPIs from attempt records (calls arriving in ``[a, b)``; time averages over it)."""
+def tallies_from_records(rec: Records, a: float, b: float, occupied: dict | None = None) -> Tallies:
+    """Count a window's KPIs from attempt records (calls arriving in ``[a, b)``; time averages over it).
+    ``occupied``: the run's :func:`occupancies`, when several windows share them."""
     net, c, w = rec.net, rec.per_call, rec.written
+    occupied = occupancies(rec) if occupied is None else occupied
     rows_trunk, rows_cause = w("trunk"), w("cause")
     n_trunks, n_dids, n_groups = len(net.trunk_names), len(net.did_numbers), len(net.group_names)
     arrival, call_end, final = c.arrival, c.end, c.cause
     in_window = (arrival >= a) & (arrival < b)
     answered = final == codes.ANSWERED
-    held = _held(rec)
-    seized, did_held, call_group, grouped, _group_held = held
+    seized, did_held, call_group, grouped, _group_held = _held(rec)
     reached = rows_trunk[c.first] >= 0
     att_in = in_window[c.row_call]  # a call's attempts count with the call
     counted = att_in & (rows_trunk >= 0)
@@ -333,7 +364,6 @@ def tallies_from_records(rec: Records, a: float, b: float) -> Tallies:
                       np.bincount(call_group[grouped & in_window & answered], minlength=n_groups)], axis=1)
     pdd = (w("time_connect")[c.last] - arrival)[answered & in_window]
     outcomes = dict(zip(*(x.tolist() for x in np.unique(final[in_window], return_counts=True))))
-    intervals = holding_intervals(rec, held)
 
     # delivery and channels: connected time per trunk, metered channel time, cloud-PBX queues
     answered_rows = counted & (rows_cause == codes.ANSWERED)
@@ -344,24 +374,15 @@ def tallies_from_records(rec: Records, a: float, b: float) -> Tallies:
     metered = (c.channel == 3) & in_window
     metered_seconds = np.bincount(call_cg[metered], minlength=n_cg, weights=(call_end - arrival)[metered])
     metered_calls = np.bincount(call_cg[metered], minlength=n_cg)
-    shared_iv = [(arrival[(c.channel == 2) & (call_cg == g)], call_end[(c.channel == 2) & (call_cg == g)])
-                 for g in range(n_cg)]
-    metered_iv = [(arrival[(c.channel == 3) & (call_cg == g)], call_end[(c.channel == 3) & (call_cg == g)])
-                  for g in range(n_cg)]
-    pbx, queue_iv, agent_iv = _pbx_counts(net, rec.pbx, a, b)
-    seen: dict = {}
+    caps = _caps(net)
     return Tallies(
         outcomes=outcomes, trunk=trunk, did=per(c.did, n_dids, (reached,)), group=group,
         pop=per(c.pop, len(net.pop_names)), attempts_on_trunks=int(counted.sum()),
         pdd_sum=float(pdd.sum()), pdd_count=int(pdd.size),
         pdd_p95=float(np.quantile(pdd, 0.95)) if pdd.size else None,
-        occupancy={kind: _occupancy_table(iv, caps, a, b, seen) for kind, iv, caps in (
-            ("trunk", intervals["trunk"], net.trunk_cap), ("did", intervals["did"], net.did_cap),
-            ("group", intervals["group"], net.group_cap), ("pop", intervals["pop"], [UNLIMITED] * len(net.pop_names)),
-            ("shared", shared_iv, net.capacity_group_shared), ("metered", metered_iv, net.capacity_group_metered),
-            ("queue", queue_iv, queue_caps(net)), ("agents", agent_iv, [UNLIMITED] * n_trunks))},
+        occupancy={kind: _window_table(occupied[kind], caps[kind], a, b) for kind in caps},
         window=(a, b), trunk_seconds=trunk_seconds, metered_seconds=metered_seconds, metered_calls=metered_calls,
-        pbx=pbx,
+        pbx=_pbx_counts(net, rec.pbx, a, b),
     )
 
 
@@ -378,21 +399,27 @@ def pbx_row_counts(net, trunk: int, queued: float, left: float, outcome: int) ->
                      served and wait <= net.pbx[trunk].service_level_threshold, wait, wait if served else 0.0])
 
 
-def _pbx_counts(net, table: np.ndarray, a: float, b: float):
-    """Queue counts of the calls that arrived in ``[a, b)``, and queue and agent intervals."""
-    n_trunks = len(net.trunk_names)
-    counts = np.zeros((n_trunks, 8))
-    trunk = table[:, 1].astype(np.int64)
-    arrival, queued, left, outcome, end = table[:, 2], table[:, 4], table[:, 5], table[:, 6], table[:, 7]
-    inside = (arrival >= a) & (arrival < b)
-    for row in table[inside]:
+def _pbx_counts(net, table: np.ndarray, a: float, b: float) -> np.ndarray:
+    """Queue counts (Tallies.pbx) of the cloud-PBX calls that arrived in ``[a, b)``."""
+    counts = np.zeros((len(net.trunk_names), 8))
+    arrival = table[:, 2]
+    for row in table[(arrival >= a) & (arrival < b)]:
         counts[int(row[1])] += pbx_row_counts(net, int(row[1]), row[4], row[5], int(row[6]))
+    return counts
+
+
+def _pbx_intervals(net, table: np.ndarray):
+    """Per trunk: callers waiting in its cloud PBX's queue, and agents talking."""
+    n_trunks = len(net.trunk_names)
+    trunk = table[:, 1].astype(np.int64)
+    queued, left, outcome, end = table[:, 4], table[:, 5], table[:, 6], table[:, 7]
     served = outcome == codes.PBX_SERVED
     queue_iv = [(queued[trunk == i], left[trunk == i]) for i in range(n_trunks)]
     agent_iv = [(left[(trunk == i) & served], end[(trunk == i) & served]) for i in range(n_trunks)]
-    return counts, queue_iv, agent_iv
+    return queue_iv, agent_iv
 
 
-def summarize(rec: Records, warmup: float, horizon: float) -> dict:
-    """KPIs of the window ``[warmup, horizon)`` from attempt records."""
-    return assemble(rec.net, tallies_from_records(rec, warmup, horizon))
+def summarize(rec: Records, windows: list[tuple[float, float]]) -> list[dict]:
+    """KPIs of each window ``[a, b)`` from attempt records (the run's occupancy sweeps made once)."""
+    occupied = occupancies(rec)
+    return [assemble(rec.net, tallies_from_records(rec, a, b, occupied)) for a, b in windows]
