@@ -6,7 +6,7 @@ from concurrent.futures import Executor
 
 import pandas as pd
 
-from .experiment import aggregate, replication_seeds, run_many, run_once
+from .experiment import aggregate, replication_seeds, replications_table, run_many, run_once
 from .intervals import mean_and_half_width, t_quantile
 from .network import compile_network
 from .results import Result
@@ -50,7 +50,7 @@ def simulate(scenario, seed: int | None = None, duration: float | str | None = N
         (summary,), kept, checked = run_once(scenario, seed, horizon, [(scenario.warmup, horizon)], keep=True,
                                              audit=audit, records=records, stream_to=stream_to)
         return Result(scenario, compile_network(scenario), kept, seed, horizon, {**header, **summary},
-                      aggregate([summary], confidence)[2], checked)
+                      replications_table([summary]), checked)
     runs, kept = run_many(scenario, replication_seeds(seed, n), horizon, [(scenario.warmup, horizon)],
                           jobs=jobs, executor=executor, records=records)
     mean, half, frame = aggregate([r[0] for r in runs], confidence)

@@ -17,6 +17,7 @@ from heapq import heappush
 import simpy
 
 from . import codes
+from .heap import keep_freed_memory
 from .network import UNLIMITED, Network, outcome_table
 from .pbx import CloudPbx
 from .records import FIELDS
@@ -61,6 +62,7 @@ class Engine:
     """Runs one replication of a compiled :class:`~simroute.network.Network` with one seed."""
 
     def __init__(self, net: Network, seed, duration: float, sink=None):
+        keep_freed_memory()  # once per process: runs reuse freed heap instead of faulting in fresh pages
         self.net = net
         self.duration = duration
         self.env = simpy.Environment()

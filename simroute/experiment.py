@@ -21,7 +21,7 @@ from .streaming import RecordStream
 from .tally import LiveTally
 from .scenario import Scenario
 
-__all__ = ["replication_seeds", "run_once", "run_many", "aggregate"]
+__all__ = ["replication_seeds", "run_once", "run_many", "aggregate", "replications_table"]
 
 
 def replication_seeds(seed: int, n: int) -> list[np.random.SeedSequence]:
@@ -87,20 +87,30 @@ def run_many(scenario: Scenario, seeds: list, horizon: float, windows, *, jobs: 
     return [first, *others], kept
 
 
-def aggregate(summaries: list[dict], confidence: float) -> tuple[dict, dict, pd.DataFrame]:
-    """Mean tree, half-width tree and the per-replication table (one row each) of KPI summaries."""
+def _table(summaries: list[dict]) -> tuple[pd.DataFrame, list[tuple]]:
+    """The per-replication table (one row of numeric KPIs each) and the summary path of each column."""
     rows = [flatten(s) for s in summaries]
     paths = list(dict.fromkeys(p for row in rows for p in row))
     frame = pd.DataFrame([[row.get(p, np.nan) for p in paths] for row in rows],
                          columns=[".".join(map(str, p)) for p in paths])
-    for p, column in zip(paths, frame.columns):
-        if column.startswith(COUNT_PREFIXES):  # an outcome missing from a replication happened 0 times
-            frame[column] = frame[column].fillna(0.0)
+    counts = [c for c in frame.columns if c.startswith(COUNT_PREFIXES)]
+    frame[counts] = frame[counts].fillna(0.0)  # an outcome missing from a replication happened 0 times
+    frame.index.name = "replication"
+    return frame, paths
+
+
+def replications_table(summaries: list[dict]) -> pd.DataFrame:
+    """One row of numeric KPIs per replication (or batch), columns named by dotted summary path."""
+    return _table(summaries)[0]
+
+
+def aggregate(summaries: list[dict], confidence: float) -> tuple[dict, dict, pd.DataFrame]:
+    """Mean tree, half-width tree and the per-replication table (one row each) of KPI summaries."""
+    frame, paths = _table(summaries)
     mean, half = mean_and_half_width(frame, confidence)
 
     def tree(values, extra=None):
         leaves = {p: (None if pd.isna(values[c]) else float(values[c])) for p, c in zip(paths, frame.columns)}
         return unflatten({**leaves, **(extra or {})})
 
-    frame.index.name = "replication"
     return tree(mean, labels(summaries[0])), tree(half), frame

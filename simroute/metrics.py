@@ -363,7 +363,8 @@ def tallies_from_records(rec: Records, a: float, b: float, occupied: dict | None
     group = np.stack([np.bincount(call_group[grouped & in_window], minlength=n_groups),
                       np.bincount(call_group[grouped & in_window & answered], minlength=n_groups)], axis=1)
     pdd = (w("time_connect")[c.last] - arrival)[answered & in_window]
-    outcomes = dict(zip(*(x.tolist() for x in np.unique(final[in_window], return_counts=True))))
+    per_cause = np.bincount(final[in_window])  # causes are small non-negative codes: no sort needed
+    outcomes = {int(code): int(per_cause[code]) for code in np.flatnonzero(per_cause)}
 
     # delivery and channels: connected time per trunk, metered channel time, cloud-PBX queues
     answered_rows = counted & (rows_cause == codes.ANSWERED)

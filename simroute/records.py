@@ -113,11 +113,18 @@ class Records:
         first, last = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
         first[cid[is_first]] = np.flatnonzero(is_first)
         last[cid[is_last]] = np.flatnonzero(is_last)
+        at_first = self._rows[first]  # whole rows, one gather (most calls have one attempt: one gather)
+        at_last = at_first if len(cid) == n else self._rows[last]
+
+        def column(rows, name):
+            i, dtype = FIELDS.index(name), _DTYPES[name]
+            return rows[:, i].copy() if dtype is None else rows[:, i].astype(dtype)
+
         # a call's attempts follow one another, so its last one ends it
-        return Calls(first=first, last=last, row_call=cid, arrival=self.written("time_start")[first],
-                     end=self.written("time_end")[last], did=self.written("did")[first],
-                     pop=self.written("ingress_pop")[first], channel=self.written("channel")[first],
-                     cause=self.written("cause")[last], attempts=attempts.astype(np.int32))
+        return Calls(first=first, last=last, row_call=cid, arrival=column(at_first, "time_start"),
+                     end=column(at_last, "time_end"), did=column(at_first, "did"), pop=column(at_first, "ingress_pop"),
+                     channel=column(at_first, "channel"), cause=column(at_last, "cause"),
+                     attempts=attempts.astype(np.int32))
 
     pbx: np.ndarray = np.zeros((0, len(PBX_FIELDS)))  # rows of PBX_FIELDS, set by the run
 

@@ -1,10 +1,16 @@
-"""Occupancy (busy channels over time) against a brute-force count, and the records' call order."""
+"""Occupancy (busy channels over time) against a brute-force count, the records' call order, and the
+allocator settings runs rely on."""
 from __future__ import annotations
 
+import platform
+import sys
+
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from simroute.heap import keep_freed_memory
 from simroute.metrics import Occupancy
 from simroute.records import FIELDS, _call_order
 
@@ -62,3 +68,10 @@ def test_call_order_falls_back_to_a_stable_sort_when_numbering_has_gaps():
     table[:, 0] = [7.0, 2.0, 7.0]   # call ids not 0..n-1
     table[:, 1] = [1.0, 1.0, 2.0]
     assert _call_order(table).tolist() == [1, 0, 2]
+
+
+def test_allocator_settings_are_taken_on_glibc():
+    """The heap keeps freed blocks for the next run (simroute.heap); on glibc mallopt must accept that."""
+    if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
+        pytest.skip("glibc only")
+    assert keep_freed_memory() is True
