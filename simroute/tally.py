@@ -199,6 +199,9 @@ class Levels:
                 "metered": net.capacity_group_metered, "queue": queue_caps(net),
                 "agents": [UNLIMITED] * len(net.trunk_names)}
         self.caps = [list(caps[k]) for k in self.KINDS]
+        # the kinds whose counters can move: some entity exists, and queues and agents only with a cloud PBX
+        pbx = bool(net.pbx_trunks)
+        self.active = [k for k, name in enumerate(self.KINDS) if self.caps[k] and (pbx or name not in ("queue", "agents"))]
         self.last = [[0] * len(c) for c in self.caps]
         self.since = [[0.0] * len(c) for c in self.caps]
         self.current = -1  # the window the clock is in, -1 outside every window
@@ -227,7 +230,7 @@ class Levels:
     def observe(self, now: float, busy: list[list[int]]) -> None:
         """Account for every counter that changed since the last look (cheap when none did)."""
         inside = self.current >= 0
-        for kind in range(len(busy)):
+        for kind in self.active:
             levels, last = busy[kind], self.last[kind]
             if levels == last:
                 continue
