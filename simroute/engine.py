@@ -2,7 +2,7 @@
 
 No SimPy process per call, and no SimPy event object per step: a call in flight is one slotted object
 that SimPy schedules directly as its own event (attempt end, hang-up). Each finished attempt packs one
-row of float64s onto a bytearray (see :mod:`simroute.records`), never a Python object per row. Random
+64-byte row onto a bytearray (see :mod:`simroute.records`), never a Python object per row. Random
 numbers come in numpy batches from named streams.
 """
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import bisect
 import itertools
 import math
-import struct
 from array import array
 from heapq import heappush
 
@@ -20,7 +19,7 @@ from . import codes
 from .heap import keep_freed_memory
 from .network import UNLIMITED, Network, outcome_table
 from .pbx import CloudPbx
-from .records import FIELDS
+from .records import ROW
 from .routing import attempt_order, should_reroute
 from .streams import Streams, no_delay, batched, sampler
 from .traffic import CallerMix, arrival_times, rate_breakpoints
@@ -28,7 +27,6 @@ from .traffic import CallerMix, arrival_times, rate_breakpoints
 __all__ = ["Engine", "AuditedEngine", "LiveEngine", "CapacityViolation"]
 
 NAN = math.nan
-ROW = struct.Struct(f"{len(FIELDS)}d")  # one attempt row, as the records module reads it
 NORMAL = 1  # SimPy's priority for ordinary events
 _NO_FAULT = (None, 0)  # a trunk's forced response and link outage while no fault is in effect
 ANSWERED, RINGING_TIMEOUT, TIMER_B = codes.ANSWERED, codes.RINGING_TIMEOUT, codes.TIMER_B
@@ -72,8 +70,8 @@ class Engine:
         self._queue, self._eid = self.env._queue, self.env._eid
         # SimPy iterates an event's callbacks: a tuple made once serves every event (no list per event)
         self._on_arrive, self._on_conclude, self._on_hang_up = self._event_callbacks()
-        #: where attempt rows go: packed as float64 into one bytearray (struct packing is about three
-        #: times cheaper than array.extend), or a sink whose ``extend`` takes each row as a tuple
+        #: where attempt rows go: packed in the records' ROW layout into one bytearray (struct packing is
+        #: about three times cheaper than array.extend), or a sink whose ``extend`` takes each row as a tuple
         self.rows = bytearray() if sink is None else sink
         self._pack = ROW.pack if sink is None else _as_row
         self._write = self.rows.extend

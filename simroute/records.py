@@ -1,11 +1,13 @@
 """Call detail records: one row per routing attempt, as DIDWW writes one CDR per attempt.
 
-The engine packs each row's numbers onto one flat buffer of float64s (88 bytes a row, no Python object
-per row); :class:`Records` views it as columns and, only when asked, builds pandas tables with DIDWW's CDR
-fields (routing_attempt, is_last_cdr, disconnect code and reason, initiator...).
+The engine packs each row onto one flat buffer in :data:`ROW`'s layout (64 bytes a row: integers as
+integers, times as float64; no Python object per row). :class:`Records` reads it as numpy columns and,
+only when asked, builds pandas tables with DIDWW's CDR fields (routing_attempt, is_last_cdr, disconnect
+code and reason, initiator...).
 """
 from __future__ import annotations
 
+import struct
 from array import array
 from dataclasses import dataclass
 from functools import cached_property
@@ -17,20 +19,23 @@ from . import codes
 from .errors import SimrouteError
 from .network import Network
 
-__all__ = ["FIELDS", "PBX_FIELDS", "Records", "Calls", "CallRecords", "pbx_table"]
+__all__ = ["FIELDS", "ROW", "ROW_DTYPE", "PBX_FIELDS", "Records", "Calls", "CallRecords", "pbx_table"]
 
 #: The numbers the engine writes per attempt, in order. trunk -1: refused before any trunk.
 FIELDS = ("call_id", "routing_attempt", "did", "caller", "ingress_pop", "trunk",
           "time_start", "time_connect", "time_end", "cause", "channel")
 
+#: Each field's type in a packed row: little-endian, no padding. ``channel``: the DID channel kind the
+#: call held (-1: none).
+ROW_DTYPE = np.dtype([("call_id", "<i8"), ("routing_attempt", "<i4"), ("did", "<i4"), ("caller", "<i8"),
+                      ("ingress_pop", "<i4"), ("trunk", "<i4"), ("time_start", "<f8"), ("time_connect", "<f8"),
+                      ("time_end", "<f8"), ("cause", "<i4"), ("channel", "<i4")])
+#: How the engine packs a row (the same layout as ROW_DTYPE).
+ROW = struct.Struct("<qiiqiidddii")
+assert ROW_DTYPE.names == FIELDS and ROW_DTYPE.itemsize == ROW.size
+
 #: What the engine writes per call that a cloud PBX answered (queue entry, exit and how it left).
 PBX_FIELDS = ("call_id", "trunk", "time_arrival", "time_answer", "time_queued", "time_left", "outcome", "time_end")
-
-
-#: the numpy type of each field's column (None: float64, viewed as written)
-_DTYPES = {"call_id": np.int64, "routing_attempt": np.int32, "did": np.int32, "caller": np.int64,
-           "ingress_pop": np.int32, "trunk": np.int32, "time_start": None, "time_connect": None, "time_end": None,
-           "cause": np.int32, "channel": np.int32}
 
 
 class _Column:
@@ -57,15 +62,15 @@ class Records:
     """
 
     call_id, routing_attempt, did, caller, ingress_pop, trunk = (_Column() for _ in range(6))
-    time_start, time_connect, time_end, cause, channel = (_Column() for _ in range(5))  # channel: DID channel kind, -1 none
+    time_start, time_connect, time_end, cause, channel = (_Column() for _ in range(5))
 
-    def __init__(self, rows: array, net: Network, is_last: np.ndarray | None = None):
+    def __init__(self, rows, net: Network, is_last: np.ndarray | None = None):
+        """``rows``: a buffer of rows packed with :data:`ROW`, in the order attempts ended."""
         self.net = net
-        flat = np.frombuffer(rows, dtype=np.float64) if len(rows) else np.zeros(0)
-        self._rows = flat.reshape(-1, len(FIELDS))  # in the order attempts ended
+        self._rows = np.frombuffer(rows, dtype=ROW_DTYPE)
         self._given_last = None if is_last is None else np.asarray(is_last, dtype=bool)
         self._written: dict[str, np.ndarray] = {}
-        self.nbytes = flat.nbytes
+        self.nbytes = self._rows.nbytes
 
     def __len__(self) -> int:
         return len(self._rows)
@@ -74,9 +79,7 @@ class Records:
         """Field ``name``'s column in the order the rows were written."""
         column = self._written.get(name)
         if column is None:
-            values = self._rows[:, FIELDS.index(name)]
-            dtype = _DTYPES[name]
-            column = self._written[name] = values if dtype is None else values.astype(dtype)
+            column = self._written[name] = self._rows[name].copy()  # contiguous: read many times
         return column
 
     def trim(self) -> None:
@@ -116,14 +119,10 @@ class Records:
         at_first = self._rows[first]  # whole rows, one gather (most calls have one attempt: one gather)
         at_last = at_first if len(cid) == n else self._rows[last]
 
-        def column(rows, name):
-            i, dtype = FIELDS.index(name), _DTYPES[name]
-            return rows[:, i].copy() if dtype is None else rows[:, i].astype(dtype)
-
         # a call's attempts follow one another, so its last one ends it
-        return Calls(first=first, last=last, row_call=cid, arrival=column(at_first, "time_start"),
-                     end=column(at_last, "time_end"), did=column(at_first, "did"), pop=column(at_first, "ingress_pop"),
-                     channel=column(at_first, "channel"), cause=column(at_last, "cause"),
+        return Calls(first=first, last=last, row_call=cid, arrival=at_first["time_start"].copy(),
+                     end=at_last["time_end"].copy(), did=at_first["did"].copy(), pop=at_first["ingress_pop"].copy(),
+                     channel=at_first["channel"].copy(), cause=at_last["cause"].copy(),
                      attempts=attempts.astype(np.int32))
 
     pbx: np.ndarray = np.zeros((0, len(PBX_FIELDS)))  # rows of PBX_FIELDS, set by the run
@@ -191,8 +190,8 @@ def _call_order(table: np.ndarray) -> np.ndarray:
     """The row order by call id, then attempt: a counting sort, since call ids run 0..n-1 and a call's
     attempts 1..k (a stable argsort on the call id when the rows are not so numbered)."""
     n = len(table)
-    cid = table[:, 0].astype(np.int64)
-    attempt = table[:, 1].astype(np.int64)
+    cid = table["call_id"]
+    attempt = table["routing_attempt"].astype(np.int64)
     if n and cid.min() >= 0 and attempt.min() >= 1:
         counts = np.bincount(cid)
         pos = (np.cumsum(counts) - counts)[cid] + attempt - 1
@@ -201,7 +200,7 @@ def _call_order(table: np.ndarray) -> np.ndarray:
             order[pos] = np.arange(n)
             if order.min() >= 0:  # every position filled once: the numbering was as expected
                 return order
-    return np.argsort(table[:, 0], kind="stable")
+    return np.argsort(cid, kind="stable")
 
 
 @dataclass(frozen=True)

@@ -6,18 +6,17 @@ is renamed into place only when the run completes.
 """
 from __future__ import annotations
 
-from array import array
 from pathlib import Path
 
 import numpy as np
 
 from .outputs import atomic_path
-from .records import FIELDS, Records
+from .records import FIELDS, ROW, Records
 from .tally import LiveTally
 
 __all__ = ["RecordStream", "CHUNK_ROWS"]
 
-CHUNK_ROWS = 500_000  # rows per chunk: 40 MB of buffer, then a table of that many rows
+CHUNK_ROWS = 500_000  # rows per chunk: 32 MB of buffer, then a table of that many rows
 
 
 class RecordStream:
@@ -31,8 +30,8 @@ class RecordStream:
         self.fmt = self.target.suffix.lstrip(".")
         if self.fmt not in ("csv", "parquet"):
             raise ValueError(f"records file must end in .csv or .parquet, got {self.target.name!r}")
-        self._chunk = (chunk_rows or CHUNK_ROWS) * len(FIELDS)
-        self._rows = array("d")
+        self._chunk = (chunk_rows or CHUNK_ROWS) * ROW.size
+        self._rows = bytearray()
         self._last = bytearray()
         self._context = None
         self._tmp = None
@@ -58,7 +57,7 @@ class RecordStream:
     def extend(self, row) -> None:
         """One attempt row from the engine: count it, buffer it, write a chunk when the buffer is full."""
         self._last.append(self.tally.extend(row))
-        self._rows.extend(row)
+        self._rows += ROW.pack(*row)
         if len(self._rows) >= self._chunk:
             self._flush()
 
@@ -77,5 +76,5 @@ class RecordStream:
         else:
             frame.to_csv(self._tmp, mode="a", header=self.rows_written == 0, index=False, float_format="%.6f")
         self.rows_written += len(frame)
-        self._rows = array("d")
+        self._rows = bytearray()
         self._last = bytearray()

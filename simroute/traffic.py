@@ -63,7 +63,7 @@ def arrival_times(times: np.ndarray, rates: np.ndarray, horizon: float, rng: np.
 class CallerMix:
     """Caller numbers: a share of calls from each listed prefix, the rest from a default prefix.
 
-    Numbers are integers (E.164 digits without '+', at most 15 digits, exact in a float64 record).
+    Numbers are integers (E.164 digits without '+', at most 15 digits, an int64 in the records).
     """
 
     def __init__(self, prefixes: list[str], shares: list[float], default_prefix: str, length: int,

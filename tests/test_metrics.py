@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from simroute.heap import keep_freed_memory
 from simroute.metrics import Occupancy
-from simroute.records import FIELDS, _call_order
+from simroute.records import ROW_DTYPE, _call_order
 
 
 def busy_at(starts, ends, t):
@@ -52,22 +52,23 @@ def test_window_starting_on_releases_sees_the_level_after_them():
     assert occ.peak(5.0, 10.0) == 1
 
 
+def rows(call_ids, attempts) -> np.ndarray:
+    table = np.zeros(len(call_ids), dtype=ROW_DTYPE)
+    table["call_id"], table["routing_attempt"] = call_ids, attempts
+    return table
+
+
 def test_call_order_sorts_by_call_then_attempt():
     rng = np.random.default_rng(3)
     attempts = rng.integers(1, 4, 50)
-    rows = np.array([(c, k) for c, n in enumerate(attempts) for k in range(1, n + 1)], dtype=float)
-    table = np.zeros((len(rows), len(FIELDS)))
-    table[:, :2] = rows
-    shuffled = table[rng.permutation(len(table))]
+    pairs = np.array([(c, k) for c, n in enumerate(attempts) for k in range(1, n + 1)])
+    shuffled = rows(*pairs.T)[rng.permutation(len(pairs))]
     ordered = shuffled[_call_order(shuffled)]
-    assert np.array_equal(ordered[:, :2], rows)
+    assert np.array_equal(ordered["call_id"], pairs[:, 0]) and np.array_equal(ordered["routing_attempt"], pairs[:, 1])
 
 
 def test_call_order_falls_back_to_a_stable_sort_when_numbering_has_gaps():
-    table = np.zeros((3, len(FIELDS)))
-    table[:, 0] = [7.0, 2.0, 7.0]   # call ids not 0..n-1
-    table[:, 1] = [1.0, 1.0, 2.0]
-    assert _call_order(table).tolist() == [1, 0, 2]
+    assert _call_order(rows([7, 2, 7], [1, 1, 2])).tolist() == [1, 0, 2]  # call ids not 0..n-1
 
 
 def test_allocator_settings_are_taken_on_glibc():
