@@ -30,7 +30,7 @@ class Streams:
 
 
 def batched(draw, size: int = 4096):
-    """The ``__next__`` of an endless iterator over ``draw(size)`` batches, as plain Python floats.
+    """The ``__next__`` of an endless iterator over ``draw(size)`` batches, as plain Python numbers.
 
     ``draw`` is e.g. ``lambda n: rng.exponential(180.0, n)`` (an array or a list). The iterator is
     itertools' chain over the batches, so a value costs one ``next()`` in C: no Python frame per value,
