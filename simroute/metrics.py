@@ -7,6 +7,7 @@ Pure numpy on columns; nothing here knows the engine. Every ratio whose denomina
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
@@ -15,7 +16,8 @@ from .network import UNLIMITED
 from . import costs
 from .records import Records
 
-__all__ = ["Occupancy", "Tallies", "assemble", "holding_intervals", "occupancies", "tallies_from_records", "summarize"]
+__all__ = ["Occupancy", "Tallies", "assemble", "congestion_caps", "holding_intervals", "tallies_from_records",
+           "summarize"]
 
 _REFUSED = np.array([codes.NUMBER_LIST_REJECT, codes.TRUNK_CAPACITY, codes.POP_DOWN])
 _BEFORE_GROUP = np.array([codes.NUMBER_LIST_REJECT, codes.DID_CAPACITY])
@@ -242,7 +244,7 @@ def _window_table(occupancies: list[Occupancy], caps, a: float, b: float) -> np.
     return out
 
 
-def occupancies(rec: Records) -> dict[str, list[Occupancy]]:
+def _occupancies(rec: Records, held: _Held, call_cg: np.ndarray) -> dict[str, list[Occupancy]]:
     """Busy channels over the whole run per trunk, DID, group, POP, capacity group (shared and metered
     channels) and cloud PBX (queue and agents): what every window's time averages read.
 
@@ -250,8 +252,7 @@ def occupancies(rec: Records) -> dict[str, list[Occupancy]]:
     intervals at all three): the very arrays by identity, else equal sorted starts and ends.
     """
     c, net = rec.per_call, rec.net
-    intervals = holding_intervals(rec)
-    call_cg = np.asarray(net.did_capacity_group + [-1], dtype=np.int64)[c.did]
+    intervals = holding_intervals(rec, held)
     for kind, code in (("shared", 2), ("metered", 3)):
         intervals[kind] = [(c.arrival[(c.channel == code) & (call_cg == g)], c.end[(c.channel == code) & (call_cg == g)])
                            for g in range(len(net.capacity_group_names))]
@@ -276,7 +277,7 @@ def occupancies(rec: Records) -> dict[str, list[Occupancy]]:
     return {kind: [occupancy(starts, ends) for starts, ends in iv] for kind, iv in intervals.items()}
 
 
-def _caps(net) -> dict[str, list[int]]:
+def congestion_caps(net) -> dict[str, list[int]]:
     """The cap each entity's time congestion is measured against (unlimited: none)."""
     n_trunks = len(net.trunk_names)
     return {"trunk": net.trunk_cap, "did": net.did_cap, "group": net.group_cap,
@@ -284,7 +285,30 @@ def _caps(net) -> dict[str, list[int]]:
             "metered": net.capacity_group_metered, "queue": queue_caps(net), "agents": [UNLIMITED] * n_trunks}
 
 
-def _held(rec: Records):
+class _Held(NamedTuple):
+    seized: np.ndarray      # per row
+    reached: np.ndarray     # per call: its first attempt got to a trunk
+    did_held: np.ndarray    # per call
+    call_group: np.ndarray  # per call: its DID's trunk group, -1 none
+    grouped: np.ndarray     # per call: counted at its group (not refused at the DID)
+    group_held: np.ndarray  # per call
+
+
+class _Run(NamedTuple):
+    """What every window of one run reads: who held what, capacity groups by call, the occupancy sweeps."""
+
+    held: _Held
+    call_cg: np.ndarray
+    occupied: dict[str, list[Occupancy]]
+
+
+def _run(rec: Records) -> _Run:
+    held = _held(rec)
+    call_cg = np.asarray(rec.net.did_capacity_group + [-1], dtype=np.int64)[rec.per_call.did]
+    return _Run(held, call_cg, _occupancies(rec, held, call_cg))
+
+
+def _held(rec: Records) -> _Held:
     """Which rows held a trunk channel and which calls held their DID and their group.
 
     A call holds its DID from arrival to its end unless the DID refused it (number list, DID cap), and its
@@ -300,7 +324,7 @@ def _held(rec: Records):
     grouped = (call_group >= 0) & did_held
     group_held = grouped & (reached | (first_cause != codes.GROUP_CAPACITY))
     seized = (trunk >= 0) & ~np.isin(cause, _REFUSED)
-    return seized, did_held, call_group, grouped, group_held
+    return _Held(seized, reached, did_held, call_group, grouped, group_held)
 
 
 def _split(index: np.ndarray, held: np.ndarray | None, n: int, starts: np.ndarray,
@@ -317,29 +341,28 @@ def _split(index: np.ndarray, held: np.ndarray | None, n: int, starts: np.ndarra
     return [(s[i:j], e[i:j]) for i, j in zip(bounds[:-1], bounds[1:])]
 
 
-def holding_intervals(rec: Records) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+def holding_intervals(rec: Records, held: _Held | None = None) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
     """Per trunk, DID, group and POP: the ``(starts, ends)`` of what held one of its channels."""
-    c, net = rec.per_call, rec.net
-    seized, did_held, call_group, _grouped, group_held = _held(rec)
-    w = rec.written
-    return {"trunk": _split(w("trunk"), seized, len(net.trunk_names), w("time_start"), w("time_end")),
-            "did": _split(c.did, did_held, len(net.did_numbers), c.arrival, c.end),
-            "group": _split(call_group, group_held, len(net.group_names), c.arrival, c.end),
+    c, net, w = rec.per_call, rec.net, rec.written
+    h = _held(rec) if held is None else held
+    return {"trunk": _split(w("trunk"), h.seized, len(net.trunk_names), w("time_start"), w("time_end")),
+            "did": _split(c.did, h.did_held, len(net.did_numbers), c.arrival, c.end),
+            "group": _split(h.call_group, h.group_held, len(net.group_names), c.arrival, c.end),
             "pop": _split(c.pop, None, len(net.pop_names), c.arrival, c.end)}
 
 
-def tallies_from_records(rec: Records, a: float, b: float, occupied: dict | None = None) -> Tallies:
+def tallies_from_records(rec: Records, a: float, b: float, run: _Run | None = None) -> Tallies:
     """Count a window's KPIs from attempt records (calls arriving in ``[a, b)``; time averages over it).
-    ``occupied``: the run's :func:`occupancies`, when several windows share them."""
+    ``run``: what the windows of one run share, made once (see :func:`summarize`)."""
     net, c, w = rec.net, rec.per_call, rec.written
-    occupied = occupancies(rec) if occupied is None else occupied
+    run = _run(rec) if run is None else run
+    seized, reached, _did_held, call_group, grouped, _group_held = run.held
+    call_cg = run.call_cg
     rows_trunk, rows_cause = w("trunk"), w("cause")
     n_trunks, n_dids, n_groups = len(net.trunk_names), len(net.did_numbers), len(net.group_names)
     arrival, call_end, final = c.arrival, c.end, c.cause
     in_window = (arrival >= a) & (arrival < b)
     answered = final == codes.ANSWERED
-    seized, did_held, call_group, grouped, _group_held = _held(rec)
-    reached = rows_trunk[c.first] >= 0
     att_in = in_window[c.row_call]  # a call's attempts count with the call
     counted = att_in & (rows_trunk >= 0)
     trunk_of = rows_trunk[counted]
@@ -370,18 +393,17 @@ def tallies_from_records(rec: Records, a: float, b: float, occupied: dict | None
     answered_rows = counted & (rows_cause == codes.ANSWERED)
     trunk_seconds = np.bincount(rows_trunk[answered_rows], minlength=n_trunks,
                                 weights=(w("time_end") - w("time_connect"))[answered_rows])
-    call_cg = np.asarray(net.did_capacity_group + [-1], dtype=np.int64)[c.did]
     n_cg = len(net.capacity_group_names)
     metered = (c.channel == 3) & in_window
     metered_seconds = np.bincount(call_cg[metered], minlength=n_cg, weights=(call_end - arrival)[metered])
     metered_calls = np.bincount(call_cg[metered], minlength=n_cg)
-    caps = _caps(net)
+    caps = congestion_caps(net)
     return Tallies(
         outcomes=outcomes, trunk=trunk, did=per(c.did, n_dids, (reached,)), group=group,
         pop=per(c.pop, len(net.pop_names)), attempts_on_trunks=int(counted.sum()),
         pdd_sum=float(pdd.sum()), pdd_count=int(pdd.size),
         pdd_p95=float(np.quantile(pdd, 0.95)) if pdd.size else None,
-        occupancy={kind: _window_table(occupied[kind], caps[kind], a, b) for kind in caps},
+        occupancy={kind: _window_table(run.occupied[kind], caps[kind], a, b) for kind in caps},
         window=(a, b), trunk_seconds=trunk_seconds, metered_seconds=metered_seconds, metered_calls=metered_calls,
         pbx=_pbx_counts(net, rec.pbx, a, b),
     )
@@ -422,5 +444,5 @@ def _pbx_intervals(net, table: np.ndarray):
 
 def summarize(rec: Records, windows: list[tuple[float, float]]) -> list[dict]:
     """KPIs of each window ``[a, b)`` from attempt records (the run's occupancy sweeps made once)."""
-    occupied = occupancies(rec)
-    return [assemble(rec.net, tallies_from_records(rec, a, b, occupied)) for a, b in windows]
+    run = _run(rec)
+    return [assemble(rec.net, tallies_from_records(rec, a, b, run)) for a, b in windows]

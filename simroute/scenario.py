@@ -6,12 +6,10 @@ the field (``trunks[1].capacity_limit``), never a traceback.
 """
 from __future__ import annotations
 
-import math
 import reprlib
 from pathlib import Path
 from typing import Annotated, Literal, Union
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from . import codes

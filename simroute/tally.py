@@ -16,8 +16,8 @@ from array import array
 import numpy as np
 
 from . import codes
-from .metrics import Tallies, pbx_row_counts, queue_caps
-from .network import UNLIMITED, Network
+from .metrics import Tallies, congestion_caps, pbx_row_counts
+from .network import Network
 from .routing import should_reroute
 
 __all__ = ["LiveTally", "Levels", "QuantileSketch"]
@@ -194,10 +194,7 @@ class Levels:
 
     def __init__(self, net: Network, windows: list[tuple[float, float]]):
         self.windows = windows
-        caps = {"trunk": net.trunk_cap, "did": net.did_cap, "group": net.group_cap,
-                "pop": [UNLIMITED] * len(net.pop_names), "shared": net.capacity_group_shared,
-                "metered": net.capacity_group_metered, "queue": queue_caps(net),
-                "agents": [UNLIMITED] * len(net.trunk_names)}
+        caps = congestion_caps(net)
         self.caps = [list(caps[k]) for k in self.KINDS]
         # the kinds whose counters can move: some entity exists, and queues and agents only with a cloud PBX
         pbx = bool(net.pbx_trunks)
