@@ -77,13 +77,13 @@ _ENGINE_SECONDS: list[float] = []
 def _install_engine_timer() -> bool:
     """Time Engine construction + run inside simulate() by swapping in a timing subclass (this process only).
 
-    The subclass replaces ``Engine`` in whichever of ``simroute.experiment`` / ``simroute.api`` holds it
+    The subclass replaces ``Engine`` in whichever of ``simroute.experiments.replications`` / ``simroute.api`` holds it
     (the module that constructs it for ``records="attempts"``). Returns False (no engine-only number) if
     simroute's internals no longer look as expected.
     """
     import importlib
     modules = []
-    for name in ("simroute.experiment", "simroute.api"):
+    for name in ("simroute.experiments.replications", "simroute.api"):
         try:
             module = importlib.import_module(name)
         except ImportError:

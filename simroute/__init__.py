@@ -4,11 +4,12 @@
 >>> result = simroute.simulate("scenarios/quickstart.yaml")   # doctest: +SKIP
 >>> result.summary["kpis"]["completion_rate"]                   # doctest: +SKIP
 """
+from . import theory
 from .api import Comparison, compare, simulate
-from .results import Result
+from .kpis.result import Result
 from .errors import ScenarioError, SimrouteError
-from .scenario import Scenario, load_scenario
+from .scenario.schema import Scenario, load_scenario
 
 __all__ = ["Comparison", "Result", "Scenario", "ScenarioError", "SimrouteError", "compare", "load_scenario",
-           "simulate"]
+           "simulate", "theory"]
 __version__ = "0.1.0"

@@ -6,13 +6,13 @@ from concurrent.futures import Executor
 
 import pandas as pd
 
-from .experiment import aggregate, replication_seeds, replications_table, run_many, run_once
-from .intervals import mean_and_half_width, t_quantile
-from .network import compile_network
-from .results import Result
+from .experiments.replications import aggregate, replication_seeds, replications_table, run_many, run_once
+from .experiments.intervals import mean_and_half_width, t_quantile
+from .engine.network import compile_network
+from .kpis.result import Result
 from .errors import ScenarioError
-from .scenario import load_scenario
-from .units import parse_duration
+from .scenario.schema import load_scenario
+from .scenario.units import parse_duration
 
 __all__ = ["simulate", "compare", "Comparison"]
 

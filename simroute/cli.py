@@ -9,12 +9,12 @@ import threading
 from pathlib import Path
 
 from . import api
-from .budget import add_budget_arguments, check_budget
+from .experiments.budget import add_budget_arguments, check_budget
 from .errors import SimrouteError
-from .outputs import records_path, to_json, write_json, write_records
-from .report import comparison_table, kpi_table
-from .scenario import Scenario, load_scenario
-from .units import parse_duration
+from .io.files import records_path, to_json, write_json, write_records
+from .report.tables import comparison_table, kpi_table
+from .scenario.schema import Scenario, load_scenario
+from .scenario.units import parse_duration
 
 __all__ = ["main"]
 

@@ -32,9 +32,9 @@ import pandas as pd
 
 from . import theory
 from .api import simulate
-from .intervals import t_quantile
-from .routing import buckets, first_choice_probabilities
-from .scenario import Scenario, load_scenario
+from .experiments.intervals import t_quantile
+from .engine.routing import buckets, first_choice_probabilities
+from .scenario.schema import Scenario, load_scenario
 
 __all__ = ["Z_THRESHOLD", "Check", "Case", "suite", "run_case", "judge", "evaluate", "run_suite", "with_theory",
            "format_table", "window_mean_busy", "window_arrivals", "sinusoid_steps"]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from hypothesis import strategies as st
 
-from simroute import codes
+from simroute.scenario import codes
 
 PRESETS = sorted(codes.PRESETS)
 SIP_CODES = sorted(codes.REROUTABLE_SIP_CODES)

@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 import simroute
-from simroute.budget import (DEFAULT_BUDGET, EVENTS_PER_CALL, BudgetError, add_budget_arguments, check_budget,
+from simroute.experiments.budget import (DEFAULT_BUDGET, EVENTS_PER_CALL, BudgetError, add_budget_arguments, check_budget,
                              estimate_events, expected_calls, parse_events)
 from simroute.errors import SimrouteError
 

@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 
 import simroute
-from simroute import codes, theory
+from simroute import theory
+from simroute.scenario import codes
 
 from .paths import SCENARIOS
 from .stats import assert_covers

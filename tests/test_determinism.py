@@ -27,7 +27,7 @@ from pathlib import Path
 import pytest
 
 import simroute
-from simroute.outputs import to_json, write_records
+from simroute.io.files import to_json, write_records
 
 GOLDEN = Path(__file__).resolve().parent / "golden"
 SCENARIO = GOLDEN / "scenario.yaml"

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import simroute
-from simroute import codes
-from simroute.routing import buckets, first_choice_probabilities
+from simroute.scenario import codes
+from simroute.engine.routing import buckets, first_choice_probabilities
 
 from .paths import SCENARIOS
 from .stats import assert_binomial, assert_covers
@@ -154,7 +154,7 @@ def test_no_cap_is_ever_exceeded():
     result = simroute.simulate(busy_scenario(), seed=5, audit=True)
     assert result.events_checked > 5000
     rec, net = result.records, result.network
-    from simroute.metrics import Occupancy
+    from simroute.kpis.metrics import Occupancy
     peaks = []
     for t, cap in enumerate(net.trunk_cap):
         held = (rec.trunk == t) & ~np.isin(rec.cause, [codes.NUMBER_LIST_REJECT, codes.TRUNK_CAPACITY, codes.POP_DOWN])

@@ -26,9 +26,9 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 import simroute
-from simroute import safeyaml
+from simroute.scenario import safeyaml
 from simroute.cli import main
-from simroute.scenario import Scenario
+from simroute.scenario.schema import Scenario
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 FUZZ = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,

@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from simroute.intervals import mean_and_half_width, t_quantile
+from simroute.experiments.intervals import mean_and_half_width, t_quantile
 
 
 @pytest.mark.parametrize("confidence, df, table", [

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 
 import simroute
-from simroute import codes
+from simroute.scenario import codes
 
 from .strategies import scenarios
 
@@ -198,7 +198,7 @@ def test_the_checks_catch_a_wrong_record(corrupt):
 
 def test_audited_engine_notices_a_cap_breach(monkeypatch):
     """The audit is live: an engine that forgets to count a trunk seizure is caught at the next event."""
-    from simroute.engine import CapacityViolation, Engine
+    from simroute.engine.core import CapacityViolation, Engine
 
     original = Engine._conclude
 
@@ -215,7 +215,7 @@ def test_audited_engine_notices_a_cap_breach(monkeypatch):
 def test_audited_engine_notices_a_channel_never_given_back(monkeypatch):
     """A hang-up that keeps its trunk channel breaches no cap on an unlimited trunk, but the run's end
     finds it still held."""
-    from simroute.engine import CapacityViolation, Engine
+    from simroute.engine.core import CapacityViolation, Engine
 
     original = Engine._hang_up
 

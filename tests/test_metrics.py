@@ -10,9 +10,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simroute.heap import keep_freed_memory
-from simroute.metrics import Occupancy
-from simroute.records import ROW_DTYPE, _call_order
+from simroute.engine.heap import keep_freed_memory
+from simroute.kpis.metrics import Occupancy
+from simroute.records.attempts import ROW_DTYPE, _call_order
 
 
 def busy_at(starts, ends, t):
@@ -72,7 +72,7 @@ def test_call_order_falls_back_to_a_stable_sort_when_numbering_has_gaps():
 
 
 def test_allocator_settings_are_taken_on_glibc():
-    """The heap keeps freed blocks for the next run (simroute.heap); on glibc mallopt must accept that."""
+    """The heap keeps freed blocks for the next run (simroute.engine.heap); on glibc mallopt must accept that."""
     if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
         pytest.skip("glibc only")
     assert keep_freed_memory() is True

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import simroute
-from simroute.intervals import flatten
-from simroute.tally import QuantileSketch
+from simroute.experiments.intervals import flatten
+from simroute.kpis.tally import QuantileSketch
 
 from .paths import SCENARIOS
 from .test_engine import busy_scenario
@@ -85,11 +85,11 @@ def test_streamed_records_equal_kept_records(tmp_path, monkeypatch, suffix):
     """Records streamed in many small chunks are the kept records, and the KPIs are the same."""
     import pandas as pd
 
-    import simroute.streaming
+    import simroute.records.stream
 
     if suffix == "parquet":
         pytest.importorskip("pyarrow")
-    monkeypatch.setattr(simroute.streaming, "CHUNK_ROWS", 97)
+    monkeypatch.setattr(simroute.records.stream, "CHUNK_ROWS", 97)
     kept = simroute.simulate(SCENARIOS / "quickstart.yaml", seed=8)
     target = tmp_path / f"attempts.{suffix}"
     streamed = simroute.simulate(SCENARIOS / "quickstart.yaml", seed=8, stream_to=target)

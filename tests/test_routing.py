@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from simroute import codes
-from simroute.routing import (Bucket, NumberListMatcher, attempt_order, buckets, first_choice_probabilities,
+from simroute.scenario import codes
+from simroute.engine.routing import (Bucket, NumberListMatcher, attempt_order, buckets, first_choice_probabilities,
                               should_reroute)
 
 from .stats import assert_binomial

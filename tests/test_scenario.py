@@ -12,8 +12,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import simroute
-from simroute.distributions import Deterministic, Exponential, Lognormal
-from simroute.units import parse_duration
+from simroute.scenario.distributions import Deterministic, Exponential, Lognormal
+from simroute.scenario.units import parse_duration
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 QUICKSTART = SCENARIOS / "quickstart.yaml"

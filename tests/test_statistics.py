@@ -14,7 +14,7 @@ from scipy import stats
 import simroute
 from simroute import theory
 from simroute.cli import main
-from simroute.intervals import flatten
+from simroute.experiments.intervals import flatten
 
 from .paths import SCENARIOS
 from .stats import assert_covers

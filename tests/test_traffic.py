@@ -4,8 +4,8 @@ import pytest
 from scipy import stats
 
 import simroute
-from simroute.scenario import Traffic
-from simroute.traffic import CallerMix, arrival_times, rate_breakpoints
+from simroute.scenario.schema import Traffic
+from simroute.engine.traffic import CallerMix, arrival_times, rate_breakpoints
 
 from .paths import SCENARIOS
 from .stats import LEVEL

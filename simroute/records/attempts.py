@@ -7,7 +7,6 @@ code and reason, initiator...).
 """
 from __future__ import annotations
 
-import struct
 from array import array
 from dataclasses import dataclass
 from functools import cached_property
@@ -15,27 +14,16 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from . import codes
-from .errors import SimrouteError
-from .network import Network
+from ..scenario import codes
+from ..errors import SimrouteError
+from ..engine.network import Network
+from ..engine.rows import FIELDS, PBX_FIELDS, ROW, ROW_DTYPE
 
-__all__ = ["FIELDS", "ROW", "ROW_DTYPE", "PBX_FIELDS", "Records", "Calls", "CallRecords", "pbx_table"]
+__all__ = ["CALL_FIELDS", "FIELDS", "ROW", "ROW_DTYPE", "PBX_FIELDS", "Records", "Calls", "CallRecords", "pbx_table"]
 
-#: The numbers the engine writes per attempt, in order. trunk -1: refused before any trunk.
-FIELDS = ("call_id", "routing_attempt", "did", "caller", "ingress_pop", "trunk",
-          "time_start", "time_connect", "time_end", "cause", "channel")
-
-#: Each field's type in a packed row: little-endian, no padding. ``channel``: the DID channel kind the
-#: call held (-1: none).
-ROW_DTYPE = np.dtype([("call_id", "<i8"), ("routing_attempt", "<i4"), ("did", "<i4"), ("caller", "<i8"),
-                      ("ingress_pop", "<i4"), ("trunk", "<i4"), ("time_start", "<f8"), ("time_connect", "<f8"),
-                      ("time_end", "<f8"), ("cause", "<i4"), ("channel", "<i4")])
-#: How the engine packs a row (the same layout as ROW_DTYPE).
-ROW = struct.Struct("<qiiqiidddii")
-assert ROW_DTYPE.names == FIELDS and ROW_DTYPE.itemsize == ROW.size
-
-#: What the engine writes per call that a cloud PBX answered (queue entry, exit and how it left).
-PBX_FIELDS = ("call_id", "trunk", "time_arrival", "time_answer", "time_queued", "time_left", "outcome", "time_end")
+#: The fields of the call rows kept with ``records="calls"``, in order.
+CALL_FIELDS = ("call_id", "did", "caller", "ingress_pop", "time_arrival", "attempts", "trunk", "time_connect",
+               "time_end", "cause", "channel")
 
 
 class _Column:
@@ -233,8 +221,6 @@ class CallRecords:
     """One row per call, kept by a live tally when ``records="calls"`` (no attempt rows)."""
 
     def __init__(self, rows: array, net: Network):
-        from .tally import CALL_FIELDS
-
         self.net = net
         flat = np.frombuffer(rows, dtype=np.float64) if len(rows) else np.zeros(0)
         self.table = flat.reshape(-1, len(CALL_FIELDS))

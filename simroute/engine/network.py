@@ -7,10 +7,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import codes
-from .distributions import is_instant
+from ..scenario import codes
+from ..scenario.distributions import is_instant
 from .routing import Bucket, NumberListMatcher, buckets
-from .scenario import Endpoint, Scenario
+from ..scenario.schema import Endpoint, Scenario
 
 __all__ = ["Network", "UNLIMITED", "compile_network"]
 

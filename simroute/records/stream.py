@@ -10,9 +10,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .outputs import atomic_path
-from .records import FIELDS, ROW, Records
-from .tally import LiveTally
+from ..io.files import atomic_path
+from ..engine.rows import FIELDS, ROW
+from .attempts import Records
 
 __all__ = ["RecordStream", "CHUNK_ROWS"]
 
@@ -22,7 +22,7 @@ CHUNK_ROWS = 500_000  # rows per chunk: 32 MB of buffer, then a table of that ma
 class RecordStream:
     """A sink for the engine's attempt rows: tally, buffer, and append to ``target`` chunk by chunk."""
 
-    def __init__(self, tally: LiveTally, target: Path, chunk_rows: int | None = None):
+    def __init__(self, tally, target: Path, chunk_rows: int | None = None):
         self.tally = tally
         self.levels = tally.levels  # the LiveEngine observes channel levels through its sink
         self.pbx_rows = tally.pbx_rows  # cloud-PBX rows are counted, not streamed

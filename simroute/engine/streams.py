@@ -12,7 +12,7 @@ import zlib
 
 import numpy as np
 
-from .distributions import is_instant
+from ..scenario.distributions import is_instant
 
 __all__ = ["Streams", "batched", "sampler"]
 

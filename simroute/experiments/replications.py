@@ -12,14 +12,14 @@ from concurrent.futures import Executor, ProcessPoolExecutor
 import numpy as np
 import pandas as pd
 
-from .engine import AuditedEngine, Engine, LiveEngine
+from ..engine.core import AuditedEngine, Engine, LiveEngine
 from .intervals import COUNT_PREFIXES, flatten, labels, mean_and_half_width, unflatten
-from .metrics import assemble, summarize
-from .network import compile_network
-from .records import CallRecords, Records, pbx_table
-from .streaming import RecordStream
-from .tally import LiveTally
-from .scenario import Scenario
+from ..kpis.metrics import assemble, summarize
+from ..engine.network import compile_network
+from ..records.attempts import CallRecords, Records, pbx_table
+from ..records.stream import RecordStream
+from ..kpis.tally import LiveTally
+from ..scenario.schema import Scenario
 
 __all__ = ["replication_seeds", "run_once", "run_many", "aggregate", "replications_table"]
 

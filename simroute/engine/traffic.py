@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .scenario import Traffic
+from ..scenario.schema import Traffic
 
 __all__ = ["rate_breakpoints", "arrival_times", "CallerMix"]
 

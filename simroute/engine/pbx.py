@@ -10,8 +10,8 @@ from __future__ import annotations
 import math
 from collections import deque
 
-from . import codes
-from .scenario import Pbx
+from ..scenario import codes
+from ..scenario.schema import Pbx
 from .streams import sampler
 
 __all__ = ["CloudPbx"]

@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 import sys
 
-from .errors import SimrouteError
-from .units import format_duration, parse_duration
+from ..errors import SimrouteError
+from ..scenario.units import format_duration, parse_duration
 
 __all__ = ["BudgetError", "DEFAULT_BUDGET", "EVENTS_PER_CALL", "expected_calls", "estimate_events", "check_budget",
            "add_budget_arguments", "parse_events"]
@@ -72,7 +72,7 @@ def expected_calls(scenario, duration=None) -> float:
     ``scenario``: a :class:`~simroute.scenario.Scenario` (or anything ``load_scenario`` accepts);
     ``duration``: seconds or a duration text, overriding the scenario's.
     """
-    from .scenario import load_scenario
+    from ..scenario.schema import load_scenario
 
     scenario = load_scenario(scenario)
     horizon = _horizon(scenario, duration)
@@ -89,7 +89,7 @@ def estimate_events(scenario, duration=None) -> int:
     An estimate for a budget, not a prediction to the event: re-routing adds an event per extra attempt.
     Saturates at ``sys.maxsize`` (a rate or duration near the float limit).
     """
-    from .scenario import load_scenario
+    from ..scenario.schema import load_scenario
 
     scenario = load_scenario(scenario)
     events = expected_calls(scenario, duration) * EVENTS_PER_CALL + 2 * len(scenario.faults)
@@ -104,7 +104,7 @@ def check_budget(scenario, duration=None, budget: int | None = DEFAULT_BUDGET, y
     own when None); raises :class:`BudgetError` when it is above ``budget``, unless ``yes`` (the user
     confirmed) or ``budget`` is None (no limit). ``label`` names the scenario in the message (its file).
     """
-    from .scenario import load_scenario
+    from ..scenario.schema import load_scenario
 
     scenario = load_scenario(scenario)
     per_run = estimate_events(scenario, duration)

@@ -11,10 +11,10 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import codes
-from .network import UNLIMITED
+from ..scenario import codes
+from ..engine.network import UNLIMITED
 from . import costs
-from .records import Records
+from ..records.attempts import Records
 
 __all__ = ["Occupancy", "Tallies", "assemble", "congestion_caps", "holding_intervals", "tallies_from_records",
            "summarize"]

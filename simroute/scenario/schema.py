@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from . import codes
 from .distributions import Distribution, Duration, PositiveDuration
-from .errors import ScenarioError
+from ..errors import ScenarioError
 
 __all__ = [
     "Scenario", "Pop", "Pbx", "CapacityPool", "SharedCapacityGroup", "NumberList", "NumberListItem", "Endpoint", "Trunk", "Member", "TrunkGroup", "Route",

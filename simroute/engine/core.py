@@ -15,11 +15,11 @@ from heapq import heappush
 
 import simpy
 
-from . import codes
+from ..scenario import codes
 from .heap import keep_freed_memory
 from .network import UNLIMITED, Network, outcome_table
 from .pbx import CloudPbx
-from .records import ROW
+from .rows import ROW
 from .routing import attempt_order, should_reroute
 from .streams import Streams, no_delay, batched, sampler
 from .traffic import CallerMix, arrival_times, rate_breakpoints

@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 
 from .metrics import Occupancy, holding_intervals
-from .errors import SimrouteError
-from .network import Network
-from .records import Records
-from .scenario import Scenario
+from ..errors import SimrouteError
+from ..engine.network import Network
+from ..records.attempts import Records
+from ..scenario.schema import Scenario
 
 __all__ = ["Result"]
 

@@ -15,10 +15,11 @@ from array import array
 
 import numpy as np
 
-from . import codes
+from ..scenario import codes
 from .metrics import Tallies, congestion_caps, pbx_row_counts
-from .network import Network
-from .routing import should_reroute
+from ..engine.network import Network
+from ..records.attempts import CALL_FIELDS
+from ..engine.routing import should_reroute
 
 __all__ = ["LiveTally", "Levels", "QuantileSketch"]
 
@@ -26,9 +27,6 @@ _ANSWERED, _TIMEOUT, _TRUNK_FULL = codes.ANSWERED, codes.RINGING_TIMEOUT, codes.
 _REFUSED = frozenset({codes.NUMBER_LIST_REJECT, codes.TRUNK_CAPACITY, codes.POP_DOWN})
 _BEFORE_GROUP = frozenset({codes.NUMBER_LIST_REJECT, codes.DID_CAPACITY})
 
-#: The fields of the call rows kept with ``records="calls"``, in order.
-CALL_FIELDS = ("call_id", "did", "caller", "ingress_pop", "time_arrival", "attempts", "trunk", "time_connect",
-               "time_end", "cause", "channel")
 
 
 class QuantileSketch:

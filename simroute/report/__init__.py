@@ -1,0 +1,1 @@
+"""Stage 6, the report: what a person reads (terminal tables)."""
