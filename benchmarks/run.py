@@ -11,6 +11,7 @@ then the median over rounds is reported. After the rounds: memory probes in chil
 attempt, records="none" peak RSS at two run lengths, and with ``--big`` a 10-million-call run), then a
 targets block. ``--profile`` only profiles one Erlang B run and prints the top functions. See README.md.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,23 +44,23 @@ QUICKSTART = ROOT / "scenarios" / "quickstart.yaml"
 # --- the Erlang B model: M/M/110/110 at 100 erlang ------------------------------------------------------
 CHANNELS = 110
 ERLANGS = 100.0
-MEAN_HOLD = 180.0                      # seconds
-RATE = ERLANGS / MEAN_HOLD             # calls per second (2000 calls/hour)
-CALLS = {"full": 200_000, "quick": 30_000}           # offered calls wanted per Erlang B run
+MEAN_HOLD = 180.0  # seconds
+RATE = ERLANGS / MEAN_HOLD  # calls per second (2000 calls/hour)
+CALLS = {"full": 200_000, "quick": 30_000}  # offered calls wanted per Erlang B run
 REALISTIC_CALLS = {"full": 100_000, "quick": 15_000}  # offered calls wanted per quickstart run
-BATCH = 8192                           # numpy draws per batch in the SimPy loop
-REPLICATIONS = 8                       # replications per run in the jobs=1 vs jobs=2 benchmark
+BATCH = 8192  # numpy draws per batch in the SimPy loop
+REPLICATIONS = 8  # replications per run in the jobs=1 vs jobs=2 benchmark
 REPLICATION_CALLS = {"full": 120_000, "quick": 15_000}  # offered calls per replication (quickstart)
 NONE_CALLS = {"full": (200_000, 1_000_000), "quick": (30_000, 150_000)}  # records="none" memory runs
-BIG_CALLS = 10_000_000                 # --big: one metrics-only Erlang B run of this many calls
+BIG_CALLS = 10_000_000  # --big: one metrics-only Erlang B run of this many calls
 
 # --- targets (printed at the end and written to results.json) -----------------------------------------
-TARGET_VS_SIMPY = 0.6                  # simroute Erlang B calls/s / SimPy loop calls/s (stretch 1.0)
+TARGET_VS_SIMPY = 0.6  # simroute Erlang B calls/s / SimPy loop calls/s (stretch 1.0)
 STRETCH_VS_SIMPY = 1.0
-TARGET_VS_CIW = 10.0                   # simroute Erlang B calls/s / Ciw calls/s
-TARGET_REALISTIC = 100_000.0           # simroute quickstart calls/s
-TARGET_BYTES_PER_ROW = 100.0           # record bytes per attempt row (at most)
-TARGET_BIG_RSS_MB = 300.0              # peak RSS of the 10M-call records="none" run, MB = 10**6 bytes
+TARGET_VS_CIW = 10.0  # simroute Erlang B calls/s / Ciw calls/s
+TARGET_REALISTIC = 100_000.0  # simroute quickstart calls/s
+TARGET_BYTES_PER_ROW = 100.0  # record bytes per attempt row (at most)
+TARGET_BIG_RSS_MB = 300.0  # peak RSS of the 10M-call records="none" run, MB = 10**6 bytes
 
 
 def erlang_b(a: float, n: int) -> float:
@@ -82,6 +83,7 @@ def _install_engine_timer() -> bool:
     simroute's internals no longer look as expected.
     """
     import importlib
+
     modules = []
     for name in ("simroute.experiments.replications", "simroute.api"):
         try:
@@ -119,11 +121,13 @@ def erlangb_scenario_dict(duration: float, seed: int) -> dict:
         "warmup": 0,
         "seed": seed,
         "trunks": [{"name": "t", "capacity_limit": CHANNELS, "rerouting_codes": "none"}],
-        "dids": [{
-            "number": "441234567890",
-            "route": {"trunk": "t"},
-            "traffic": {"erlangs": ERLANGS, "holding_time": {"dist": "exponential", "mean": MEAN_HOLD}},
-        }],
+        "dids": [
+            {
+                "number": "441234567890",
+                "route": {"trunk": "t"},
+                "traffic": {"erlangs": ERLANGS, "holding_time": {"dist": "exponential", "mean": MEAN_HOLD}},
+            }
+        ],
     }
 
 
@@ -148,7 +152,7 @@ def run_simroute(scenario, seed: int) -> dict:
     result = simroute.simulate(scenario, seed=seed)
     wall = time.perf_counter() - t0
     engine = _ENGINE_SECONDS[-1] if len(_ENGINE_SECONDS) > n_engine else None
-    calls = len(result.calls)          # every offered call, warm-up included (outside the timing)
+    calls = len(result.calls)  # every offered call, warm-up included (outside the timing)
     kpis = result.summary["kpis"]
     out = {
         "seconds": wall,
@@ -176,7 +180,7 @@ def _machine_busy_seconds() -> float | None:
 
 def _own_cpu_seconds() -> float:
     t = os.times()
-    return t.user + t.system + t.children_user + t.children_system   # children: the pool, once joined
+    return t.user + t.system + t.children_user + t.children_system  # children: the pool, once joined
 
 
 def run_replications(scenario, seed: int, jobs: int) -> dict:
@@ -190,19 +194,32 @@ def run_replications(scenario, seed: int, jobs: int) -> dict:
     result = simroute.simulate(scenario, seed=seed, replications=REPLICATIONS, jobs=jobs)
     wall = time.perf_counter() - t0
     busy1, own1 = _machine_busy_seconds(), _own_cpu_seconds()
-    other = max(0.0, (busy1 - busy0) - (own1 - own0)) / wall if busy0 is not None and busy1 is not None else None
-    calls = len(result.calls) * REPLICATIONS      # replication 0's offered calls (warm-up included) x n
-    return {"jobs": jobs, "replications": REPLICATIONS, "seconds": wall, "approx_calls": calls,
-            "calls_per_s": calls / wall, "offered_after_warmup_mean": result.summary["kpis"]["offered"],
-            "cpu_seconds": own1 - own0, "other_load_cores": other}
+    other = (
+        max(0.0, (busy1 - busy0) - (own1 - own0)) / wall if busy0 is not None and busy1 is not None else None
+    )
+    calls = len(result.calls) * REPLICATIONS  # replication 0's offered calls (warm-up included) x n
+    return {
+        "jobs": jobs,
+        "replications": REPLICATIONS,
+        "seconds": wall,
+        "approx_calls": calls,
+        "calls_per_s": calls / wall,
+        "offered_after_warmup_mean": result.summary["kpis"]["offered"],
+        "cpu_seconds": own1 - own0,
+        "other_load_cores": other,
+    }
 
 
 def replications_round(scenario, seed: int, round_index: int) -> dict:
     """jobs=1 and jobs=2 on the same seed; the order alternates between rounds to cancel drift."""
     order = (1, 2) if round_index % 2 == 0 else (2, 1)
     runs = {jobs: run_replications(scenario, seed, jobs) for jobs in order}
-    return {"order": list(order), "jobs1": runs[1], "jobs2": runs[2],
-            "speedup": runs[1]["seconds"] / runs[2]["seconds"]}
+    return {
+        "order": list(order),
+        "jobs1": runs[1],
+        "jobs2": runs[2],
+        "speedup": runs[1]["seconds"] / runs[2]["seconds"],
+    }
 
 
 # --- baseline 1: a minimal SimPy loop ------------------------------------------------------------------
@@ -234,11 +251,15 @@ def run_simpy_loop(horizon: float, seed: int) -> dict:
 
     t0 = time.perf_counter()
     env.process(arrivals(env))
-    env.run()                      # like simroute: arrivals stop at the horizon, calls in progress finish
+    env.run()  # like simroute: arrivals stop at the horizon, calls in progress finish
     wall = time.perf_counter() - t0
     calls = state["offered"]
-    return {"seconds": wall, "calls": calls, "calls_per_s": calls / wall,
-            "loss_probability": state["blocked"] / calls if calls else None}
+    return {
+        "seconds": wall,
+        "calls": calls,
+        "calls_per_s": calls / wall,
+        "loss_probability": state["blocked"] / calls if calls else None,
+    }
 
 
 # --- baseline 2: Ciw -----------------------------------------------------------------------------------
@@ -260,13 +281,17 @@ def run_ciw(ciw, horizon: float, seed: int) -> dict:
     ciw.seed(seed)
     t0 = time.perf_counter()
     sim = ciw.Simulation(network)
-    sim.simulate_until_max_time(horizon)   # stops at the horizon (calls in progress are not finished)
+    sim.simulate_until_max_time(horizon)  # stops at the horizon (calls in progress are not finished)
     wall = time.perf_counter() - t0
     records = sim.get_all_records(only=["service", "rejection"], include_incomplete=True)
     blocked = sum(1 for r in records if r.record_type == "rejection")
     calls = len(records)
-    return {"seconds": wall, "calls": calls, "calls_per_s": calls / wall,
-            "loss_probability": blocked / calls if calls else None}
+    return {
+        "seconds": wall,
+        "calls": calls,
+        "calls_per_s": calls / wall,
+        "loss_probability": blocked / calls if calls else None,
+    }
 
 
 # --- memory --------------------------------------------------------------------------------------------
@@ -287,7 +312,7 @@ def memory_probe(duration: float, seed: int) -> dict:
     out: dict = {}
     rss_ok = False
     try:
-        Path("/proc/self/clear_refs").write_text("5")   # reset the peak-RSS (VmHWM) mark
+        Path("/proc/self/clear_refs").write_text("5")  # reset the peak-RSS (VmHWM) mark
         rss_ok = True
     except OSError:
         pass
@@ -304,15 +329,17 @@ def memory_probe(duration: float, seed: int) -> dict:
     retained, peak = tracemalloc.get_traced_memory()  # retained: what the Result still holds
     tracemalloc.stop()
     rows = len(result.records)
-    out.update({
-        "attempt_rows": rows,
-        "record_bytes": int(result.records.nbytes),
-        "record_bytes_per_row": result.records.nbytes / rows,
-        "tracemalloc_peak_bytes": peak,
-        "tracemalloc_peak_bytes_per_row": peak / rows,
-        "tracemalloc_retained_bytes": retained,
-        "tracemalloc_retained_bytes_per_row": retained / rows,
-    })
+    out.update(
+        {
+            "attempt_rows": rows,
+            "record_bytes": int(result.records.nbytes),
+            "record_bytes_per_row": result.records.nbytes / rows,
+            "tracemalloc_peak_bytes": peak,
+            "tracemalloc_peak_bytes_per_row": peak / rows,
+            "tracemalloc_retained_bytes": retained,
+            "tracemalloc_retained_bytes_per_row": retained / rows,
+        }
+    )
     return out
 
 
@@ -322,7 +349,7 @@ def _peak_rss_kib() -> tuple[int, str]:
     if hwm is not None:
         return hwm, "VmHWM"
     maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    return (maxrss // 1024 if sys.platform == "darwin" else maxrss), "ru_maxrss"   # bytes on macOS
+    return (maxrss // 1024 if sys.platform == "darwin" else maxrss), "ru_maxrss"  # bytes on macOS
 
 
 def none_probe(calls: int, seed: int) -> dict:
@@ -338,12 +365,19 @@ def none_probe(calls: int, seed: int) -> dict:
     result = simroute.simulate(scenario, seed=seed, records="none")
     wall = time.perf_counter() - t0
     peak_kib, source = _peak_rss_kib()
-    offered = result.summary["kpis"]["offered"]            # warm-up 0: every offered call
-    return {"calls_wanted": calls, "duration_s": duration, "calls": offered, "seconds": wall,
-            "calls_per_s": offered / wall, "loss_probability": result.summary["kpis"]["loss_probability"],
-            "peak_rss_bytes": peak_kib * 1024, "peak_rss_source": source,
-            "rss_before_bytes": rss_before * 1024 if rss_before is not None else None,
-            "peak_rss_delta_bytes": (peak_kib - rss_before) * 1024 if rss_before is not None else None}
+    offered = result.summary["kpis"]["offered"]  # warm-up 0: every offered call
+    return {
+        "calls_wanted": calls,
+        "duration_s": duration,
+        "calls": offered,
+        "seconds": wall,
+        "calls_per_s": offered / wall,
+        "loss_probability": result.summary["kpis"]["loss_probability"],
+        "peak_rss_bytes": peak_kib * 1024,
+        "peak_rss_source": source,
+        "rss_before_bytes": rss_before * 1024 if rss_before is not None else None,
+        "peak_rss_delta_bytes": (peak_kib - rss_before) * 1024 if rss_before is not None else None,
+    }
 
 
 def _child(flag: str, arg: str, timeout: float) -> dict:
@@ -353,7 +387,11 @@ def _child(flag: str, arg: str, timeout: float) -> dict:
     except subprocess.TimeoutExpired:
         return {"error": f"timed out after {timeout:g} s"}
     if proc.returncode != 0:
-        return {"error": proc.stderr.strip().splitlines()[-1] if proc.stderr.strip() else f"exit {proc.returncode}"}
+        return {
+            "error": proc.stderr.strip().splitlines()[-1]
+            if proc.stderr.strip()
+            else f"exit {proc.returncode}"
+        }
     return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
@@ -369,7 +407,7 @@ def none_in_child(calls: int, seed: int, timeout: float = 600) -> dict:
 def profile_erlangb(calls: int, seed: int, top: int = 15) -> None:
     """cProfile one Erlang B simulate (records kept, as in the rounds); print the top functions by tottime."""
     horizon = float(np.ceil(calls / RATE / 3600.0)) * 3600.0
-    simroute.simulate(simroute.load_scenario(erlangb_scenario_dict(3600.0, 0)), seed=0)     # warm-up
+    simroute.simulate(simroute.load_scenario(erlangb_scenario_dict(3600.0, 0)), seed=0)  # warm-up
     scenario = simroute.load_scenario(erlangb_scenario_dict(horizon, seed))
     profiler = cProfile.Profile()
     t0 = time.perf_counter()
@@ -378,12 +416,14 @@ def profile_erlangb(calls: int, seed: int, top: int = 15) -> None:
     profiler.disable()
     wall = time.perf_counter() - t0
     n = len(result.calls)
-    print(f"cProfile of one simroute Erlang B run: {n:,} calls, {wall:.2f} s under the profiler "
-          f"({n / wall:,.0f} calls/s; profiling slows it down); top {top} by tottime")
+    print(
+        f"cProfile of one simroute Erlang B run: {n:,} calls, {wall:.2f} s under the profiler "
+        f"({n / wall:,.0f} calls/s; profiling slows it down); top {top} by tottime"
+    )
     out = io.StringIO()
     pstats.Stats(profiler, stream=out).strip_dirs().sort_stats("tottime").print_stats(top)
     text = out.getvalue()
-    start = text.find("   ncalls")            # drop pstats' header lines, keep the table
+    start = text.find("   ncalls")  # drop pstats' header lines, keep the table
     print(text[start:].rstrip() if start >= 0 else text.rstrip())
 
 
@@ -403,7 +443,7 @@ def write_json_atomic(path: Path, data: dict) -> None:
     try:
         umask = os.umask(0)
         os.umask(umask)
-        os.fchmod(fd, 0o666 & ~umask)          # mkstemp makes 0600; give the file the usual mode
+        os.fchmod(fd, 0o666 & ~umask)  # mkstemp makes 0600; give the file the usual mode
         with os.fdopen(fd, "w") as fh:
             json.dump(data, fh, indent=2)
             fh.write("\n")
@@ -420,16 +460,26 @@ def write_json_atomic(path: Path, data: dict) -> None:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=5, help="rounds (each runs every benchmark once); default 5")
+    parser.add_argument(
+        "--rounds", type=int, default=5, help="rounds (each runs every benchmark once); default 5"
+    )
     parser.add_argument("--quick", action="store_true", help="~30k calls per Erlang B run instead of ~200k")
-    parser.add_argument("--out", type=Path, default=HERE / "results.json", help="where to write the JSON results")
+    parser.add_argument(
+        "--out", type=Path, default=HERE / "results.json", help="where to write the JSON results"
+    )
     parser.add_argument("--seed", type=int, default=1000, help="seed of round 1 (round i uses seed + i - 1)")
-    parser.add_argument("--big", action="store_true",
-                        help=f"also run one {BIG_CALLS:,}-call records='none' Erlang B run in a child process "
-                             "(~1-2 min) and report its wall time and peak RSS")
-    parser.add_argument("--profile", action="store_true",
-                        help="only cProfile one Erlang B run (~200k calls; --quick ~30k), print the top 15 "
-                             "functions by tottime and exit (results.json is not written)")
+    parser.add_argument(
+        "--big",
+        action="store_true",
+        help=f"also run one {BIG_CALLS:,}-call records='none' Erlang B run in a child process "
+        "(~1-2 min) and report its wall time and peak RSS",
+    )
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="only cProfile one Erlang B run (~200k calls; --quick ~30k), print the top 15 "
+        "functions by tottime and exit (results.json is not written)",
+    )
     parser.add_argument("--_memory-probe", dest="memory_probe", help=argparse.SUPPRESS)
     parser.add_argument("--_none-probe", dest="none_probe", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -451,7 +501,7 @@ def main(argv=None) -> int:
         print(f"note: {args.rounds} round(s); medians and ratios are meant to be read from 5 or more")
 
     mode = "quick" if args.quick else "full"
-    horizon = float(np.ceil(CALLS[mode] / RATE / 3600.0)) * 3600.0    # whole hours; 100 h in full mode
+    horizon = float(np.ceil(CALLS[mode] / RATE / 3600.0)) * 3600.0  # whole hours; 100 h in full mode
     realistic, realistic_duration = realistic_scenario_dict(REALISTIC_CALLS[mode])
     realistic_scenario = simroute.load_scenario(realistic)
     replicated, replicated_duration = realistic_scenario_dict(REPLICATION_CALLS[mode])
@@ -460,13 +510,18 @@ def main(argv=None) -> int:
     ciw = ciw_module()
     load_before = os.getloadavg()
 
-    print(f"simroute benchmark ({mode}): {args.rounds} round(s); Erlang B M/M/{CHANNELS}/{CHANNELS} at "
-          f"{ERLANGS:g} erlang over {horizon / 3600:g} h (~{RATE * horizon:,.0f} calls); quickstart over "
-          f"{realistic_duration / 3600:g} h; {REPLICATIONS} replications x quickstart over "
-          f"{replicated_duration / 3600:g} h on jobs=1 and jobs=2" + (f"; --big: {BIG_CALLS:,} calls" if args.big else ""))
-    print(f"python {platform.python_version()}, simroute {simroute.__version__}, simpy {simpy.__version__}, "
-          f"numpy {np.__version__}, ciw {getattr(ciw, '__version__', '?') if ciw else 'not importable: skipped'}; "
-          f"{os.cpu_count()} CPU(s), load {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}")
+    print(
+        f"simroute benchmark ({mode}): {args.rounds} round(s); Erlang B M/M/{CHANNELS}/{CHANNELS} at "
+        f"{ERLANGS:g} erlang over {horizon / 3600:g} h (~{RATE * horizon:,.0f} calls); quickstart over "
+        f"{realistic_duration / 3600:g} h; {REPLICATIONS} replications x quickstart over "
+        f"{replicated_duration / 3600:g} h on jobs=1 and jobs=2"
+        + (f"; --big: {BIG_CALLS:,} calls" if args.big else "")
+    )
+    print(
+        f"python {platform.python_version()}, simroute {simroute.__version__}, simpy {simpy.__version__}, "
+        f"numpy {np.__version__}, ciw {getattr(ciw, '__version__', '?') if ciw else 'not importable: skipped'}; "
+        f"{os.cpu_count()} CPU(s), load {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}"
+    )
 
     # untimed warm-up: imports, first-call caches
     short = 3600.0
@@ -484,7 +539,7 @@ def main(argv=None) -> int:
         seed = args.seed + i
         row = {"round": i + 1, "seed": seed}
         row["simpy_loop"] = run_simpy_loop(horizon, seed)
-        scenario = simroute.load_scenario(erlangb_scenario_dict(horizon, seed))   # loading is not timed
+        scenario = simroute.load_scenario(erlangb_scenario_dict(horizon, seed))  # loading is not timed
         row["simroute_erlangb"] = run_simroute(scenario, seed)
         row["ciw"] = run_ciw(ciw, horizon, seed) if ciw else None
         row["simroute_realistic"] = run_simroute(realistic_scenario, seed)
@@ -493,20 +548,27 @@ def main(argv=None) -> int:
         row["ratio_simroute_erlangb_vs_simpy_loop"] = sr / row["simpy_loop"]["calls_per_s"]
         row["ratio_simroute_erlangb_vs_ciw"] = sr / row["ciw"]["calls_per_s"] if ciw else None
         eng = row["simroute_erlangb"]["engine_calls_per_s"]
-        row["ratio_simroute_erlangb_engine_vs_simpy_loop"] = eng / row["simpy_loop"]["calls_per_s"] if eng else None
+        row["ratio_simroute_erlangb_engine_vs_simpy_loop"] = (
+            eng / row["simpy_loop"]["calls_per_s"] if eng else None
+        )
         rounds.append(row)
-        print(f"  round {i + 1}/{args.rounds}: simpy loop {row['simpy_loop']['calls_per_s']:,.0f}, "
-              f"simroute erlang b {sr:,.0f}, ciw {fmt(row['ciw'] and row['ciw']['calls_per_s'])}, "
-              f"simroute realistic {row['simroute_realistic']['calls_per_s']:,.0f} calls/s; "
-              f"{REPLICATIONS} replications {row['replications']['jobs1']['seconds']:.2f} s on 1 process, "
-              f"{row['replications']['jobs2']['seconds']:.2f} s on 2 (x{row['replications']['speedup']:.2f}; "
-              f"other load meanwhile {fmt(row['replications']['jobs2']['other_load_cores'], '.2f')} cores)",
-              flush=True)
+        print(
+            f"  round {i + 1}/{args.rounds}: simpy loop {row['simpy_loop']['calls_per_s']:,.0f}, "
+            f"simroute erlang b {sr:,.0f}, ciw {fmt(row['ciw'] and row['ciw']['calls_per_s'])}, "
+            f"simroute realistic {row['simroute_realistic']['calls_per_s']:,.0f} calls/s; "
+            f"{REPLICATIONS} replications {row['replications']['jobs1']['seconds']:.2f} s on 1 process, "
+            f"{row['replications']['jobs2']['seconds']:.2f} s on 2 (x{row['replications']['speedup']:.2f}; "
+            f"other load meanwhile {fmt(row['replications']['jobs2']['other_load_cores'], '.2f')} cores)",
+            flush=True,
+        )
 
     memory = memory_in_child(horizon, args.seed)
     small_calls, large_calls = NONE_CALLS[mode]
-    print(f"  records='none' memory runs in child processes: {small_calls:,} and {large_calls:,} calls"
-          + (f", then {BIG_CALLS:,} (--big)" if args.big else ""), flush=True)
+    print(
+        f"  records='none' memory runs in child processes: {small_calls:,} and {large_calls:,} calls"
+        + (f", then {BIG_CALLS:,} (--big)" if args.big else ""),
+        flush=True,
+    )
     none_small = none_in_child(small_calls, args.seed)
     none_large = none_in_child(large_calls, args.seed)
     big = none_in_child(BIG_CALLS, args.seed, timeout=3600) if args.big else None
@@ -526,8 +588,9 @@ def main(argv=None) -> int:
     ratios = {
         "simroute_erlangb_vs_simpy_loop": median(r["ratio_simroute_erlangb_vs_simpy_loop"] for r in rounds),
         "simroute_erlangb_vs_ciw": median(r["ratio_simroute_erlangb_vs_ciw"] for r in rounds),
-        "simroute_erlangb_engine_vs_simpy_loop":
-            median(r["ratio_simroute_erlangb_engine_vs_simpy_loop"] for r in rounds),
+        "simroute_erlangb_engine_vs_simpy_loop": median(
+            r["ratio_simroute_erlangb_engine_vs_simpy_loop"] for r in rounds
+        ),
         "replications_jobs2_vs_jobs1_speedup": median(r["replications"]["speedup"] for r in rounds),
     }
     rep_j1 = [r["replications"]["jobs1"]["seconds"] for r in rounds]
@@ -542,20 +605,24 @@ def main(argv=None) -> int:
         f"{'benchmark':<28}{'calls/run':>11}{'median calls/s':>16}{'min':>11}{'max':>11}{'loss':>9}",
     ]
     theory_note = f"(Erlang B theory: loss {blocking_theory:.4f})"
-    for label, name, key in [("SimPy loop (baseline)", "simpy_loop", "calls_per_s"),
-                             ("simroute Erlang B", "simroute_erlangb", "calls_per_s"),
-                             ("  engine only", "simroute_erlangb", "engine_calls_per_s"),
-                             ("Ciw (baseline)", "ciw", "calls_per_s"),
-                             ("simroute quickstart", "simroute_realistic", "calls_per_s"),
-                             ("  engine only", "simroute_realistic", "engine_calls_per_s")]:
+    for label, name, key in [
+        ("SimPy loop (baseline)", "simpy_loop", "calls_per_s"),
+        ("simroute Erlang B", "simroute_erlangb", "calls_per_s"),
+        ("  engine only", "simroute_erlangb", "engine_calls_per_s"),
+        ("Ciw (baseline)", "ciw", "calls_per_s"),
+        ("simroute quickstart", "simroute_realistic", "calls_per_s"),
+        ("  engine only", "simroute_realistic", "engine_calls_per_s"),
+    ]:
         values = [v for v in col(name, key) if v is not None]
         if not values:
             lines.append(f"{label:<28}{'skipped' if name == 'ciw' else 'n/a':>11}")
             continue
         calls = median(col(name, "calls"))
         loss = median(col(name, "loss_probability"))
-        lines.append(f"{label:<28}{calls:>11,.0f}{median(values):>16,.0f}{min(values):>11,.0f}"
-                     f"{max(values):>11,.0f}{fmt(loss, '.4f'):>9}")
+        lines.append(
+            f"{label:<28}{calls:>11,.0f}{median(values):>16,.0f}{min(values):>11,.0f}"
+            f"{max(values):>11,.0f}{fmt(loss, '.4f'):>9}"
+        )
     lines += [
         f"{theory_note}",
         "",
@@ -572,30 +639,48 @@ def main(argv=None) -> int:
     if "error" in memory:
         lines.append(f"  memory probe failed: {memory['error']}")
     else:
-        lines.append(f"  tracemalloc peak: {memory['tracemalloc_peak_bytes'] / 2**20:.1f} MiB = "
-                     f"{memory['tracemalloc_peak_bytes_per_row']:.0f} bytes per attempt row")
-        lines.append(f"  held by the Result after the run: {memory['tracemalloc_retained_bytes'] / 2**20:.1f} MiB = "
-                     f"{memory['tracemalloc_retained_bytes_per_row']:.0f} bytes per attempt row")
+        lines.append(
+            f"  tracemalloc peak: {memory['tracemalloc_peak_bytes'] / 2**20:.1f} MiB = "
+            f"{memory['tracemalloc_peak_bytes_per_row']:.0f} bytes per attempt row"
+        )
+        lines.append(
+            f"  held by the Result after the run: {memory['tracemalloc_retained_bytes'] / 2**20:.1f} MiB = "
+            f"{memory['tracemalloc_retained_bytes_per_row']:.0f} bytes per attempt row"
+        )
         if "rss_peak_delta_bytes" in memory:
-            lines.append(f"  peak RSS delta:   {memory['rss_peak_delta_bytes'] / 2**20:.1f} MiB = "
-                         f"{memory['rss_peak_delta_bytes_per_row']:.0f} bytes per attempt row")
+            lines.append(
+                f"  peak RSS delta:   {memory['rss_peak_delta_bytes'] / 2**20:.1f} MiB = "
+                f"{memory['rss_peak_delta_bytes_per_row']:.0f} bytes per attempt row"
+            )
+
     def rss_line(label, probe):
         if probe is None:
             return None
         if "error" in probe:
             return f"  {label}: failed: {probe['error']}"
         delta = probe["peak_rss_delta_bytes"]
-        return (f"  {label}: {probe['calls']:>11,} calls {probe['seconds']:7.2f} s {probe['calls_per_s']:>9,.0f} "
-                f"calls/s  peak RSS {probe['peak_rss_bytes'] / 1e6:6.1f} MB"
-                + (f" (run added {delta / 1e6:.1f} MB)" if delta is not None else ""))
+        return (
+            f"  {label}: {probe['calls']:>11,} calls {probe['seconds']:7.2f} s {probe['calls_per_s']:>9,.0f} "
+            f"calls/s  peak RSS {probe['peak_rss_bytes'] / 1e6:6.1f} MB"
+            + (f" (run added {delta / 1e6:.1f} MB)" if delta is not None else "")
+        )
 
-    flat = (none_large["peak_rss_bytes"] / none_small["peak_rss_bytes"]
-            if "error" not in none_small and "error" not in none_large else None)
-    lines += ["", "records='none' (metrics only), each in a fresh child process, Erlang B:",
-              rss_line("small", none_small), rss_line("large", none_large)]
+    flat = (
+        none_large["peak_rss_bytes"] / none_small["peak_rss_bytes"]
+        if "error" not in none_small and "error" not in none_large
+        else None
+    )
+    lines += [
+        "",
+        "records='none' (metrics only), each in a fresh child process, Erlang B:",
+        rss_line("small", none_small),
+        rss_line("large", none_large),
+    ]
     if flat is not None:
-        lines.append(f"  peak RSS large / small: {flat:.3f} for {large_calls / small_calls:g}x the calls "
-                     "(1.0 = flat in the number of calls)")
+        lines.append(
+            f"  peak RSS large / small: {flat:.3f} for {large_calls / small_calls:g}x the calls "
+            "(1.0 = flat in the number of calls)"
+        )
     if big is not None:
         lines.append(rss_line("--big", big))
     lines += [
@@ -612,12 +697,15 @@ def main(argv=None) -> int:
     if all(o is not None for o in other):
         busy = [r for r, o in zip(rounds, other) if o > 0.2]
         clean = [r["replications"]["speedup"] for r, o in zip(rounds, other) if o <= 0.2]
-        lines.append(f"  other processes' CPU during jobs=2: {min(other):.2f}-{max(other):.2f} cores; "
-                     f"{len(busy)} of {len(rounds)} round(s) above 0.2 cores"
-                     + (f"; median speed-up of the other rounds {median(clean):.2f}" if busy and clean else ""))
+        lines.append(
+            f"  other processes' CPU during jobs=2: {min(other):.2f}-{max(other):.2f} cores; "
+            f"{len(busy)} of {len(rounds)} round(s) above 0.2 cores"
+            + (f"; median speed-up of the other rounds {median(clean):.2f}" if busy and clean else "")
+        )
         ratios["replications_speedup_rounds_other_load_le_0_2"] = median(clean)
-    lines.append(f"load average before/after: {load_before[0]:.2f} / {load_after[0]:.2f} "
-                 f"on {os.cpu_count()} CPU(s)")
+    lines.append(
+        f"load average before/after: {load_before[0]:.2f} / {load_after[0]:.2f} on {os.cpu_count()} CPU(s)"
+    )
 
     # --- targets -------------------------------------------------------------------------------------
     def target(name, measured, goal, op, unit="", stretch=None, skipped=None):
@@ -635,20 +723,43 @@ def main(argv=None) -> int:
 
     big_rss = big["peak_rss_bytes"] / 1e6 if big and "error" not in big else None
     targets = [
-        target("simroute Erlang B / SimPy loop (calls/s ratio)", ratios["simroute_erlangb_vs_simpy_loop"],
-               TARGET_VS_SIMPY, ">=", stretch=STRETCH_VS_SIMPY),
-        target("simroute Erlang B / Ciw (calls/s ratio)", ratios["simroute_erlangb_vs_ciw"], TARGET_VS_CIW, ">=",
-               skipped="ciw not importable"),
-        target("simroute quickstart calls/s", medians["simroute_realistic_calls_per_s"], TARGET_REALISTIC, ">=",
-               "calls/s"),
+        target(
+            "simroute Erlang B / SimPy loop (calls/s ratio)",
+            ratios["simroute_erlangb_vs_simpy_loop"],
+            TARGET_VS_SIMPY,
+            ">=",
+            stretch=STRETCH_VS_SIMPY,
+        ),
+        target(
+            "simroute Erlang B / Ciw (calls/s ratio)",
+            ratios["simroute_erlangb_vs_ciw"],
+            TARGET_VS_CIW,
+            ">=",
+            skipped="ciw not importable",
+        ),
+        target(
+            "simroute quickstart calls/s",
+            medians["simroute_realistic_calls_per_s"],
+            TARGET_REALISTIC,
+            ">=",
+            "calls/s",
+        ),
         target("record bytes per attempt row", bytes_per_row, TARGET_BYTES_PER_ROW, "<=", "bytes"),
-        target(f"{BIG_CALLS // 10**6}M-call records='none' peak RSS", big_rss, TARGET_BIG_RSS_MB, "<", "MB",
-               skipped=f"run failed: {big['error']}" if big and "error" in big else "not run (use --big)"),
+        target(
+            f"{BIG_CALLS // 10**6}M-call records='none' peak RSS",
+            big_rss,
+            TARGET_BIG_RSS_MB,
+            "<",
+            "MB",
+            skipped=f"run failed: {big['error']}" if big and "error" in big else "not run (use --big)",
+        ),
     ]
     lines += ["", "targets:"]
     for t in targets:
         spec = ".3f" if t["unit"] == "" else ",.0f" if t["unit"] == "calls/s" else ".1f"
-        measured = t["skipped"] if t["measured"] is None else f"{format(t['measured'], spec)} {t['unit']}".strip()
+        measured = (
+            t["skipped"] if t["measured"] is None else f"{format(t['measured'], spec)} {t['unit']}".strip()
+        )
         goal = f"{t['op']} {format(t['target'], ',g')} {t['unit']}".strip()
         verdict = "-" if t["met"] is None else "MET" if t["met"] else "NOT MET"
         if t.get("stretch") is not None and t["measured"] is not None:
@@ -678,22 +789,43 @@ def main(argv=None) -> int:
         "ciw_skipped": ciw is None,
         "engine_timing": engine_timer,
         "model": {
-            "erlangb": {"channels": CHANNELS, "erlangs": ERLANGS, "mean_holding_s": MEAN_HOLD,
-                        "rate_per_s": RATE, "horizon_s": horizon, "expected_calls": RATE * horizon,
-                        "erlang_b_loss_theory": blocking_theory},
-            "realistic": {"source": "scenarios/quickstart.yaml", "duration_s": realistic_duration,
-                          "changed": ["duration"]},
-            "replications": {"source": "scenarios/quickstart.yaml", "duration_s": replicated_duration,
-                             "replications": REPLICATIONS, "jobs": [1, 2], "records": "attempts"},
-            "records_none": {"model": "erlangb", "calls": [small_calls, large_calls],
-                             "big_calls": BIG_CALLS if args.big else None},
+            "erlangb": {
+                "channels": CHANNELS,
+                "erlangs": ERLANGS,
+                "mean_holding_s": MEAN_HOLD,
+                "rate_per_s": RATE,
+                "horizon_s": horizon,
+                "expected_calls": RATE * horizon,
+                "erlang_b_loss_theory": blocking_theory,
+            },
+            "realistic": {
+                "source": "scenarios/quickstart.yaml",
+                "duration_s": realistic_duration,
+                "changed": ["duration"],
+            },
+            "replications": {
+                "source": "scenarios/quickstart.yaml",
+                "duration_s": replicated_duration,
+                "replications": REPLICATIONS,
+                "jobs": [1, 2],
+                "records": "attempts",
+            },
+            "records_none": {
+                "model": "erlangb",
+                "calls": [small_calls, large_calls],
+                "big_calls": BIG_CALLS if args.big else None,
+            },
         },
         "rounds": rounds,
         "medians": medians,
         "ratios": ratios,
         "memory": {"erlangb_record_bytes_per_row": bytes_per_row, **memory},
-        "records_none": {"small": none_small, "large": none_large, "peak_rss_large_over_small": flat,
-                         "big": big},
+        "records_none": {
+            "small": none_small,
+            "large": none_large,
+            "peak_rss_large_over_small": flat,
+            "big": big,
+        },
         "targets": targets,
     }
     write_json_atomic(args.out, results)

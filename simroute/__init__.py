@@ -4,12 +4,22 @@
 >>> result = simroute.simulate("scenarios/quickstart.yaml")   # doctest: +SKIP
 >>> result.summary["kpis"]["completion_rate"]                   # doctest: +SKIP
 """
+
 from . import theory
 from .api import Comparison, compare, simulate
-from .kpis.result import Result
 from .errors import ScenarioError, SimrouteError
+from .kpis.result import Result
 from .scenario.schema import Scenario, load_scenario
 
-__all__ = ["Comparison", "Result", "Scenario", "ScenarioError", "SimrouteError", "compare", "load_scenario",
-           "simulate", "theory"]
+__all__ = [
+    "Comparison",
+    "Result",
+    "Scenario",
+    "ScenarioError",
+    "SimrouteError",
+    "compare",
+    "load_scenario",
+    "simulate",
+    "theory",
+]
 __version__ = "0.1.0"

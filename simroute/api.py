@@ -1,16 +1,17 @@
 """The Python API that notebooks and the command line share: simulate a scenario (once, replicated or
 by batch means) and compare two variants on common random numbers."""
+
 from __future__ import annotations
 
 from concurrent.futures import Executor
 
 import pandas as pd
 
-from .experiments.replications import aggregate, replication_seeds, replications_table, run_many, run_once
-from .experiments.intervals import mean_and_half_width, t_quantile
 from .engine.network import compile_network
-from .kpis.result import Result
 from .errors import ScenarioError
+from .experiments.intervals import mean_and_half_width, t_quantile
+from .experiments.replications import aggregate, replication_seeds, replications_table, run_many, run_once
+from .kpis.result import Result
 from .scenario.schema import load_scenario
 from .scenario.units import parse_duration
 
@@ -22,15 +23,27 @@ def _prepare(scenario, seed, duration):
     seed = scenario.seed if seed is None else int(seed)
     horizon = scenario.duration if duration is None else parse_duration(duration)
     if scenario.warmup >= horizon:
-        raise ScenarioError(scenario.name, [("duration", f"must be longer than the warm-up "
-                                                         f"({horizon:g}s <= {scenario.warmup:g}s)")])
+        raise ScenarioError(
+            scenario.name,
+            [("duration", f"must be longer than the warm-up ({horizon:g}s <= {scenario.warmup:g}s)")],
+        )
     return scenario, seed, horizon
 
 
-def simulate(scenario, seed: int | None = None, duration: float | str | None = None, *,
-             replications: int | None = None, batches: int | None = None, confidence: float = 0.95,
-             jobs: int = 1, executor: Executor | None = None, records: str = "attempts",
-             stream_to=None, audit: bool = False) -> Result:
+def simulate(
+    scenario,
+    seed: int | None = None,
+    duration: float | str | None = None,
+    *,
+    replications: int | None = None,
+    batches: int | None = None,
+    confidence: float = 0.95,
+    jobs: int = 1,
+    executor: Executor | None = None,
+    records: str = "attempts",
+    stream_to=None,
+    audit: bool = False,
+) -> Result:
     """Run ``scenario`` (a path, a dict or a Scenario) and return its :class:`Result`.
 
     ``seed`` and ``duration`` override the file's. With ``replications`` (or the file's
@@ -47,12 +60,35 @@ def simulate(scenario, seed: int | None = None, duration: float | str | None = N
     if stream_to is not None and (n > 1 or batches):
         raise ValueError("stream_to writes the records of a single run: drop replications/batches")
     if n <= 1:
-        (summary,), kept, checked = run_once(scenario, seed, horizon, [(scenario.warmup, horizon)], keep=True,
-                                             audit=audit, records=records, stream_to=stream_to)
-        return Result(scenario, compile_network(scenario), kept, seed, horizon, {**header, **summary},
-                      replications_table([summary]), checked)
-    runs, kept = run_many(scenario, replication_seeds(seed, n), horizon, [(scenario.warmup, horizon)],
-                          jobs=jobs, executor=executor, records=records)
+        (summary,), kept, checked = run_once(
+            scenario,
+            seed,
+            horizon,
+            [(scenario.warmup, horizon)],
+            keep=True,
+            audit=audit,
+            records=records,
+            stream_to=stream_to,
+        )
+        return Result(
+            scenario,
+            compile_network(scenario),
+            kept,
+            seed,
+            horizon,
+            {**header, **summary},
+            replications_table([summary]),
+            checked,
+        )
+    runs, kept = run_many(
+        scenario,
+        replication_seeds(seed, n),
+        horizon,
+        [(scenario.warmup, horizon)],
+        jobs=jobs,
+        executor=executor,
+        records=records,
+    )
     mean, half, frame = aggregate([r[0] for r in runs], confidence)
     summary = {**header, "replications": n, "confidence": confidence, **mean, "ci95": half}
     return Result(scenario, compile_network(scenario), kept, seed, horizon, summary, frame)
@@ -83,21 +119,52 @@ class Comparison:
         na, nb = fa.notna().sum(), fb.notna().sum()
         va, vb = fa.var(ddof=1) / na, fb.var(ddof=1) / nb
         welch_df = (va + vb) ** 2 / (va**2 / (na - 1) + vb**2 / (nb - 1))
-        unpaired = pd.Series({c: t_quantile(confidence, float(welch_df[c])) if welch_df[c] > 0 else float("nan")
-                              for c in common}) * (va + vb) ** 0.5
-        self.table = pd.DataFrame({"a": fa.mean(), "b": fb.mean(), "difference": mean_diff,
-                                   "paired_half_width": paired, "unpaired_half_width": unpaired})
-        self.table["significant"] = (self.table["difference"].abs() > self.table["paired_half_width"]).fillna(False)
+        unpaired = (
+            pd.Series(
+                {
+                    c: t_quantile(confidence, float(welch_df[c])) if welch_df[c] > 0 else float("nan")
+                    for c in common
+                }
+            )
+            * (va + vb) ** 0.5
+        )
+        self.table = pd.DataFrame(
+            {
+                "a": fa.mean(),
+                "b": fb.mean(),
+                "difference": mean_diff,
+                "paired_half_width": paired,
+                "unpaired_half_width": unpaired,
+            }
+        )
+        self.table["significant"] = (self.table["difference"].abs() > self.table["paired_half_width"]).fillna(
+            False
+        )
         self.table.index.name = "kpi"
 
 
-def compare(a, b, replications: int = 20, seed: int | None = None, duration: float | str | None = None, *,
-            confidence: float = 0.95, jobs: int = 1, executor: Executor | None = None) -> Comparison:
+def compare(
+    a,
+    b,
+    replications: int = 20,
+    seed: int | None = None,
+    duration: float | str | None = None,
+    *,
+    confidence: float = 0.95,
+    jobs: int = 1,
+    executor: Executor | None = None,
+) -> Comparison:
     """Run variants ``a`` and ``b`` with the same replication seeds (common random numbers)."""
     scenario_a = load_scenario(a)
     seed = scenario_a.seed if seed is None else seed
     if replications < 2:
         raise ValueError(f"compare needs at least 2 replications, got {replications}")
-    kwargs = dict(seed=seed, duration=duration, replications=replications, confidence=confidence, jobs=jobs,
-                  executor=executor)
+    kwargs = dict(
+        seed=seed,
+        duration=duration,
+        replications=replications,
+        confidence=confidence,
+        jobs=jobs,
+        executor=executor,
+    )
     return Comparison(simulate(scenario_a, **kwargs), simulate(b, **kwargs), confidence)

@@ -1,4 +1,5 @@
 """The ``simroute`` command: a thin shell over the Python API (:mod:`simroute.api`)."""
+
 from __future__ import annotations
 
 import argparse
@@ -9,8 +10,8 @@ import threading
 from pathlib import Path
 
 from . import api
-from .experiments.budget import add_budget_arguments, check_budget
 from .errors import SimrouteError
+from .experiments.budget import add_budget_arguments, check_budget
 from .io.files import records_path, to_json, write_json, write_records
 from .report.tables import comparison_table, kpi_table
 from .scenario.schema import Scenario, load_scenario
@@ -40,17 +41,27 @@ def _seed(text: str) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="simroute", description="Simulate DIDWW-style inbound call routing.")
+    parser = argparse.ArgumentParser(
+        prog="simroute", description="Simulate DIDWW-style inbound call routing."
+    )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="simulate a scenario and print its KPI table")
     run.add_argument("scenario", type=Path, help="scenario YAML file")
     run.add_argument("--out", type=Path, help="folder for attempts records and summary.json")
     _add_overrides(run, "print summary.json instead of the table")
-    run.add_argument("--format", choices=["auto", "csv", "parquet"], default="auto",
-                     help="records file format (auto: Parquet when pyarrow is installed, else CSV)")
-    run.add_argument("--records", choices=["attempts", "calls", "none", "stream"], default="attempts",
-                     help="keep every attempt (default), one row per call, none (KPIs counted live, memory "
-                          "flat), or stream the attempts to --out in chunks while the run goes")
+    run.add_argument(
+        "--format",
+        choices=["auto", "csv", "parquet"],
+        default="auto",
+        help="records file format (auto: Parquet when pyarrow is installed, else CSV)",
+    )
+    run.add_argument(
+        "--records",
+        choices=["attempts", "calls", "none", "stream"],
+        default="attempts",
+        help="keep every attempt (default), one row per call, none (KPIs counted live, memory "
+        "flat), or stream the attempts to --out in chunks while the run goes",
+    )
     _add_statistics(run)
     run.add_argument("--batches", type=int, help="batch means over one long run instead of replications")
     add_budget_arguments(run)
@@ -61,7 +72,9 @@ def _parser() -> argparse.ArgumentParser:
     _add_statistics(cmp, default_replications=20)
     add_budget_arguments(cmp)
     sub.add_parser("schema", help="print the scenario JSON Schema (for editors)")
-    val = sub.add_parser("validate", help="run the built-in validation suite against exact teletraffic results")
+    val = sub.add_parser(
+        "validate", help="run the built-in validation suite against exact teletraffic results"
+    )
     val.add_argument("--quick", action="store_true", help="a few cases with fewer replications (seconds)")
     val.add_argument("--jobs", type=int, default=1, help="local processes for replications")
     return parser
@@ -74,8 +87,12 @@ def _add_overrides(parser, json_help: str):
 
 
 def _add_statistics(parser, default_replications=None):
-    parser.add_argument("--replications", type=int, default=default_replications,
-                        help="independent replications (mean ± CI half-width)")
+    parser.add_argument(
+        "--replications",
+        type=int,
+        default=default_replications,
+        help="independent replications (mean ± CI half-width)",
+    )
     parser.add_argument("--confidence", type=float, default=0.95, help="confidence level of the intervals")
     parser.add_argument("--jobs", type=int, default=1, help="local processes for replications")
 
@@ -88,11 +105,25 @@ def _run(args) -> int:
             raise SimrouteError("--records stream writes the records to --out: give an output folder")
         stream_to, records = records_path(args.out, "attempts", args.format), "attempts"
     scenario = load_scenario(args.scenario)
-    check_budget(scenario, args.duration, args.max_events, args.yes,
-                 replications=1 if args.batches else args.replications, label=str(args.scenario))
-    result = api.simulate(scenario, seed=args.seed, duration=args.duration, replications=args.replications,
-                          batches=args.batches, confidence=args.confidence, jobs=args.jobs, records=records,
-                          stream_to=stream_to)
+    check_budget(
+        scenario,
+        args.duration,
+        args.max_events,
+        args.yes,
+        replications=1 if args.batches else args.replications,
+        label=str(args.scenario),
+    )
+    result = api.simulate(
+        scenario,
+        seed=args.seed,
+        duration=args.duration,
+        replications=args.replications,
+        batches=args.batches,
+        confidence=args.confidence,
+        jobs=args.jobs,
+        records=records,
+        stream_to=stream_to,
+    )
     if args.out is not None:
         if stream_to is None and records == "attempts":
             write_records(result.attempts, args.out, "attempts", args.format)
@@ -101,16 +132,31 @@ def _run(args) -> int:
         if len(result.replications) > 1:
             write_records(result.replications.reset_index(), args.out, "replications", "csv")
         write_json(result.summary, args.out / "summary.json")
-    print(to_json(result.summary) if args.json else kpi_table(result.summary), end="\n" if not args.json else "")
+    print(
+        to_json(result.summary) if args.json else kpi_table(result.summary), end="\n" if not args.json else ""
+    )
     return 0
 
 
 def _compare(args) -> int:
     for path in (args.a, args.b):
-        check_budget(load_scenario(path), args.duration, args.max_events, args.yes, replications=args.replications,
-                     label=str(path))
-    comparison = api.compare(args.a, args.b, replications=args.replications, seed=args.seed,
-                             duration=args.duration, confidence=args.confidence, jobs=args.jobs)
+        check_budget(
+            load_scenario(path),
+            args.duration,
+            args.max_events,
+            args.yes,
+            replications=args.replications,
+            label=str(path),
+        )
+    comparison = api.compare(
+        args.a,
+        args.b,
+        replications=args.replications,
+        seed=args.seed,
+        duration=args.duration,
+        confidence=args.confidence,
+        jobs=args.jobs,
+    )
     if args.json:
         print(comparison.table.reset_index().to_json(orient="records", indent=2))
     else:
@@ -120,6 +166,7 @@ def _compare(args) -> int:
 
 def _validate(args) -> int:
     from . import validation
+
     cases = validation.suite(args.quick)
     table = validation.run_suite(cases=cases, jobs=args.jobs)
     print(validation.format_table(table, cases))
@@ -148,7 +195,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"simroute: error: {line}", file=sys.stderr)
         if len(lines) > MAX_ERROR_LINES:
             where = f"{exc.source}: " if getattr(exc, "source", None) else ""
-            print(f"simroute: error: {where}... and {len(lines) - MAX_ERROR_LINES} more problems", file=sys.stderr)
+            print(
+                f"simroute: error: {where}... and {len(lines) - MAX_ERROR_LINES} more problems",
+                file=sys.stderr,
+            )
         return 2
     except OSError as exc:  # an output folder that is a file, a disk that is full...
         where = f"{exc.filename}: " if exc.filename else ""

@@ -1,4 +1,5 @@
 """Errors a user can act on: each names the file, the field and what is wrong, in one line."""
+
 from __future__ import annotations
 
 __all__ = ["SimrouteError", "ScenarioError"]
@@ -15,7 +16,9 @@ class ScenarioError(SimrouteError, ValueError):
         self.source = source
         self.problems = [(path, _one_line(message)) for path, message in problems]
         problems = self.problems
-        lines = [f"{source}: {path}: {message}" if path else f"{source}: {message}" for path, message in problems]
+        lines = [
+            f"{source}: {path}: {message}" if path else f"{source}: {message}" for path, message in problems
+        ]
         super().__init__("\n".join(lines))
 
 

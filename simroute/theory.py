@@ -58,8 +58,9 @@ _ERLANG_A_MAX_STATES = 10_000_000
 # --------------------------------------------------------------------------
 # input validation
 # --------------------------------------------------------------------------
-def _real(name: str, value, *, positive: bool = False, allow_inf: bool = False,
-          minimum: float | None = 0.0) -> float:
+def _real(
+    name: str, value, *, positive: bool = False, allow_inf: bool = False, minimum: float | None = 0.0
+) -> float:
     """Return ``value`` as float or raise ValueError naming the parameter."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise ValueError(f"{name} must be a real number, got {value!r}")
@@ -81,8 +82,7 @@ def _count(name: str, value, minimum: int = 0) -> int:
         raise ValueError(f"{name} must be an integer, got {value!r}")
     if isinstance(value, numbers.Integral):
         k = int(value)
-    elif isinstance(value, numbers.Real) and math.isfinite(float(value)) \
-            and float(value).is_integer():
+    elif isinstance(value, numbers.Real) and math.isfinite(float(value)) and float(value).is_integer():
         k = int(float(value))
     else:
         raise ValueError(f"{name} must be an integer, got {value!r}")
@@ -283,8 +283,7 @@ def erlang_c_mean_wait(traffic: float, agents: int, mean_service: float) -> floa
     return erlang_c(a, n) * h / (n - a)
 
 
-def erlang_c_service_level(traffic: float, agents: int, mean_service: float,
-                           threshold: float) -> float:
+def erlang_c_service_level(traffic: float, agents: int, mean_service: float, threshold: float) -> float:
     """P(wait <= threshold) in M/M/n: 1 - C*exp(-(n-A)*t/h); 0.0 if A >= n."""
     a = _real("traffic", traffic)
     n = _count("agents", agents)
@@ -298,8 +297,7 @@ def erlang_c_service_level(traffic: float, agents: int, mean_service: float,
 # --------------------------------------------------------------------------
 # Erlang A
 # --------------------------------------------------------------------------
-def erlang_a(arrival_rate: float, mean_service: float, agents: int,
-             mean_patience: float) -> dict:
+def erlang_a(arrival_rate: float, mean_service: float, agents: int, mean_patience: float) -> dict:
     """M/M/n+M (Erlang A): exponential patience, callers abandon while queued.
 
     Solved exactly from the birth-death chain (birth rate lambda, death rate
@@ -319,11 +317,13 @@ def erlang_a(arrival_rate: float, mean_service: float, agents: int,
     if theta == 0.0 and lam >= n * mu:
         raise ValueError(
             f"mean_patience={mean_patience!r} with arrival_rate*mean_service="
-            f"{lam * h!r} >= agents={n}: infinite patience needs traffic < agents")
+            f"{lam * h!r} >= agents={n}: infinite patience needs traffic < agents"
+        )
     if theta > 0.0 and (lam - n * mu) / theta > _ERLANG_A_MAX_STATES:
         raise ValueError(
             f"mean_patience={mean_patience!r} too large for the overload: the "
-            f"queue would exceed {_ERLANG_A_MAX_STATES} states")
+            f"queue would exceed {_ERLANG_A_MAX_STATES} states"
+        )
 
     b = _erlang_b(lam * h, n)  # = pi_n / sum_{k<=n} pi_k
     # Terms relative to pi_n for states n, n+1, ...; rescaled to avoid overflow.
@@ -338,7 +338,8 @@ def erlang_a(arrival_rate: float, mean_service: float, agents: int,
         if j > _ERLANG_A_MAX_STATES:
             raise ValueError(
                 f"mean_patience={mean_patience!r}: Erlang A chain did not "
-                f"converge within {_ERLANG_A_MAX_STATES} states")
+                f"converge within {_ERLANG_A_MAX_STATES} states"
+            )
         r = lam / (n * mu + j * theta)
         t *= r
         tail += t
@@ -399,7 +400,8 @@ def equivalent_random(mean: float, variance: float) -> tuple[float, float]:
     if v < m:
         raise ValueError(
             f"variance must be >= mean (peaked traffic) for equivalent_random, "
-            f"got variance={variance!r} < mean={mean!r}")
+            f"got variance={variance!r} < mean={mean!r}"
+        )
     z = v / m
     a_star = v + 3.0 * z * (z - 1.0)
     c_star = a_star * (m + z) / (m + z - 1.0) - m - 1.0
@@ -464,8 +466,9 @@ def ringing_timeout_probability(timeout: float, mean_answer_delay: float) -> flo
     return math.exp(-t / r)
 
 
-def mt_g_inf_mean_piecewise(times: Sequence[float], rates: Sequence[float],
-                            mean_holding: float, t: float) -> float:
+def mt_g_inf_mean_piecewise(
+    times: Sequence[float], rates: Sequence[float], mean_holding: float, t: float
+) -> float:
     """Mean busy circuits at time t, Mt/M/inf, piecewise-constant arrival rate.
 
     ``rates[i]`` applies on [times[i], times[i+1]) and the last rate forever;
@@ -476,8 +479,7 @@ def mt_g_inf_mean_piecewise(times: Sequence[float], rates: Sequence[float],
     h = _real("mean_holding", mean_holding, positive=True)
     now = _real("t", t, minimum=None)
     if len(times) != len(rates):
-        raise ValueError(
-            f"times and rates must have the same length, got {len(times)} and {len(rates)}")
+        raise ValueError(f"times and rates must have the same length, got {len(times)} and {len(rates)}")
     if len(times) == 0:
         raise ValueError("times must not be empty, got []")
     ts = [_real(f"times[{i}]", x, minimum=None) for i, x in enumerate(times)]
@@ -485,8 +487,8 @@ def mt_g_inf_mean_piecewise(times: Sequence[float], rates: Sequence[float],
     for i in range(1, len(ts)):
         if not ts[i] > ts[i - 1]:
             raise ValueError(
-                f"times must be strictly increasing, got times[{i}]={times[i]!r} "
-                f"after {times[i - 1]!r}")
+                f"times must be strictly increasing, got times[{i}]={times[i]!r} after {times[i - 1]!r}"
+            )
     if now <= ts[0]:
         return 0.0
     m = 0.0
@@ -500,8 +502,9 @@ def mt_g_inf_mean_piecewise(times: Sequence[float], rates: Sequence[float],
     return m
 
 
-def mt_g_inf_mean_sinusoidal(mean_rate: float, amplitude: float, period: float,
-                             mean_holding: float, t: float) -> float:
+def mt_g_inf_mean_sinusoidal(
+    mean_rate: float, amplitude: float, period: float, mean_holding: float, t: float
+) -> float:
     """Periodic steady-state mean busy circuits, Mt/M/inf, sinusoidal arrivals.
 
     lambda(t) = mean_rate*(1 + a*sin(2*pi*t/P)); with w = 2*pi/P,

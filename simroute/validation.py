@@ -20,6 +20,7 @@ the heavy-tailed holding times; the time-varying case's oracle includes the star
 ``run_suite(quick=False)`` runs everything (about a minute on 2 cores); ``quick=True`` a few cases with
 fewer replications, fast enough for the test suite. ``simroute validate`` prints the table.
 """
+
 from __future__ import annotations
 
 import math
@@ -32,12 +33,25 @@ import pandas as pd
 
 from . import theory
 from .api import simulate
-from .experiments.intervals import t_quantile
 from .engine.routing import buckets, first_choice_probabilities
+from .experiments.intervals import t_quantile
 from .scenario.schema import Scenario, load_scenario
 
-__all__ = ["Z_THRESHOLD", "Check", "Case", "suite", "run_case", "judge", "evaluate", "run_suite", "with_theory",
-           "format_table", "window_mean_busy", "window_arrivals", "sinusoid_steps"]
+__all__ = [
+    "Z_THRESHOLD",
+    "Check",
+    "Case",
+    "suite",
+    "run_case",
+    "judge",
+    "evaluate",
+    "run_suite",
+    "with_theory",
+    "format_table",
+    "window_mean_busy",
+    "window_arrivals",
+    "sinusoid_steps",
+]
 
 #: A check passes when |mean - theory| <= Z_THRESHOLD standard errors.
 Z_THRESHOLD = 4.0
@@ -73,17 +87,21 @@ class Case:
 # --------------------------------------------------------------------------------------------------
 def column(path: str) -> Extract:
     """The KPI at ``path`` (e.g. ``kpis.loss_probability``) as it is."""
+
     def extract(row: pd.Series) -> float:
         return float(row[path])
+
     extract.__doc__ = path
     return extract
 
 
 def did_loss(number: str) -> Extract:
     """A DID's loss in one replication: 1 - answered / offered."""
+
     def extract(row: pd.Series) -> float:
         offered = row[f"dids.{number}.offered"]
         return 1.0 - row[f"dids.{number}.answered"] / offered if offered > 0 else math.nan
+
     return extract
 
 
@@ -102,20 +120,34 @@ def _traffic(erlangs: float, holding) -> dict:
     return {"erlangs": erlangs, "holding_time": holding}
 
 
-def single_trunk(erlangs: float, circuits: int, holding=None, *, warmup_h: float = 1.0, window_h: float = 40.0,
-                 name: str = "single-trunk") -> dict:
+def single_trunk(
+    erlangs: float,
+    circuits: int,
+    holding=None,
+    *,
+    warmup_h: float = 1.0,
+    window_h: float = 40.0,
+    name: str = "single-trunk",
+) -> dict:
     """One DID on one trunk of ``circuits`` channels that answers at once; no re-routing."""
     return {
-        "name": name, "warmup": _hours(warmup_h), "duration": _hours(warmup_h + window_h),
+        "name": name,
+        "warmup": _hours(warmup_h),
+        "duration": _hours(warmup_h + window_h),
         "trunks": [{"name": "trunk", "capacity_limit": circuits, "rerouting_codes": "none"}],
-        "dids": [{"number": "100", "route": {"trunk": "trunk"}, "traffic": _traffic(erlangs, holding or EXP_HOLD)}],
+        "dids": [
+            {"number": "100", "route": {"trunk": "trunk"}, "traffic": _traffic(erlangs, holding or EXP_HOLD)}
+        ],
     }
 
 
-def _group(name: str, members: list[dict], trunks: list[dict], traffic: dict, *, warmup_h: float,
-           window_h: float) -> dict:
+def _group(
+    name: str, members: list[dict], trunks: list[dict], traffic: dict, *, warmup_h: float, window_h: float
+) -> dict:
     return {
-        "name": name, "warmup": _hours(warmup_h), "duration": _hours(warmup_h + window_h),
+        "name": name,
+        "warmup": _hours(warmup_h),
+        "duration": _hours(warmup_h + window_h),
         "trunks": trunks,
         "trunk_groups": [{"name": "g", "members": members}],
         "dids": [{"number": "100", "route": {"group": "g"}, "traffic": traffic}],
@@ -126,17 +158,26 @@ def _group(name: str, members: list[dict], trunks: list[dict], traffic: dict, *,
 # the cases
 # --------------------------------------------------------------------------------------------------
 def erlang_b_case(erlangs: float, circuits: int, *, replications: int, window_h: float, seed: int) -> Case:
-    scenario = load_scenario(single_trunk(erlangs, circuits, window_h=window_h), name=f"erlang-b {erlangs:g}/{circuits}")
+    scenario = load_scenario(
+        single_trunk(erlangs, circuits, window_h=window_h), name=f"erlang-b {erlangs:g}/{circuits}"
+    )
     exact = theory.erlang_b(erlangs, circuits)
     return Case(
         name=f"erlang-b-{erlangs:g}-{circuits}",
         description=f"one trunk of {circuits} channels offered {erlangs:g} erl (exponential holding, mean "
-                    f"{HOLD:g}s): loss = B({erlangs:g}, {circuits})",
+        f"{HOLD:g}s): loss = B({erlangs:g}, {circuits})",
         scenario=scenario,
-        checks=(Check("kpis.loss_probability", column("kpis.loss_probability"), exact),
-                Check("trunks.trunk.carried_erlangs", column("trunks.trunk.carried_erlangs"),
-                      erlangs * (1.0 - exact))),
-        replications=replications, seed=seed)
+        checks=(
+            Check("kpis.loss_probability", column("kpis.loss_probability"), exact),
+            Check(
+                "trunks.trunk.carried_erlangs",
+                column("trunks.trunk.carried_erlangs"),
+                erlangs * (1.0 - exact),
+            ),
+        ),
+        replications=replications,
+        seed=seed,
+    )
 
 
 # Holding-time distributions of mean 180 s for the insensitivity cases (CV <= 3, see theory.md).
@@ -148,44 +189,61 @@ INSENSITIVE = {
 }
 
 
-def insensitivity_case(kind: str, *, erlangs: float = 20.0, circuits: int = 25, replications: int,
-                       window_h: float, seed: int) -> Case:
+def insensitivity_case(
+    kind: str, *, erlangs: float = 20.0, circuits: int = 25, replications: int, window_h: float, seed: int
+) -> Case:
     holding = INSENSITIVE[kind]
     # heavy tails: 4 h of warm-up (80 mean holding times, 16 means of the hyper-exponential's slow phase)
-    scenario = load_scenario(single_trunk(erlangs, circuits, holding, warmup_h=4.0, window_h=window_h),
-                             name=f"insensitivity {kind}")
+    scenario = load_scenario(
+        single_trunk(erlangs, circuits, holding, warmup_h=4.0, window_h=window_h),
+        name=f"insensitivity {kind}",
+    )
     exact = theory.erlang_b(erlangs, circuits)
     return Case(
         name=f"insensitive-{kind}",
         description=f"{erlangs:g} erl on {circuits} channels with {kind} holding times of mean {HOLD:g}s: "
-                    f"loss = B({erlangs:g}, {circuits}) whatever the distribution",
+        f"loss = B({erlangs:g}, {circuits}) whatever the distribution",
         scenario=scenario,
         checks=(Check("kpis.loss_probability", column("kpis.loss_probability"), exact),),
-        replications=replications, seed=seed)
+        replications=replications,
+        seed=seed,
+    )
 
 
 def two_dids_case(*, replications: int, window_h: float, seed: int) -> Case:
     a1, a2, c = 6.0, 6.0, 15
     data = {
-        "name": "two DIDs one trunk", "warmup": "4h", "duration": _hours(4 + window_h),
+        "name": "two DIDs one trunk",
+        "warmup": "4h",
+        "duration": _hours(4 + window_h),
         "trunks": [{"name": "trunk", "capacity_limit": c, "rerouting_codes": "none"}],
         "dids": [
-            {"number": "101", "route": {"trunk": "trunk"},
-             "traffic": _traffic(a1, {"dist": "exponential", "mean": 120})},
-            {"number": "102", "route": {"trunk": "trunk"},
-             "traffic": _traffic(a2, {"dist": "lognormal", "mean": 300, "cv": 1.5})},
+            {
+                "number": "101",
+                "route": {"trunk": "trunk"},
+                "traffic": _traffic(a1, {"dist": "exponential", "mean": 120}),
+            },
+            {
+                "number": "102",
+                "route": {"trunk": "trunk"},
+                "traffic": _traffic(a2, {"dist": "lognormal", "mean": 300, "cv": 1.5}),
+            },
         ],
     }
     exact = theory.erlang_b(a1 + a2, c)
     return Case(
         name="two-dids-one-trunk",
         description=f"DIDs of {a1:g} erl (exponential, mean 120s) and {a2:g} erl (lognormal, mean 300s, CV 1.5) "
-                    f"share {c} channels: each DID and the total lose B({a1 + a2:g}, {c})",
+        f"share {c} channels: each DID and the total lose B({a1 + a2:g}, {c})",
         scenario=load_scenario(data, name="two-dids"),
-        checks=(Check("dids.101 loss", did_loss("101"), exact),
-                Check("dids.102 loss", did_loss("102"), exact),
-                Check("kpis.loss_probability", column("kpis.loss_probability"), exact)),
-        replications=replications, seed=seed)
+        checks=(
+            Check("dids.101 loss", did_loss("101"), exact),
+            Check("dids.102 loss", did_loss("102"), exact),
+            Check("kpis.loss_probability", column("kpis.loss_probability"), exact),
+        ),
+        replications=replications,
+        seed=seed,
+    )
 
 
 WEIGHTS = (70, 30)
@@ -193,10 +251,14 @@ SPLIT_CAPS = (15, 8)
 
 
 def _split_scenario(rerouting, *, erlangs: float, window_h: float, name: str) -> dict:
-    trunks = [{"name": "big", "capacity_limit": SPLIT_CAPS[0], "rerouting_codes": rerouting},
-              {"name": "small", "capacity_limit": SPLIT_CAPS[1], "rerouting_codes": rerouting}]
-    members = [{"trunk": "big", "priority": 1, "weight": WEIGHTS[0]},
-               {"trunk": "small", "priority": 1, "weight": WEIGHTS[1]}]
+    trunks = [
+        {"name": "big", "capacity_limit": SPLIT_CAPS[0], "rerouting_codes": rerouting},
+        {"name": "small", "capacity_limit": SPLIT_CAPS[1], "rerouting_codes": rerouting},
+    ]
+    members = [
+        {"trunk": "big", "priority": 1, "weight": WEIGHTS[0]},
+        {"trunk": "small", "priority": 1, "weight": WEIGHTS[1]},
+    ]
     return _group(name, members, trunks, _traffic(erlangs, EXP_HOLD), warmup_h=1.0, window_h=window_h)
 
 
@@ -208,16 +270,23 @@ def split_no_failover_case(*, erlangs: float = 20.0, replications: int, window_h
     loss = sum(s * b for s, b in zip(shares, blocking))
     checks = [Check("kpis.loss_probability", column("kpis.loss_probability"), loss)]
     for name, s, b in zip(("big", "small"), shares, blocking):
-        checks += [Check(f"trunks.{name}.first_choice_share", column(f"trunks.{name}.first_choice_share"), s),
-                   Check(f"trunks.{name}.attempt_blocking", column(f"trunks.{name}.attempt_blocking"), b)]
+        checks += [
+            Check(f"trunks.{name}.first_choice_share", column(f"trunks.{name}.first_choice_share"), s),
+            Check(f"trunks.{name}.attempt_blocking", column(f"trunks.{name}.attempt_blocking"), b),
+        ]
     return Case(
         name="weighted-split-no-failover",
         description=f"weights {WEIGHTS[0]}/{WEIGHTS[1]} at one priority, capacities {SPLIT_CAPS[0]}/{SPLIT_CAPS[1]}, "
-                    f"no re-routing, {erlangs:g} erl: trunk i gets Poisson traffic A*p_i (p_i the RFC 2782 "
-                    f"first-pick chance {shares[0]:.4f}/{shares[1]:.4f}), loss = sum p_i B(A p_i, c_i)",
-        scenario=load_scenario(_split_scenario("none", erlangs=erlangs, window_h=window_h, name="split"),
-                               name="split-no-failover"),
-        checks=tuple(checks), replications=replications, seed=seed)
+        f"no re-routing, {erlangs:g} erl: trunk i gets Poisson traffic A*p_i (p_i the RFC 2782 "
+        f"first-pick chance {shares[0]:.4f}/{shares[1]:.4f}), loss = sum p_i B(A p_i, c_i)",
+        scenario=load_scenario(
+            _split_scenario("none", erlangs=erlangs, window_h=window_h, name="split"),
+            name="split-no-failover",
+        ),
+        checks=tuple(checks),
+        replications=replications,
+        seed=seed,
+    )
 
 
 def split_failover_case(*, erlangs: float = 20.0, replications: int, window_h: float, seed: int) -> Case:
@@ -226,69 +295,113 @@ def split_failover_case(*, erlangs: float = 20.0, replications: int, window_h: f
     return Case(
         name="weighted-split-failover",
         description=f"weights {WEIGHTS[0]}/{WEIGHTS[1]} at one priority, capacities {SPLIT_CAPS[0]}/{SPLIT_CAPS[1]}, "
-                    f"re-routing on capacity_limit, {erlangs:g} erl: the pair is one pool, "
-                    f"loss = B({erlangs:g}, {SPLIT_CAPS[0]}+{SPLIT_CAPS[1]})",
-        scenario=load_scenario(_split_scenario(["capacity_limit"], erlangs=erlangs, window_h=window_h,
-                                               name="split-failover"), name="split-failover"),
+        f"re-routing on capacity_limit, {erlangs:g} erl: the pair is one pool, "
+        f"loss = B({erlangs:g}, {SPLIT_CAPS[0]}+{SPLIT_CAPS[1]})",
+        scenario=load_scenario(
+            _split_scenario(["capacity_limit"], erlangs=erlangs, window_h=window_h, name="split-failover"),
+            name="split-failover",
+        ),
         checks=(Check("kpis.loss_probability", column("kpis.loss_probability"), exact),),
-        replications=replications, seed=seed)
+        replications=replications,
+        seed=seed,
+    )
 
 
 def priority_chain_case(*, replications: int, window_h: float, seed: int) -> Case:
     erlangs, caps, names = 15.0, (10, 5, 5), ("primary", "secondary", "tertiary")
-    trunks = [{"name": n, "capacity_limit": c, "rerouting_codes": ["capacity_limit"]} for n, c in zip(names, caps)]
+    trunks = [
+        {"name": n, "capacity_limit": c, "rerouting_codes": ["capacity_limit"]} for n, c in zip(names, caps)
+    ]
     members = [{"trunk": n, "priority": i + 1} for i, n in enumerate(names)]
-    data = _group("priority chain", members, trunks, _traffic(erlangs, {"dist": "exponential", "mean": 150}),
-                  warmup_h=1.0, window_h=window_h)
+    data = _group(
+        "priority chain",
+        members,
+        trunks,
+        _traffic(erlangs, {"dist": "exponential", "mean": 150}),
+        warmup_h=1.0,
+        window_h=window_h,
+    )
     carried = theory.priority_chain(erlangs, caps)
-    checks = [Check(f"trunks.{n}.carried_erlangs", column(f"trunks.{n}.carried_erlangs"), x)
-              for n, x in zip(names, carried)]
-    checks.append(Check("kpis.loss_probability", column("kpis.loss_probability"),
-                        theory.priority_chain_loss(erlangs, caps)))
+    checks = [
+        Check(f"trunks.{n}.carried_erlangs", column(f"trunks.{n}.carried_erlangs"), x)
+        for n, x in zip(names, carried)
+    ]
+    checks.append(
+        Check(
+            "kpis.loss_probability",
+            column("kpis.loss_probability"),
+            theory.priority_chain_loss(erlangs, caps),
+        )
+    )
     return Case(
         name="priority-chain",
         description=f"strict priority chain {'+'.join(map(str, caps))} channels at {erlangs:g} erl (sequential "
-                    f"hunting): trunk k carries A[B(A,C_k-1) - B(A,C_k)], loss B(A, {sum(caps)})",
+        f"hunting): trunk k carries A[B(A,C_k-1) - B(A,C_k)], loss B(A, {sum(caps)})",
         scenario=load_scenario(data, name="priority-chain"),
-        checks=tuple(checks), replications=replications, seed=seed)
+        checks=tuple(checks),
+        replications=replications,
+        seed=seed,
+    )
 
 
 def error_reroute_case(*, replications: int, window_h: float, seed: int) -> Case:
     erlangs, p, c2 = 20.0, 0.3, 8
-    trunks = [{"name": "first", "rerouting_codes": [503], "endpoint": {"responses": {503: p}}},
-              {"name": "second", "capacity_limit": c2, "rerouting_codes": "none"}]
+    trunks = [
+        {"name": "first", "rerouting_codes": [503], "endpoint": {"responses": {503: p}}},
+        {"name": "second", "capacity_limit": c2, "rerouting_codes": "none"},
+    ]
     members = [{"trunk": "first", "priority": 1}, {"trunk": "second", "priority": 2}]
-    data = _group("error re-route", members, trunks, _traffic(erlangs, EXP_HOLD), warmup_h=1.0, window_h=window_h)
+    data = _group(
+        "error re-route", members, trunks, _traffic(erlangs, EXP_HOLD), warmup_h=1.0, window_h=window_h
+    )
     b2 = theory.erlang_b(erlangs * p, c2)
     return Case(
         name="error-reroute",
         description=f"an unlimited trunk answering 503 with probability {p:g} re-routes to a second trunk of "
-                    f"{c2} channels ({erlangs:g} erl): loss = p B(A p, c2)",
+        f"{c2} channels ({erlangs:g} erl): loss = p B(A p, c2)",
         scenario=load_scenario(data, name="error-reroute"),
-        checks=(Check("kpis.loss_probability", column("kpis.loss_probability"), p * b2),
-                Check("trunks.first.error_fraction", column("trunks.first.error_fraction"), p),
-                Check("trunks.second.attempt_blocking", column("trunks.second.attempt_blocking"), b2)),
-        replications=replications, seed=seed)
+        checks=(
+            Check("kpis.loss_probability", column("kpis.loss_probability"), p * b2),
+            Check("trunks.first.error_fraction", column("trunks.first.error_fraction"), p),
+            Check("trunks.second.attempt_blocking", column("trunks.second.attempt_blocking"), b2),
+        ),
+        replications=replications,
+        seed=seed,
+    )
 
 
 def ringing_timeout_case(*, replications: int, window_h: float, seed: int) -> Case:
     # (ringing timeout T, mean answer delay r) per trunk, both re-routing on ringing_timeout, no caps
     spec = {"first": (8.0, 10.0), "second": (10.0, 6.0)}
-    trunks = [{"name": n, "ringing_timeout": t, "rerouting_codes": ["ringing_timeout"],
-               "endpoint": {"answer_delay": {"dist": "exponential", "mean": r}}} for n, (t, r) in spec.items()]
+    trunks = [
+        {
+            "name": n,
+            "ringing_timeout": t,
+            "rerouting_codes": ["ringing_timeout"],
+            "endpoint": {"answer_delay": {"dist": "exponential", "mean": r}},
+        }
+        for n, (t, r) in spec.items()
+    ]
     members = [{"trunk": n, "priority": i + 1} for i, n in enumerate(spec)]
     traffic = {"calls_per_hour": 600, "holding_time": {"dist": "exponential", "mean": 60}}
     data = _group("ringing timeout", members, trunks, traffic, warmup_h=0.5, window_h=window_h)
     q = {n: theory.ringing_timeout_probability(t, r) for n, (t, r) in spec.items()}
-    checks = [Check(f"trunks.{n}.timeout_fraction", column(f"trunks.{n}.timeout_fraction"), q[n]) for n in spec]
-    checks.append(Check("kpis.completion_rate", column("kpis.completion_rate"), 1.0 - q["first"] * q["second"]))
+    checks = [
+        Check(f"trunks.{n}.timeout_fraction", column(f"trunks.{n}.timeout_fraction"), q[n]) for n in spec
+    ]
+    checks.append(
+        Check("kpis.completion_rate", column("kpis.completion_rate"), 1.0 - q["first"] * q["second"])
+    )
     return Case(
         name="ringing-timeout",
         description="two unlimited trunks in priority order, exponential answer delays (mean 10s, 6s) against "
-                    "ringing timeouts (8s, 10s), re-routing on ringing_timeout: each times out with "
-                    "q = exp(-T/r), completion = 1 - q1 q2",
+        "ringing timeouts (8s, 10s), re-routing on ringing_timeout: each times out with "
+        "q = exp(-T/r), completion = 1 - q1 q2",
         scenario=load_scenario(data, name="ringing-timeout"),
-        checks=tuple(checks), replications=replications, seed=seed)
+        checks=tuple(checks),
+        replications=replications,
+        seed=seed,
+    )
 
 
 # time-varying load: a sinusoid of period 24 h drawn as 5-minute steps, Mt/M/inf
@@ -301,8 +414,13 @@ TV_DAYS = 3
 TV_WINDOW = (45 * 3600.0, 51 * 3600.0)  # the steepest rise of day 3 (the rate crosses its mean at 48 h)
 
 
-def sinusoid_steps(mean_rate: float = TV_MEAN_ERLANGS / TV_HOLD, amplitude: float = TV_AMPLITUDE,
-                   period: float = TV_PERIOD, step: float = TV_STEP, days: int = TV_DAYS) -> tuple[np.ndarray, np.ndarray]:
+def sinusoid_steps(
+    mean_rate: float = TV_MEAN_ERLANGS / TV_HOLD,
+    amplitude: float = TV_AMPLITUDE,
+    period: float = TV_PERIOD,
+    step: float = TV_STEP,
+    days: int = TV_DAYS,
+) -> tuple[np.ndarray, np.ndarray]:
     """Step start times (s) and rates (calls/s): the sinusoid sampled at each step's midpoint.
 
     The steps are the arrival rate; the sinusoid only gives them their shape.
@@ -312,8 +430,9 @@ def sinusoid_steps(mean_rate: float = TV_MEAN_ERLANGS / TV_HOLD, amplitude: floa
     return times, rates
 
 
-def window_mean_busy(times: Sequence[float], rates: Sequence[float], holding: float, start: float,
-                     end: float) -> float:
+def window_mean_busy(
+    times: Sequence[float], rates: Sequence[float], holding: float, start: float, end: float
+) -> float:
     """Time-average of :func:`theory.mt_g_inf_mean_piecewise` over ``[start, end)``, integrated numerically.
 
     Composite Simpson on a grid that includes every rate change inside the window (m(t) is smooth between
@@ -342,11 +461,22 @@ def time_varying_case(*, replications: int, seed: int) -> Case:
     times, rates = sinusoid_steps()
     start, end = TV_WINDOW
     data = {
-        "name": "time-varying load", "warmup": start, "duration": end,
+        "name": "time-varying load",
+        "warmup": start,
+        "duration": end,
         "trunks": [{"name": "trunk", "rerouting_codes": "none"}],
-        "dids": [{"number": "100", "route": {"trunk": "trunk"},
-                  "traffic": {"steps": [{"at": float(t), "calls_per_hour": float(r * 3600)} for t, r in zip(times, rates)],
-                              "holding_time": {"dist": "exponential", "mean": TV_HOLD}}}],
+        "dids": [
+            {
+                "number": "100",
+                "route": {"trunk": "trunk"},
+                "traffic": {
+                    "steps": [
+                        {"at": float(t), "calls_per_hour": float(r * 3600)} for t, r in zip(times, rates)
+                    ],
+                    "holding_time": {"dist": "exponential", "mean": TV_HOLD},
+                },
+            }
+        ],
     }
     scenario = load_scenario(data, name="time-varying")
     # the steps as the engine reads them, in calls per second
@@ -356,14 +486,19 @@ def time_varying_case(*, replications: int, seed: int) -> Case:
     return Case(
         name="time-varying-mt-m-inf",
         description=f"a sinusoidal load (mean {TV_MEAN_ERLANGS:g} erl, amplitude {TV_AMPLITUDE:g}, period 24h) as "
-                    f"5-minute steps on an unlimited trunk, exponential holding of mean {TV_HOLD:g}s: carried "
-                    f"erlangs over {start / 3600:g}h..{end / 3600:g}h = window average of the exact piecewise "
-                    f"Mt/M/inf mean; offered = the integral of the rate",
+        f"5-minute steps on an unlimited trunk, exponential holding of mean {TV_HOLD:g}s: carried "
+        f"erlangs over {start / 3600:g}h..{end / 3600:g}h = window average of the exact piecewise "
+        f"Mt/M/inf mean; offered = the integral of the rate",
         scenario=scenario,
-        checks=(Check("dids.100.carried_erlangs", column("dids.100.carried_erlangs"), busy),
-                Check("kpis.offered", column("kpis.offered"),
-                      window_arrivals(exact_times, exact_rates, start, end))),
-        replications=replications, seed=seed)
+        checks=(
+            Check("dids.100.carried_erlangs", column("dids.100.carried_erlangs"), busy),
+            Check(
+                "kpis.offered", column("kpis.offered"), window_arrivals(exact_times, exact_rates, start, end)
+            ),
+        ),
+        replications=replications,
+        seed=seed,
+    )
 
 
 def suite(quick: bool = False) -> list[Case]:
@@ -405,7 +540,9 @@ def run_case(case: Case, jobs: int = 1) -> pd.DataFrame:
     return pd.DataFrame({c.kpi: [c.extract(row) for _, row in frame.iterrows()] for c in case.checks})
 
 
-def judge(values, theory_value: float, threshold: float = Z_THRESHOLD, confidence: float = CONFIDENCE) -> dict:
+def judge(
+    values, theory_value: float, threshold: float = Z_THRESHOLD, confidence: float = CONFIDENCE
+) -> dict:
     """Mean over replications, its CI half-width, z = (mean - theory)/se and pass (|z| <= threshold).
 
     A replication whose KPI is undefined (NaN) makes the check fail: the exact value is defined.
@@ -422,8 +559,13 @@ def judge(values, theory_value: float, threshold: float = Z_THRESHOLD, confidenc
     else:  # every replication gave the same number
         z = 0.0 if mean == theory_value else math.copysign(math.inf, mean - theory_value)
     half = t_quantile(confidence, n - 1) * se if defined else math.nan
-    return {"simulated": mean, "ci95": half, "theory": float(theory_value), "z": z,
-            "passed": bool(defined and abs(z) <= threshold)}
+    return {
+        "simulated": mean,
+        "ci95": half,
+        "theory": float(theory_value),
+        "z": z,
+        "passed": bool(defined and abs(z) <= threshold),
+    }
 
 
 def evaluate(case: Case, values: pd.DataFrame) -> list[dict]:
@@ -436,7 +578,7 @@ def run_suite(quick: bool = False, jobs: int = 1, cases: Sequence[Case] | None =
     passed. ``attrs['wall_time']`` holds the seconds it took."""
     began = time.perf_counter()
     rows = []
-    for case in (suite(quick) if cases is None else cases):
+    for case in suite(quick) if cases is None else cases:
         rows += evaluate(case, run_case(case, jobs))
     table = pd.DataFrame(rows, columns=["case", "kpi", "simulated", "ci95", "theory", "z", "passed"])
     table.attrs["wall_time"] = time.perf_counter() - began
@@ -464,23 +606,36 @@ def _num(x: float, decimals: int) -> str:
 def format_table(table: pd.DataFrame, cases: Sequence[Case] | None = None) -> str:
     """The results as text: simulated mean ± 95 % half-width, theory, z and PASS/FAIL per check."""
     decimals = [_decimals(h) for h in table["ci95"]]
-    shown = pd.DataFrame({
-        "case": table["case"], "kpi": table["kpi"],
-        "simulated ± ci95": [f"{_num(m, d)} ± {_num(h, d)}" for m, h, d in zip(table["simulated"], table["ci95"], decimals)],
-        "theory": [_num(t, d + 1) for t, d in zip(table["theory"], decimals)],
-        "z": [f"{z:+.2f}" if np.isfinite(z) else str(z) for z in table["z"]],
-        "result": np.where(table["passed"], "pass", "FAIL"),
-    })
-    left = {c: (lambda w: (lambda v: v.ljust(w)))(shown[c].str.len().max()) for c in ("case", "kpi")}
+    shown = pd.DataFrame(
+        {
+            "case": table["case"],
+            "kpi": table["kpi"],
+            "simulated ± ci95": [
+                f"{_num(m, d)} ± {_num(h, d)}" for m, h, d in zip(table["simulated"], table["ci95"], decimals)
+            ],
+            "theory": [_num(t, d + 1) for t, d in zip(table["theory"], decimals)],
+            "z": [f"{z:+.2f}" if np.isfinite(z) else str(z) for z in table["z"]],
+            "result": np.where(table["passed"], "pass", "FAIL"),
+        }
+    )
+    left = {c: (lambda w: lambda v: v.ljust(w))(shown[c].str.len().max()) for c in ("case", "kpi")}
     failed = int((~table["passed"]).sum())
     finite = table["z"].abs()[np.isfinite(table["z"])]
-    lines = [f"validation against exact results: pass when |z| <= {Z_THRESHOLD:g}, "
-             f"z = (mean - theory) / standard error over replications", "",
-             shown.to_string(index=False, formatters=left, justify="left"), "",
-             f"{len(table)} checks in {table['case'].nunique()} cases: {len(table) - failed} passed, {failed} failed; "
-             f"largest |z| = {finite.max():.2f}" if len(finite) else f"{len(table)} checks: none defined"]
+    lines = [
+        f"validation against exact results: pass when |z| <= {Z_THRESHOLD:g}, "
+        f"z = (mean - theory) / standard error over replications",
+        "",
+        shown.to_string(index=False, formatters=left, justify="left"),
+        "",
+        f"{len(table)} checks in {table['case'].nunique()} cases: {len(table) - failed} passed, {failed} failed; "
+        f"largest |z| = {finite.max():.2f}"
+        if len(finite)
+        else f"{len(table)} checks: none defined",
+    ]
     if cases:
-        lines += ["", "cases:"] + [f"  {c.name} ({c.replications} replications): {c.description}" for c in cases]
+        lines += ["", "cases:"] + [
+            f"  {c.name} ({c.replications} replications): {c.description}" for c in cases
+        ]
     if "wall_time" in table.attrs:
         lines += ["", f"wall time {table.attrs['wall_time']:.1f} s"]
     return "\n".join(lines)

@@ -1,5 +1,6 @@
 """Hypothesis in CI: the same examples on every run (derandomized), so a red CI is reproducible; on a
 developer's machine the examples stay random, to keep finding new ones."""
+
 import os
 
 from hypothesis import settings

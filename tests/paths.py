@@ -1,4 +1,5 @@
 """Where the bundled files are, wherever pytest is started from."""
+
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,6 +4,7 @@ Each check passes when the exact value lies inside the Student-t (or normal) int
 LEVEL = 0.9999 (|z| <= ~3.9), so a correct simulator fails a check about once in 10,000 runs; every
 check is seeded, so a run is repeatable.
 """
+
 from __future__ import annotations
 
 import math
@@ -25,7 +26,8 @@ def t_half_width(samples, level: float = LEVEL) -> tuple[float, float]:
 def assert_covers(samples, exact: float, level: float = LEVEL, what: str = "") -> None:
     mean, half = t_half_width(samples, level)
     assert abs(mean - exact) <= half, (
-        f"{what}: replications give {mean:.6f} ± {half:.6f} ({level:.2%}), exact {exact:.6f}")
+        f"{what}: replications give {mean:.6f} ± {half:.6f} ({level:.2%}), exact {exact:.6f}"
+    )
 
 
 def assert_binomial(successes: int, trials: int, p: float, level: float = LEVEL, what: str = "") -> None:

@@ -4,6 +4,7 @@ that one example simulates in a few milliseconds.
 Every scenario drawn here must load (``tests/test_invariants.py`` checks that too): the strategy is a
 model of the schema's valid space, not of its errors (``tests/test_fuzz.py`` draws those).
 """
+
 from __future__ import annotations
 
 from hypothesis import strategies as st
@@ -32,8 +33,20 @@ def distributions(draw, low: float = 0.0, high: float = 30.0, positive: bool = F
     lo = max(low, 0.1) if positive else low
     value = st.floats(min_value=lo, max_value=high, allow_nan=False, allow_infinity=False)
     mean = st.floats(min_value=max(lo, 0.1), max_value=high, allow_nan=False, allow_infinity=False)
-    kind = draw(st.sampled_from(["plain", "text", "exponential", "deterministic", "lognormal", "uniform",
-                                 "empirical", "hyperexponential"]))
+    kind = draw(
+        st.sampled_from(
+            [
+                "plain",
+                "text",
+                "exponential",
+                "deterministic",
+                "lognormal",
+                "uniform",
+                "empirical",
+                "hyperexponential",
+            ]
+        )
+    )
     if kind == "plain":
         return draw(value)
     if kind == "text":
@@ -103,12 +116,19 @@ def scenarios(draw, max_trunks: int = 6, max_minutes: int = 20):
     number_lists = []
     for i in range(n_lists):
         mode = draw(st.sampled_from(["prefix", "exact"]))
-        numbers = draw(st.lists(st.sampled_from(PREFIXES + ["490000000001", "1900123456"]), max_size=4, unique=True))
-        number_lists.append({
-            "name": f"L{i}", "mode": mode,
-            "default_action": draw(st.sampled_from(["allow", "allow", "reject"])),
-            "items": [{"number": n, "action": draw(st.sampled_from(["allow", "reject"]))} for n in numbers],
-        })
+        numbers = draw(
+            st.lists(st.sampled_from(PREFIXES + ["490000000001", "1900123456"]), max_size=4, unique=True)
+        )
+        number_lists.append(
+            {
+                "name": f"L{i}",
+                "mode": mode,
+                "default_action": draw(st.sampled_from(["allow", "allow", "reject"])),
+                "items": [
+                    {"number": n, "action": draw(st.sampled_from(["allow", "reject"]))} for n in numbers
+                ],
+            }
+        )
     list_names = [nl["name"] for nl in number_lists]
     maybe_list = st.one_of(st.none(), st.sampled_from(list_names)) if list_names else st.none()
 
@@ -133,8 +153,15 @@ def scenarios(draw, max_trunks: int = 6, max_minutes: int = 20):
     slots = [draw(st.sampled_from([0, 0, 0, 1, 2, -1])) for _ in trunk_names]
     trunk_groups = []
     for g in range(3):
-        members = [{"trunk": name, "priority": draw(st.integers(0, 3)), "weight": draw(st.sampled_from([0, 1, 2, 70]))}
-                   for name, slot in zip(trunk_names, slots) if slot == g]
+        members = [
+            {
+                "trunk": name,
+                "priority": draw(st.integers(0, 3)),
+                "weight": draw(st.sampled_from([0, 1, 2, 70])),
+            }
+            for name, slot in zip(trunk_names, slots)
+            if slot == g
+        ]
         if not members:
             continue
         for m in members:  # defaults are valid too
@@ -142,9 +169,12 @@ def scenarios(draw, max_trunks: int = 6, max_minutes: int = 20):
                 del m["priority"]
             if draw(st.integers(0, 4)) == 0:
                 del m["weight"]
-        group = {"name": f"g{g}", "members": members,
-                 "capacity_limit": draw(st.one_of(st.none(), st.integers(1, 6))),
-                 "max_attempts": draw(st.one_of(st.none(), st.integers(1, 6)))}
+        group = {
+            "name": f"g{g}",
+            "members": members,
+            "capacity_limit": draw(st.one_of(st.none(), st.integers(1, 6))),
+            "max_attempts": draw(st.one_of(st.none(), st.integers(1, 6))),
+        }
         trunk_groups.append({k: v for k, v in group.items() if v is not None})
     group_names = [g["name"] for g in trunk_groups]
 
@@ -155,10 +185,13 @@ def scenarios(draw, max_trunks: int = 6, max_minutes: int = 20):
             route = {"group": draw(st.sampled_from(group_names))}
         else:
             route = {"trunk": draw(st.sampled_from(trunk_names))}
-        did = {"number": f"49{30 + i}{draw(st.integers(0, 999)):03d}", "route": route,
-               "capacity_limit": draw(st.one_of(st.none(), st.integers(1, 6))),
-               "number_list": draw(maybe_list),
-               "traffic": draw(traffic(duration))}
+        did = {
+            "number": f"49{30 + i}{draw(st.integers(0, 999)):03d}",
+            "route": route,
+            "capacity_limit": draw(st.one_of(st.none(), st.integers(1, 6))),
+            "number_list": draw(maybe_list),
+            "traffic": draw(traffic(duration)),
+        }
         dids.append({k: v for k, v in did.items() if v is not None})
 
     faults = []
@@ -166,7 +199,9 @@ def scenarios(draw, max_trunks: int = 6, max_minutes: int = 20):
         at = draw(st.floats(0.0, duration))
         length = draw(st.floats(1.0, duration))
         if draw(st.booleans()):
-            faults.append({"pop": draw(st.sampled_from(pop_names)), "at": at, "duration": length, "effect": "down"})
+            faults.append(
+                {"pop": draw(st.sampled_from(pop_names)), "at": at, "duration": length, "effect": "down"}
+            )
             continue
         effect = draw(st.sampled_from(["down", "respond", "channels"]))
         fault = {"trunk": draw(st.sampled_from(trunk_names)), "at": at, "duration": length, "effect": effect}
@@ -179,13 +214,25 @@ def scenarios(draw, max_trunks: int = 6, max_minutes: int = 20):
 
     settings = {}
     if draw(st.booleans()):
-        settings = {"platform_ringing_timeout": draw(st.integers(1, 40)),
-                    "inter_pop_delay": draw(st.sampled_from([0.0, 0.04, 2.0])),
-                    "rerouting_codes": draw(st.sampled_from(PRESETS))}
+        settings = {
+            "platform_ringing_timeout": draw(st.integers(1, 40)),
+            "inter_pop_delay": draw(st.sampled_from([0.0, 0.04, 2.0])),
+            "rerouting_codes": draw(st.sampled_from(PRESETS)),
+        }
 
-    scenario = {"name": "hypothesis", "duration": duration, "warmup": warmup, "seed": draw(st.integers(0, 2**32)),
-                "pops": pops, "number_lists": number_lists, "trunks": trunks, "trunk_groups": trunk_groups,
-                "dids": dids, "faults": faults, "settings": settings}
+    scenario = {
+        "name": "hypothesis",
+        "duration": duration,
+        "warmup": warmup,
+        "seed": draw(st.integers(0, 2**32)),
+        "pops": pops,
+        "number_lists": number_lists,
+        "trunks": trunks,
+        "trunk_groups": trunk_groups,
+        "dids": dids,
+        "faults": faults,
+        "settings": settings,
+    }
     return {k: v for k, v in scenario.items() if v not in ([], {})}
 
 

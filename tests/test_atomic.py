@@ -6,6 +6,7 @@ Each case starts the command line as a subprocess on a scenario big enough that 
 takes about a second, watches DIR for the temporary file that ``outputs.atomic_path`` creates, and sends
 the signal while it exists (or, for the simulation phase, before any file is written).
 """
+
 from __future__ import annotations
 
 import json
@@ -46,12 +47,25 @@ def big(tmp_path_factory) -> Path:
 
 
 def command(scenario: Path, out: Path, *extra: str) -> list[str]:
-    return [sys.executable, "-m", "simroute.cli", "run", str(scenario), "--out", str(out), "--format", "csv", *extra]
+    return [
+        sys.executable,
+        "-m",
+        "simroute.cli",
+        "run",
+        str(scenario),
+        "--out",
+        str(out),
+        "--format",
+        "csv",
+        *extra,
+    ]
 
 
 def previous_run(scenario: Path, out: Path) -> dict[str, bytes]:
     """A complete earlier run in ``out`` (a short one, so its files differ from the big run's)."""
-    done = subprocess.run(command(scenario, out, "--duration", "30s"), capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        command(scenario, out, "--duration", "30s"), capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     return {name: (out / name).read_bytes() for name in OUTPUTS}
 
@@ -65,8 +79,13 @@ def interrupt(cmd: list[str], out: Path, sig: int, phase: str) -> subprocess.Pop
     before any output is written ("simulating"); return the finished process."""
     # a shell that started the tests in the background has them ignore SIGINT, and children inherit
     # that: give the run the default disposition, as it has when started from a terminal
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    proc = subprocess.Popen(
+        cmd,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+    )
     deadline = time.monotonic() + 120
     try:
         if phase == "simulating":
@@ -106,7 +125,9 @@ def assert_previous_or_complete(out: Path, before: dict[str, bytes] | None) -> N
         else:
             assert now.endswith(b"\n"), f"{name} does not end with a newline"
             lines = now.splitlines()
-            assert len(lines) > 1 and lines[-1].count(b",") == lines[0].count(b","), f"{name}: last row cut short"
+            assert len(lines) > 1 and lines[-1].count(b",") == lines[0].count(b","), (
+                f"{name}: last row cut short"
+            )
 
 
 def interrupted_run(scenario: Path, tmp_path: Path, sig: int, phase: str, prepopulated: bool):

@@ -1,6 +1,7 @@
 """The event budget (simroute/budget.py): the expected number of calls is the integral of the arrival rate,
 exactly for hand-computed cases and within a Poisson interval of what the engine generates; a run above
 the budget raises a BudgetError that says what to do, unless confirmed."""
+
 from __future__ import annotations
 
 import math
@@ -9,18 +10,30 @@ import pytest
 from scipy import stats
 
 import simroute
-from simroute.experiments.budget import (DEFAULT_BUDGET, EVENTS_PER_CALL, BudgetError, add_budget_arguments, check_budget,
-                             estimate_events, expected_calls, parse_events)
 from simroute.errors import SimrouteError
+from simroute.experiments.budget import (
+    DEFAULT_BUDGET,
+    EVENTS_PER_CALL,
+    BudgetError,
+    add_budget_arguments,
+    check_budget,
+    estimate_events,
+    expected_calls,
+    parse_events,
+)
 
 from .stats import LEVEL
 
 
 def scenario(*traffics, duration="10h", faults=()):
     return {
-        "name": "budget", "duration": duration, "trunks": [{"name": "t"}],
-        "dids": [{"number": f"49{i}", "route": {"trunk": "t"}, **({"traffic": tr} if tr else {})}
-                 for i, tr in enumerate(traffics)],
+        "name": "budget",
+        "duration": duration,
+        "trunks": [{"name": "t"}],
+        "dids": [
+            {"number": f"49{i}", "route": {"trunk": "t"}, **({"traffic": tr} if tr else {})}
+            for i, tr in enumerate(traffics)
+        ],
         "faults": list(faults),
     }
 
@@ -28,20 +41,46 @@ def scenario(*traffics, duration="10h", faults=()):
 RATE = {"calls_per_hour": 360, "holding_time": "1m"}
 
 
-@pytest.mark.parametrize("traffic, duration, calls", [
-    (RATE, "10h", 3600),
-    ({"erlangs": 6, "holding_time": "2m"}, "1h", 180),                       # 6 erlangs of 2 min: 3 calls a minute
-    ({"erlangs": 6, "holding_time": {"dist": "exponential", "mean": 120}}, "30m", 90),
-    ({"steps": [{"at": 0, "calls_per_hour": 60}, {"at": "1h", "calls_per_hour": 120}], "holding_time": "1m"}, "3h", 300),
-    ({"steps": [{"at": "1h", "calls_per_hour": 60}], "holding_time": "1m"}, "3h", 120),   # nothing before the step
-    ({"steps": [{"at": 0, "calls_per_hour": 60}, {"at": "5h", "calls_per_hour": 6000}], "holding_time": "1m"},
-     "2h", 120),                                                                            # a step after the end
-    ({"calls_per_hour": 100, "profile": [float(h) for h in range(24)], "holding_time": "1m"}, 2.5 * 3600,
-     100 * (0 + 1 + 0.5 * 2)),
-    ({"calls_per_hour": 100, "profile": [float(h) for h in range(24)], "holding_time": "1m"}, 50.5 * 3600,
-     100 * (2 * 276 + 0 + 1 + 0.5 * 2)),                                     # two days, two hours and a half
-    (None, "10h", 0),                                                        # a DID without traffic
-])
+@pytest.mark.parametrize(
+    "traffic, duration, calls",
+    [
+        (RATE, "10h", 3600),
+        ({"erlangs": 6, "holding_time": "2m"}, "1h", 180),  # 6 erlangs of 2 min: 3 calls a minute
+        ({"erlangs": 6, "holding_time": {"dist": "exponential", "mean": 120}}, "30m", 90),
+        (
+            {
+                "steps": [{"at": 0, "calls_per_hour": 60}, {"at": "1h", "calls_per_hour": 120}],
+                "holding_time": "1m",
+            },
+            "3h",
+            300,
+        ),
+        (
+            {"steps": [{"at": "1h", "calls_per_hour": 60}], "holding_time": "1m"},
+            "3h",
+            120,
+        ),  # nothing before the step
+        (
+            {
+                "steps": [{"at": 0, "calls_per_hour": 60}, {"at": "5h", "calls_per_hour": 6000}],
+                "holding_time": "1m",
+            },
+            "2h",
+            120,
+        ),  # a step after the end
+        (
+            {"calls_per_hour": 100, "profile": [float(h) for h in range(24)], "holding_time": "1m"},
+            2.5 * 3600,
+            100 * (0 + 1 + 0.5 * 2),
+        ),
+        (
+            {"calls_per_hour": 100, "profile": [float(h) for h in range(24)], "holding_time": "1m"},
+            50.5 * 3600,
+            100 * (2 * 276 + 0 + 1 + 0.5 * 2),
+        ),  # two days, two hours and a half
+        (None, "10h", 0),  # a DID without traffic
+    ],
+)
 def test_expected_calls_are_the_integral_of_the_rate(traffic, duration, calls):
     s = scenario(traffic, duration=duration)
     assert expected_calls(s) == pytest.approx(calls)
@@ -65,9 +104,15 @@ def test_duration_override_as_text_or_seconds():
 CASES = {
     "constant": {"calls_per_hour": 3000, "holding_time": "1m"},
     "erlangs": {"erlangs": 40, "holding_time": {"dist": "lognormal", "mean": "2m", "cv": 1.2}},
-    "steps": {"steps": [{"at": "10m", "calls_per_hour": 1200}, {"at": "50m", "calls_per_hour": 6000},
-                        {"at": "70m", "calls_per_hour": 0}, {"at": "80m", "calls_per_hour": 2400}],
-              "holding_time": "30s"},
+    "steps": {
+        "steps": [
+            {"at": "10m", "calls_per_hour": 1200},
+            {"at": "50m", "calls_per_hour": 6000},
+            {"at": "70m", "calls_per_hour": 0},
+            {"at": "80m", "calls_per_hour": 2400},
+        ],
+        "holding_time": "30s",
+    },
     "profile": {"calls_per_hour": 1000, "profile": [0, 0.5, 4, 1, 2, 3] * 4, "holding_time": "1m"},
 }
 
@@ -124,11 +169,17 @@ def test_replications_multiply_the_estimate():
     assert check_budget({**s, "replications": 5}, None, DEFAULT_BUDGET, False, replications=1) == 15_000_000
 
 
-@pytest.mark.parametrize("traffic", [
-    {"calls_per_hour": 1e308, "holding_time": "1m"},
-    {"calls_per_hour": 1e308, "profile": [1e308] * 24, "holding_time": "1m"},
-    {"steps": [{"at": 0, "calls_per_hour": 1e308}, {"at": 1e300, "calls_per_hour": 1e308}], "holding_time": "1m"},
-])
+@pytest.mark.parametrize(
+    "traffic",
+    [
+        {"calls_per_hour": 1e308, "holding_time": "1m"},
+        {"calls_per_hour": 1e308, "profile": [1e308] * 24, "holding_time": "1m"},
+        {
+            "steps": [{"at": 0, "calls_per_hour": 1e308}, {"at": 1e300, "calls_per_hour": 1e308}],
+            "holding_time": "1m",
+        },
+    ],
+)
 def test_absurd_numbers_saturate_quickly_instead_of_crashing(traffic):
     s = scenario(traffic, duration=1e308)
     assert estimate_events(s) == estimate_events(s) > DEFAULT_BUDGET
@@ -136,10 +187,24 @@ def test_absurd_numbers_saturate_quickly_instead_of_crashing(traffic):
         check_budget(s, None, DEFAULT_BUDGET, False, replications=100)
 
 
-@pytest.mark.parametrize("text, value", [("50000000", 50_000_000), ("50_000_000", 50_000_000), ("5e7", 50_000_000),
-                                         ("50M", 50_000_000), ("2g", 2_000_000_000), ("1.5k", 1500), ("1e999", None),
-                                         ("0", None), ("-5", None), ("nan", None), ("inf", None), ("lots", None),
-                                         ("", None)])
+@pytest.mark.parametrize(
+    "text, value",
+    [
+        ("50000000", 50_000_000),
+        ("50_000_000", 50_000_000),
+        ("5e7", 50_000_000),
+        ("50M", 50_000_000),
+        ("2g", 2_000_000_000),
+        ("1.5k", 1500),
+        ("1e999", None),
+        ("0", None),
+        ("-5", None),
+        ("nan", None),
+        ("inf", None),
+        ("lots", None),
+        ("", None),
+    ],
+)
 def test_parse_events(text, value):
     if value is None:
         with pytest.raises(ValueError):

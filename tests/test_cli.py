@@ -1,12 +1,12 @@
 """The ``simroute`` command: the KPI table, --json, --seed, --duration, --out files, errors and schema.
 
 Most tests call ``simroute.cli.main`` in-process (fast); one runs the installed console script."""
+
 import contextlib
 import io
 import json
 import shutil
 import subprocess
-import sys
 import sysconfig
 from pathlib import Path
 
@@ -19,14 +19,48 @@ from simroute.cli import main
 ROOT = Path(__file__).resolve().parent.parent
 QUICKSTART = ROOT / "scenarios" / "quickstart.yaml"
 
-KPI_KEYS = {"offered", "answered", "completion_rate", "loss_probability", "outcomes", "attempts_per_call",
-            "post_dial_delay_mean", "post_dial_delay_p95"}
-TRUNK_KEYS = {"attempts", "answered", "first_choice_share", "answered_share", "weight_share", "attempt_blocking",
-              "carried_erlangs", "time_congestion", "peak_concurrent", "timeout_fraction", "error_fraction"}
+KPI_KEYS = {
+    "offered",
+    "answered",
+    "completion_rate",
+    "loss_probability",
+    "outcomes",
+    "attempts_per_call",
+    "post_dial_delay_mean",
+    "post_dial_delay_p95",
+}
+TRUNK_KEYS = {
+    "attempts",
+    "answered",
+    "first_choice_share",
+    "answered_share",
+    "weight_share",
+    "attempt_blocking",
+    "carried_erlangs",
+    "time_congestion",
+    "peak_concurrent",
+    "timeout_fraction",
+    "error_fraction",
+}
 ENTITY_KEYS = {"offered", "answered", "carried_erlangs", "peak_concurrent"}
-CDR_COLUMNS = ["call_id", "routing_attempt", "is_last_cdr", "did", "caller", "ingress_pop", "egress_pop", "trunk",
-               "trunk_group", "time_start", "time_connect", "time_end", "duration", "disconnect_code", "reason",
-               "initiator"]
+CDR_COLUMNS = [
+    "call_id",
+    "routing_attempt",
+    "is_last_cdr",
+    "did",
+    "caller",
+    "ingress_pop",
+    "egress_pop",
+    "trunk",
+    "trunk_group",
+    "time_start",
+    "time_connect",
+    "time_end",
+    "duration",
+    "disconnect_code",
+    "reason",
+    "initiator",
+]
 
 
 def run(*argv):
@@ -124,8 +158,14 @@ def test_kpis_are_consistent_across_tables(summary):
     assert sum(t["answered"] for t in summary["trunks"].values()) == k["answered"]
     for name, trunk in summary["trunks"].items():
         assert 0 <= trunk["answered"] <= trunk["attempts"], name
-        for share in ("first_choice_share", "answered_share", "attempt_blocking", "time_congestion",
-                      "timeout_fraction", "error_fraction"):
+        for share in (
+            "first_choice_share",
+            "answered_share",
+            "attempt_blocking",
+            "time_congestion",
+            "timeout_fraction",
+            "error_fraction",
+        ):
             assert trunk[share] is None or 0 <= trunk[share] <= 1, (name, share)
     caps = {"pbx-fra": 30, "pbx-ams": 20, "backup-sip": 10}
     for name, cap in caps.items():
@@ -235,8 +275,11 @@ def test_bad_scenario_exits_2_naming_file_and_field(tmp_path):
 
 
 def test_every_problem_line_starts_with_simroute_error(tmp_path):
-    path = broken_quickstart(tmp_path, lambda d: d["trunks"][1].update(capacity_limit=0),
-                             lambda d: d["trunks"][0].update(capcity=3))
+    path = broken_quickstart(
+        tmp_path,
+        lambda d: d["trunks"][1].update(capacity_limit=0),
+        lambda d: d["trunks"][0].update(capcity=3),
+    )
     code, _, err = run("run", path)
     assert code == 2
     lines = err.splitlines()
@@ -245,8 +288,11 @@ def test_every_problem_line_starts_with_simroute_error(tmp_path):
 
 
 def test_every_problem_is_on_stderr(tmp_path):
-    path = broken_quickstart(tmp_path, lambda d: d["trunks"][1].update(capacity_limit=0),
-                             lambda d: d["trunks"][0].update(capcity=3))
+    path = broken_quickstart(
+        tmp_path,
+        lambda d: d["trunks"][1].update(capacity_limit=0),
+        lambda d: d["trunks"][0].update(capcity=3),
+    )
     code, out, err = run("run", path)
     assert code == 2
     assert out == ""
@@ -316,8 +362,13 @@ def _console_script():
 def test_installed_console_script_runs(tmp_path):
     script = _console_script()
     assert script is not None, "the `simroute` console script is not installed (pip install -e .)"
-    done = subprocess.run([script, "run", str(QUICKSTART), "--duration", "1h"], cwd=tmp_path,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [script, "run", str(QUICKSTART), "--duration", "1h"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     assert "Traceback" not in done.stderr
     assert "completion_rate" in done.stdout

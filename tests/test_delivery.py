@@ -1,5 +1,6 @@
 """Delivery beyond SIP and DIDWW's channel model: cloud-PBX queues against Erlang C and A, shared
 channels against Erlang B, the channel order, PSTN forwarding, voicemail and costs."""
+
 import numpy as np
 import pytest
 
@@ -16,10 +17,17 @@ def contact_centre(agents, erlangs, patience=None, **pbx):
     if patience is not None:
         model["patience"] = {"dist": "exponential", "mean": patience}
     return {
-        "name": "queue", "duration": "21h", "warmup": "1h",
+        "name": "queue",
+        "duration": "21h",
+        "warmup": "1h",
         "trunks": [{"name": "cloud", "kind": "pbx", "pbx": model}],
-        "dids": [{"number": "18005550100", "route": {"trunk": "cloud"},
-                  "traffic": {"erlangs": erlangs, "holding_time": {"dist": "exponential", "mean": 180}}}],
+        "dids": [
+            {
+                "number": "18005550100",
+                "route": {"trunk": "cloud"},
+                "traffic": {"erlangs": erlangs, "holding_time": {"dist": "exponential", "mean": 180}},
+            }
+        ],
     }
 
 
@@ -56,14 +64,16 @@ def test_voicemail_after_max_wait_and_a_full_queue_answers_busy():
     assert queue["entered"] == queue["served"] + queue["voicemail"]
     pbx = result.records.pbx
     voicemail = pbx[pbx[:, 6] == codes.PBX_VOICEMAIL]
-    assert np.allclose(voicemail[:, 5] - voicemail[:, 4], 300.0)                # left the queue at max_wait
-    assert np.allclose(voicemail[:, 7] - voicemail[:, 5], 40.0)                 # then 40 s of voicemail
-    assert result.summary["kpis"]["outcomes"]["sip_486"] > 100                   # queue full: busy
+    assert np.allclose(voicemail[:, 5] - voicemail[:, 4], 300.0)  # left the queue at max_wait
+    assert np.allclose(voicemail[:, 7] - voicemail[:, 5], 40.0)  # then 40 s of voicemail
+    assert result.summary["kpis"]["outcomes"]["sip_486"] > 100  # queue full: busy
     assert queue["peak_queue_length"] <= 2
     served = pbx[pbx[:, 6] == codes.PBX_SERVED]
     a, b = result.scenario.warmup, result.duration
     busy = (np.minimum(served[:, 7], b) - np.maximum(served[:, 5], a)).clip(min=0).sum() / (b - a)
-    assert queue["agent_occupancy"] == pytest.approx(busy) and 0.9 < busy <= 1.0  # one agent, nearly always talking
+    assert (
+        queue["agent_occupancy"] == pytest.approx(busy) and 0.9 < busy <= 1.0
+    )  # one agent, nearly always talking
 
 
 def shared_group(c, a1, a2, metered=0):
@@ -71,15 +81,27 @@ def shared_group(c, a1, a2, metered=0):
     if metered:
         group["metered_channels"] = metered
     return {
-        "name": "shared", "duration": "41h", "warmup": "1h",
+        "name": "shared",
+        "duration": "41h",
+        "warmup": "1h",
         "capacity_pools": [{"name": "pool", "metered_rate": 0.01, "shared_monthly_price": 6.0}],
         "shared_capacity_groups": [group],
         "trunks": [{"name": "t1"}, {"name": "t2"}],
         "dids": [
-            {"number": "4930111", "route": {"trunk": "t1"}, "channels_included": 0, "shared_capacity_group": "shared",
-             "traffic": {"erlangs": a1, "holding_time": {"dist": "exponential", "mean": 120}}},
-            {"number": "4930222", "route": {"trunk": "t2"}, "channels_included": 0, "shared_capacity_group": "shared",
-             "traffic": {"erlangs": a2, "holding_time": {"dist": "deterministic", "value": 300}}},
+            {
+                "number": "4930111",
+                "route": {"trunk": "t1"},
+                "channels_included": 0,
+                "shared_capacity_group": "shared",
+                "traffic": {"erlangs": a1, "holding_time": {"dist": "exponential", "mean": 120}},
+            },
+            {
+                "number": "4930222",
+                "route": {"trunk": "t2"},
+                "channels_included": 0,
+                "shared_capacity_group": "shared",
+                "traffic": {"erlangs": a2, "holding_time": {"dist": "deterministic", "value": 300}},
+            },
         ],
     }
 
@@ -136,10 +158,12 @@ def test_pstn_fallback_costs_add_up():
 
 def test_a_did_with_no_channel_fields_is_unlimited_and_zero_included_takes_no_call():
     base = shared_group(2, 1.0, 1.0)
-    base["dids"][0] = {k: v for k, v in base["dids"][0].items() if k not in ("channels_included", "shared_capacity_group")}
+    base["dids"][0] = {
+        k: v for k, v in base["dids"][0].items() if k not in ("channels_included", "shared_capacity_group")
+    }
     base["dids"][1]["shared_capacity_group"] = None
     base["dids"][1] = {k: v for k, v in base["dids"][1].items() if v is not None}
     result = simroute.simulate(base, duration="5h", seed=6)
     outcomes = result.summary["dids"]
-    assert outcomes["4930111"]["answered"] == outcomes["4930111"]["offered"] > 0       # no channel fields
-    assert outcomes["4930222"]["answered"] == 0 < outcomes["4930222"]["offered"]       # "0 included" alone
+    assert outcomes["4930111"]["answered"] == outcomes["4930111"]["offered"] > 0  # no channel fields
+    assert outcomes["4930222"]["answered"] == 0 < outcomes["4930222"]["offered"]  # "0 included" alone

@@ -14,6 +14,7 @@ change is intended, regenerate it and commit it with the change that explains it
 does not promise identical random streams across its own versions for every distribution, so an upgrade
 of numpy can also move the golden numbers: check the difference is statistical noise, then regenerate.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -55,11 +56,30 @@ def test_same_bytes_under_any_pythonhashseed(tmp_path):
     for hashseed in ("0", "1", "4242"):
         out = tmp_path / f"h{hashseed}"
         env = {**os.environ, "PYTHONHASHSEED": hashseed}
-        done = subprocess.run([sys.executable, "-m", "simroute.cli", "run", str(SCENARIO), "--out", str(out),
-                               "--format", "csv", "--seed", "3"], env=env, capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "simroute.cli",
+                "run",
+                str(SCENARIO),
+                "--out",
+                str(out),
+                "--format",
+                "csv",
+                "--seed",
+                "3",
+            ],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         assert done.returncode == 0, done.stderr
-        digests[hashseed] = {name: hashlib.sha256((out / name).read_bytes()).hexdigest()
-                             for name in ("summary.json", "attempts.csv")}
+        digests[hashseed] = {
+            name: hashlib.sha256((out / name).read_bytes()).hexdigest()
+            for name in ("summary.json", "attempts.csv")
+        }
     assert len({json.dumps(d, sort_keys=True) for d in digests.values()}) == 1, digests
 
 
@@ -87,7 +107,12 @@ def test_golden_summary_json():
         pytest.skip(f"regenerated {SUMMARY}")
     expected = SUMMARY.read_bytes().decode("utf-8")
     if produced != expected:
-        diff = "".join(difflib.unified_diff(expected.splitlines(True), produced.splitlines(True),
-                                            "golden/summary.json", "now", n=1))
-        pytest.fail("summary.json of tests/golden/scenario.yaml changed (regenerate only if intended, see this "
-                    f"module's docstring):\n{diff[:5000]}")
+        diff = "".join(
+            difflib.unified_diff(
+                expected.splitlines(True), produced.splitlines(True), "golden/summary.json", "now", n=1
+            )
+        )
+        pytest.fail(
+            "summary.json of tests/golden/scenario.yaml changed (regenerate only if intended, see this "
+            f"module's docstring):\n{diff[:5000]}"
+        )

@@ -1,13 +1,14 @@
 """The engine against exact answers: Erlang B, weighted split, re-routing, timeouts, number lists,
 caps at every event, and POP outages. Statistical checks are seeded and use the interval in tests/stats.py."""
+
 import math
 
 import numpy as np
 import pytest
 
 import simroute
-from simroute.scenario import codes
 from simroute.engine.routing import buckets, first_choice_probabilities
+from simroute.scenario import codes
 
 from .paths import SCENARIOS
 from .stats import assert_binomial, assert_covers
@@ -22,22 +23,50 @@ def erlang_b(a, c):
 
 def single_trunk(capacity, erlangs, duration="50h", holding=None, endpoint=None, **trunk):
     return {
-        "name": "single", "duration": duration, "warmup": "1h",
-        "trunks": [{"name": "t", "capacity_limit": capacity, "rerouting_codes": "none",
-                    **({"endpoint": endpoint} if endpoint else {}), **trunk}],
-        "dids": [{"number": "441234567890", "route": {"trunk": "t"},
-                  "traffic": {"erlangs": erlangs, "holding_time": holding or {"dist": "exponential", "mean": 180}}}],
+        "name": "single",
+        "duration": duration,
+        "warmup": "1h",
+        "trunks": [
+            {
+                "name": "t",
+                "capacity_limit": capacity,
+                "rerouting_codes": "none",
+                **({"endpoint": endpoint} if endpoint else {}),
+                **trunk,
+            }
+        ],
+        "dids": [
+            {
+                "number": "441234567890",
+                "route": {"trunk": "t"},
+                "traffic": {
+                    "erlangs": erlangs,
+                    "holding_time": holding or {"dist": "exponential", "mean": 180},
+                },
+            }
+        ],
     }
 
 
 def two_trunks(primary=None, secondary=None, **group):
     return {
-        "name": "pair", "duration": "2h",
+        "name": "pair",
+        "duration": "2h",
         "trunks": [{"name": "primary", **(primary or {})}, {"name": "secondary", **(secondary or {})}],
-        "trunk_groups": [{"name": "g", "members": [{"trunk": "primary", "priority": 1},
-                                                   {"trunk": "secondary", "priority": 2}], **group}],
-        "dids": [{"number": "4930111", "route": {"group": "g"},
-                  "traffic": {"calls_per_hour": 300, "holding_time": "2m"}}],
+        "trunk_groups": [
+            {
+                "name": "g",
+                "members": [{"trunk": "primary", "priority": 1}, {"trunk": "secondary", "priority": 2}],
+                **group,
+            }
+        ],
+        "dids": [
+            {
+                "number": "4930111",
+                "route": {"group": "g"},
+                "traffic": {"calls_per_hour": 300, "holding_time": "2m"},
+            }
+        ],
     }
 
 
@@ -82,8 +111,9 @@ def test_primary_answering_503(codes_list, rerouted):
 @pytest.mark.parametrize("codes_list, rerouted", [(["ringing_timeout"], True), ("none", False)])
 def test_ringing_timeout_reroutes(codes_list, rerouted):
     """(d) A primary that answers after 30 s with a 10 s ringing timeout ends with 1505 each time."""
-    scenario = two_trunks(primary={"ringing_timeout": "10s", "rerouting_codes": codes_list,
-                                   "endpoint": {"answer_delay": "30s"}})
+    scenario = two_trunks(
+        primary={"ringing_timeout": "10s", "rerouting_codes": codes_list, "endpoint": {"answer_delay": "30s"}}
+    )
     result = simroute.simulate(scenario, seed=2)
     att = result.attempts
     first = att[att.routing_attempt == 1]
@@ -100,8 +130,13 @@ def test_ringing_timeout_reroutes(codes_list, rerouted):
 
 def test_ringing_timeout_probability_is_exp_minus_t_over_r():
     """P(timeout) = exp(-T/r) for exponential answer delay with mean r."""
-    scenario = single_trunk(None, 2.0, duration="20h",
-                            endpoint={"answer_delay": {"dist": "exponential", "mean": "8s"}}, ringing_timeout="12s")
+    scenario = single_trunk(
+        None,
+        2.0,
+        duration="20h",
+        endpoint={"answer_delay": {"dist": "exponential", "mean": "8s"}},
+        ringing_timeout="12s",
+    )
     result = simroute.simulate(scenario, seed=3)
     t = result.summary["trunks"]["t"]
     n = t["attempts"]
@@ -113,39 +148,81 @@ def test_number_list_blocks_by_longest_prefix():
     result = simroute.simulate(SCENARIOS / "spam-list.yaml")
     calls = result.calls
     rejected = calls.outcome == "number_list_reject"
-    blocked = (calls.caller.str.startswith("1900") & ~calls.caller.str.startswith("19005")) | \
-        calls.caller.str.startswith("447700900")
+    blocked = (
+        calls.caller.str.startswith("1900") & ~calls.caller.str.startswith("19005")
+    ) | calls.caller.str.startswith("447700900")
     assert blocked.sum() > 100 and (calls.caller.str.startswith("19005")).sum() > 50
     assert (rejected == blocked).all()
     att = result.attempts
-    assert (att[att.cause == codes.NUMBER_LIST_REJECT].time_end == att[att.cause == codes.NUMBER_LIST_REJECT].time_start).all()
+    assert (
+        att[att.cause == codes.NUMBER_LIST_REJECT].time_end
+        == att[att.cause == codes.NUMBER_LIST_REJECT].time_start
+    ).all()
 
 
 def busy_scenario():
     """Every kind of cap binding at once, with failures and faults."""
     return {
-        "name": "busy", "duration": "3h", "warmup": "10m",
+        "name": "busy",
+        "duration": "3h",
+        "warmup": "10m",
         "pops": [{"name": "FRA", "ingress_share": 0.5}, {"name": "AMS", "ingress_share": 0.5}],
         "trunks": [
-            {"name": "a", "pop": "FRA", "capacity_limit": 12, "ringing_timeout": "15s", "rerouting_codes": "all",
-             "endpoint": {"channels": 10, "answer_delay": {"dist": "exponential", "mean": "6s"},
-                          "responses": {486: 0.05, 503: 0.05}, "no_response": 0.02}},
-            {"name": "b", "capacity_limit": 8, "ringing_timeout": "10s", "rerouting_codes": "all",
-             "endpoint": {"answer_delay": {"dist": "uniform", "low": 1, "high": 12}, "answer_probability": 0.8}},
+            {
+                "name": "a",
+                "pop": "FRA",
+                "capacity_limit": 12,
+                "ringing_timeout": "15s",
+                "rerouting_codes": "all",
+                "endpoint": {
+                    "channels": 10,
+                    "answer_delay": {"dist": "exponential", "mean": "6s"},
+                    "responses": {486: 0.05, 503: 0.05},
+                    "no_response": 0.02,
+                },
+            },
+            {
+                "name": "b",
+                "capacity_limit": 8,
+                "ringing_timeout": "10s",
+                "rerouting_codes": "all",
+                "endpoint": {
+                    "answer_delay": {"dist": "uniform", "low": 1, "high": 12},
+                    "answer_probability": 0.8,
+                },
+            },
             {"name": "c", "capacity_limit": 6, "rerouting_codes": "all"},
         ],
-        "trunk_groups": [{"name": "g", "capacity_limit": 15, "members": [
-            {"trunk": "a", "priority": 1, "weight": 2}, {"trunk": "b", "priority": 1, "weight": 1},
-            {"trunk": "c", "priority": 2}]}],
-        "dids": [
-            {"number": "111", "route": {"group": "g"}, "capacity_limit": 18,
-             "traffic": {"erlangs": 20, "holding_time": {"dist": "lognormal", "mean": "2m", "cv": 1.5}}},
-            {"number": "222", "route": {"trunk": "b"}, "capacity_limit": 5,
-             "traffic": {"erlangs": 6, "holding_time": "90s"}},
+        "trunk_groups": [
+            {
+                "name": "g",
+                "capacity_limit": 15,
+                "members": [
+                    {"trunk": "a", "priority": 1, "weight": 2},
+                    {"trunk": "b", "priority": 1, "weight": 1},
+                    {"trunk": "c", "priority": 2},
+                ],
+            }
         ],
-        "faults": [{"pop": "FRA", "at": "1h", "duration": "20m"},
-                   {"trunk": "a", "at": "2h", "duration": "10m", "effect": "channels", "channels": 2},
-                   {"trunk": "b", "at": "125m", "duration": "10m", "effect": "down"}],
+        "dids": [
+            {
+                "number": "111",
+                "route": {"group": "g"},
+                "capacity_limit": 18,
+                "traffic": {"erlangs": 20, "holding_time": {"dist": "lognormal", "mean": "2m", "cv": 1.5}},
+            },
+            {
+                "number": "222",
+                "route": {"trunk": "b"},
+                "capacity_limit": 5,
+                "traffic": {"erlangs": 6, "holding_time": "90s"},
+            },
+        ],
+        "faults": [
+            {"pop": "FRA", "at": "1h", "duration": "20m"},
+            {"trunk": "a", "at": "2h", "duration": "10m", "effect": "channels", "channels": 2},
+            {"trunk": "b", "at": "125m", "duration": "10m", "effect": "down"},
+        ],
     }
 
 
@@ -155,9 +232,12 @@ def test_no_cap_is_ever_exceeded():
     assert result.events_checked > 5000
     rec, net = result.records, result.network
     from simroute.kpis.metrics import Occupancy
+
     peaks = []
     for t, cap in enumerate(net.trunk_cap):
-        held = (rec.trunk == t) & ~np.isin(rec.cause, [codes.NUMBER_LIST_REJECT, codes.TRUNK_CAPACITY, codes.POP_DOWN])
+        held = (rec.trunk == t) & ~np.isin(
+            rec.cause, [codes.NUMBER_LIST_REJECT, codes.TRUNK_CAPACITY, codes.POP_DOWN]
+        )
         peaks.append(Occupancy(rec.time_start[held], rec.time_end[held]).peak())
         assert peaks[-1] <= cap, (t, peaks[-1], cap)
     assert peaks[1:] == net.trunk_cap[1:]  # b and c reach their caps
@@ -180,7 +260,9 @@ def test_records_add_up():
     assert (counts["min"] == 1).all() and (counts["max"] == counts["count"]).all()
     assert (att.time_start <= att.time_end).all()
     connected = att.dropna(subset=["time_connect"])
-    assert ((connected.time_start <= connected.time_connect) & (connected.time_connect <= connected.time_end)).all()
+    assert (
+        (connected.time_start <= connected.time_connect) & (connected.time_connect <= connected.time_end)
+    ).all()
     assert not att[att.trunk != ""].groupby("call_id").trunk.apply(lambda s: s.duplicated().any()).any()
     per_trunk = sum(t["attempts"] for t in result.summary["trunks"].values())
     window = calls[(calls.time_arrival >= 600) & (calls.time_arrival < 3 * 3600)].call_id
@@ -200,7 +282,9 @@ def test_pop_outage_moves_ingress_to_the_other_pop():
     assert (during.ingress_pop == "AMS").all()
     assert_binomial(int((before.ingress_pop == "FRA").sum()), len(before), 0.5, what="FRA share before")
     window = att[(att.time_start >= 3 * 3600) & (att.time_start < 4 * 3600) & (att.trunk == "pbx-fra")]
-    assert len(window) > 400 and (window.cause == codes.POP_DOWN).all() and (window.disconnect_code == 503).all()
+    assert (
+        len(window) > 400 and (window.cause == codes.POP_DOWN).all() and (window.disconnect_code == 503).all()
+    )
     assert during.answered.mean() > 0.95  # conservative re-routes 503 to the Auto trunk
     assert (during[during.answered].trunk == "pbx-auto").all()
 
@@ -224,11 +308,17 @@ def test_random_pop_outages_take_the_expected_share_of_time():
     """A POP down at random (MTBF 2h, MTTR 20m) is down mttr/(mtbf+mttr) of the time: no call arrives
     there then, so its share of ingress drops from 1/2 to (1/2)(1 - 1/7)."""
     scenario = {
-        "name": "random-outage", "duration": "100h",
+        "name": "random-outage",
+        "duration": "100h",
         "pops": [{"name": "FRA", "ingress_share": 1}, {"name": "AMS", "ingress_share": 1}],
         "trunks": [{"name": "t"}],
-        "dids": [{"number": "4930111", "route": {"trunk": "t"},
-                  "traffic": {"calls_per_hour": 300, "holding_time": "30s"}}],
+        "dids": [
+            {
+                "number": "4930111",
+                "route": {"trunk": "t"},
+                "traffic": {"calls_per_hour": 300, "holding_time": "30s"},
+            }
+        ],
         "faults": [{"pop": "FRA", "mtbf": "2h", "mttr": "20m"}],
     }
     shares = []

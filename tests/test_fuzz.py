@@ -8,6 +8,7 @@ feature (wrong types, negative / zero / huge / NaN / infinite numbers, unknown k
 names), and YAML built to hurt (alias bombs, deep nesting, several documents, duplicate keys, tags). The
 nastiest are also files under ``tests/corpus/``, each run through the command line.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -26,55 +27,139 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 import simroute
-from simroute.scenario import safeyaml
 from simroute.cli import main
+from simroute.scenario import safeyaml
 from simroute.scenario.schema import Scenario
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
-FUZZ = settings(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture,
-                                                      HealthCheck.data_too_large, HealthCheck.filter_too_much])
+FUZZ = settings(
+    deadline=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.function_scoped_fixture,
+        HealthCheck.data_too_large,
+        HealthCheck.filter_too_much,
+    ],
+)
 
 #: A scenario that uses every feature, so that mutations reach every field.
 RICH = {
-    "name": "rich", "description": "every feature", "duration": "20m", "warmup": "2m", "seed": 5, "replications": 1,
-    "settings": {"platform_ringing_timeout": "25s", "inter_pop_delay": 0.05, "rerouting_codes": "conservative"},
+    "name": "rich",
+    "description": "every feature",
+    "duration": "20m",
+    "warmup": "2m",
+    "seed": 5,
+    "replications": 1,
+    "settings": {
+        "platform_ringing_timeout": "25s",
+        "inter_pop_delay": 0.05,
+        "rerouting_codes": "conservative",
+    },
     "pops": [{"name": "FRA", "region": "eu", "ingress_share": 0.6}, {"name": "AMS", "ingress_share": 0.4}],
     "number_lists": [
-        {"name": "spam", "mode": "prefix", "default_action": "allow",
-         "items": [{"number": "1900", "action": "reject"}, {"number": "19005", "action": "allow"}]},
-        {"name": "vip", "mode": "exact", "default_action": "reject", "items": [{"number": "4930123", "action": "allow"}]},
+        {
+            "name": "spam",
+            "mode": "prefix",
+            "default_action": "allow",
+            "items": [{"number": "1900", "action": "reject"}, {"number": "19005", "action": "allow"}],
+        },
+        {
+            "name": "vip",
+            "mode": "exact",
+            "default_action": "reject",
+            "items": [{"number": "4930123", "action": "allow"}],
+        },
     ],
     "trunks": [
-        {"name": "pbx-fra", "kind": "sip", "pop": "FRA", "capacity_limit": 5, "ringing_timeout": "20s",
-         "rerouting_codes": [408, 480, 503, "ringing_timeout", "capacity_limit"], "number_list": "spam",
-         "cli_prefix": "+", "sip_timer_b": "8s",
-         "endpoint": {"channels": 4, "answer_probability": 0.9,
-                      "answer_delay": {"dist": "lognormal", "mean": "6s", "sd": "4s"},
-                      "responses": {486: 0.05, 603: 0.01}, "no_response": 0.02,
-                      "reject_delay": {"dist": "uniform", "low": 0.1, "high": 2}, "busy_code": 486}},
-        {"name": "pbx-ams", "pop": "AMS", "capacity_limit": 3, "rerouting_codes": "didww_default",
-         "endpoint": {"answer_delay": {"dist": "exponential", "mean": "5s"},
-                      "reject_delay": {"dist": "empirical", "values": [1, 2, 3], "weights": [1, 2, 1]}}},
-        {"name": "backup", "ringing_timeout": 30,
-         "endpoint": {"answer_delay": {"dist": "hyperexponential", "means": [2, 20], "probs": [0.9, 0.1]}}},
+        {
+            "name": "pbx-fra",
+            "kind": "sip",
+            "pop": "FRA",
+            "capacity_limit": 5,
+            "ringing_timeout": "20s",
+            "rerouting_codes": [408, 480, 503, "ringing_timeout", "capacity_limit"],
+            "number_list": "spam",
+            "cli_prefix": "+",
+            "sip_timer_b": "8s",
+            "endpoint": {
+                "channels": 4,
+                "answer_probability": 0.9,
+                "answer_delay": {"dist": "lognormal", "mean": "6s", "sd": "4s"},
+                "responses": {486: 0.05, 603: 0.01},
+                "no_response": 0.02,
+                "reject_delay": {"dist": "uniform", "low": 0.1, "high": 2},
+                "busy_code": 486,
+            },
+        },
+        {
+            "name": "pbx-ams",
+            "pop": "AMS",
+            "capacity_limit": 3,
+            "rerouting_codes": "didww_default",
+            "endpoint": {
+                "answer_delay": {"dist": "exponential", "mean": "5s"},
+                "reject_delay": {"dist": "empirical", "values": [1, 2, 3], "weights": [1, 2, 1]},
+            },
+        },
+        {
+            "name": "backup",
+            "ringing_timeout": 30,
+            "endpoint": {"answer_delay": {"dist": "hyperexponential", "means": [2, 20], "probs": [0.9, 0.1]}},
+        },
     ],
-    "trunk_groups": [{"name": "office", "capacity_limit": 6, "max_attempts": 3, "members": [
-        {"trunk": "pbx-fra", "priority": 1, "weight": 70}, {"trunk": "pbx-ams", "priority": 1, "weight": 30},
-        {"trunk": "backup", "priority": 2, "weight": 1}]}],
+    "trunk_groups": [
+        {
+            "name": "office",
+            "capacity_limit": 6,
+            "max_attempts": 3,
+            "members": [
+                {"trunk": "pbx-fra", "priority": 1, "weight": 70},
+                {"trunk": "pbx-ams", "priority": 1, "weight": 30},
+                {"trunk": "backup", "priority": 2, "weight": 1},
+            ],
+        }
+    ],
     "dids": [
-        {"number": "493012345678", "route": {"group": "office"}, "capacity_limit": 8, "number_list": "spam",
-         "traffic": {"calls_per_hour": 200, "holding_time": {"dist": "exponential", "mean": "3m"},
-                     "profile": [1.0] * 24,
-                     "callers": {"prefix_shares": {"1900": 0.02, "19005": 0.01}, "default_prefix": "49", "length": 12}}},
-        {"number": "4930999", "route": {"trunk": "backup"},
-         "traffic": {"steps": [{"at": 0, "calls_per_hour": 30}, {"at": "10m", "calls_per_hour": 60}],
-                     "holding_time": "90s"}},
-        {"number": "4930888", "route": {"trunk": "pbx-ams"},
-         "traffic": {"erlangs": 1.5, "holding_time": {"dist": "deterministic", "value": "2m"}}},
+        {
+            "number": "493012345678",
+            "route": {"group": "office"},
+            "capacity_limit": 8,
+            "number_list": "spam",
+            "traffic": {
+                "calls_per_hour": 200,
+                "holding_time": {"dist": "exponential", "mean": "3m"},
+                "profile": [1.0] * 24,
+                "callers": {
+                    "prefix_shares": {"1900": 0.02, "19005": 0.01},
+                    "default_prefix": "49",
+                    "length": 12,
+                },
+            },
+        },
+        {
+            "number": "4930999",
+            "route": {"trunk": "backup"},
+            "traffic": {
+                "steps": [{"at": 0, "calls_per_hour": 30}, {"at": "10m", "calls_per_hour": 60}],
+                "holding_time": "90s",
+            },
+        },
+        {
+            "number": "4930888",
+            "route": {"trunk": "pbx-ams"},
+            "traffic": {"erlangs": 1.5, "holding_time": {"dist": "deterministic", "value": "2m"}},
+        },
     ],
     "faults": [
         {"pop": "FRA", "at": "5m", "duration": "2m", "effect": "down"},
-        {"trunk": "pbx-ams", "at": "8m", "duration": "3m", "effect": "respond", "code": 503, "probability": 0.5},
+        {
+            "trunk": "pbx-ams",
+            "at": "8m",
+            "duration": "3m",
+            "effect": "respond",
+            "code": 503,
+            "probability": 0.5,
+        },
         {"trunk": "pbx-fra", "at": "12m", "duration": "2m", "effect": "channels", "channels": 1},
         {"trunk": "backup", "at": "15m", "duration": "1m", "effect": "down"},
     ],
@@ -82,10 +167,14 @@ RICH = {
 
 #: References: (path of the name field, the table it must name).
 REFERENCES = [
-    (("trunks", 0, "pop"), "POP"), (("trunks", 0, "number_list"), "number list"),
-    (("trunk_groups", 0, "members", 1, "trunk"), "trunk"), (("dids", 0, "route", "group"), "trunk group"),
-    (("dids", 1, "route", "trunk"), "trunk"), (("dids", 0, "number_list"), "number list"),
-    (("faults", 0, "pop"), "POP"), (("faults", 1, "trunk"), "trunk"),
+    (("trunks", 0, "pop"), "POP"),
+    (("trunks", 0, "number_list"), "number list"),
+    (("trunk_groups", 0, "members", 1, "trunk"), "trunk"),
+    (("dids", 0, "route", "group"), "trunk group"),
+    (("dids", 1, "route", "trunk"), "trunk"),
+    (("dids", 0, "number_list"), "number list"),
+    (("faults", 0, "pop"), "POP"),
+    (("faults", 1, "trunk"), "trunk"),
 ]
 NAMED_LISTS = ["pops", "number_lists", "trunks", "trunk_groups", "dids"]
 
@@ -115,8 +204,11 @@ def walk(node, prefix=()):
 
 ALL_PATHS = [p for p, _ in walk(RICH) if p]
 MAPPING_PATHS = [p for p, v in walk(RICH) if isinstance(v, dict)]
-NUMERIC_PATHS = [p for p, v in walk(RICH) if isinstance(v, (int, float)) and not isinstance(v, bool)
-                 and p[-1] not in ("number",)]
+NUMERIC_PATHS = [
+    p
+    for p, v in walk(RICH)
+    if isinstance(v, (int, float)) and not isinstance(v, bool) and p[-1] not in ("number",)
+]
 
 
 def get(data, path):
@@ -166,8 +258,15 @@ def peak_memory(action):
 def blames(error, path) -> bool:
     """The error names ``path`` or a field containing it (a whole-object check), or the whole file."""
     where = render(path)
-    return any(p == "" or where == p or where.startswith(p + ".") or where.startswith(p + "[")
-               or p.startswith(where + ".") or p.startswith(where + "[") for p, _ in error.problems)
+    return any(
+        p == ""
+        or where == p
+        or where.startswith(p + ".")
+        or where.startswith(p + "[")
+        or p.startswith(where + ".")
+        or p.startswith(where + "[")
+        for p, _ in error.problems
+    )
 
 
 def run_cli(path) -> tuple[int, str, str]:
@@ -210,13 +309,78 @@ def test_random_bytes_are_a_clean_error(tmp_path, blob):
     assert load_error(path) is not None
 
 
-YAMLISH = st.lists(st.sampled_from([
-    "name", "trunks", "dids", ":", ": ", "-", "- ", "\n", "  ", "\t", "[", "]", "{", "}", ",", "&a ", "*a", "*b", "&b ",
-    "<<: ", "!!str ", "!!int ", "!!float ", "!!binary ", "!!set ", "!!python/object:os.system ", "!foo ", "? ",
-    "---\n", "...\n", "%YAML 1.1\n", "'", '"', "#", "|", ">", "1e400", ".nan", ".inf", "-.inf", "0x", "0o", "1:2:3",
-    "2024-13-45", "~", "null", "yes", "no", "\x00", "\x1b", "\ufeff", "é", "\U0001F600", "999999999999999999999",
-    "duration: ", "capacity_limit: ", "route: {group: x}", "number: ", "-1", "0", "1e308", "\\", "%", "@", "`",
-]), max_size=60).map("".join)
+YAMLISH = st.lists(
+    st.sampled_from(
+        [
+            "name",
+            "trunks",
+            "dids",
+            ":",
+            ": ",
+            "-",
+            "- ",
+            "\n",
+            "  ",
+            "\t",
+            "[",
+            "]",
+            "{",
+            "}",
+            ",",
+            "&a ",
+            "*a",
+            "*b",
+            "&b ",
+            "<<: ",
+            "!!str ",
+            "!!int ",
+            "!!float ",
+            "!!binary ",
+            "!!set ",
+            "!!python/object:os.system ",
+            "!foo ",
+            "? ",
+            "---\n",
+            "...\n",
+            "%YAML 1.1\n",
+            "'",
+            '"',
+            "#",
+            "|",
+            ">",
+            "1e400",
+            ".nan",
+            ".inf",
+            "-.inf",
+            "0x",
+            "0o",
+            "1:2:3",
+            "2024-13-45",
+            "~",
+            "null",
+            "yes",
+            "no",
+            "\x00",
+            "\x1b",
+            "\ufeff",
+            "é",
+            "\U0001f600",
+            "999999999999999999999",
+            "duration: ",
+            "capacity_limit: ",
+            "route: {group: x}",
+            "number: ",
+            "-1",
+            "0",
+            "1e308",
+            "\\",
+            "%",
+            "@",
+            "`",
+        ]
+    ),
+    max_size=60,
+).map("".join)
 
 
 @settings(FUZZ, max_examples=400)
@@ -230,10 +394,50 @@ def test_random_yaml_like_text_is_a_clean_error(tmp_path, text):
 # ----------------------------------------------------------------------------------- mutated scenarios
 
 BAD_VALUES = st.one_of(
-    st.sampled_from([None, True, False, "", " ", "x" * 5000, -1, 0, -0.0, 1e308, -1e308, 10 ** 30, -(10 ** 30),
-                     math.nan, math.inf, -math.inf, [], {}, [1, 2], {"a": 1}, "nan", "inf", "-inf", "1e999", "-5s",
-                     "ten", "1h2m", [None], {None: 1}, {1.5: 2}, 2 ** 63, 2 ** 64, 32768, 65536, 0.5, 1.5, 1e-320]),
-    st.integers(), st.floats(), st.text(max_size=20),
+    st.sampled_from(
+        [
+            None,
+            True,
+            False,
+            "",
+            " ",
+            "x" * 5000,
+            -1,
+            0,
+            -0.0,
+            1e308,
+            -1e308,
+            10**30,
+            -(10**30),
+            math.nan,
+            math.inf,
+            -math.inf,
+            [],
+            {},
+            [1, 2],
+            {"a": 1},
+            "nan",
+            "inf",
+            "-inf",
+            "1e999",
+            "-5s",
+            "ten",
+            "1h2m",
+            [None],
+            {None: 1},
+            {1.5: 2},
+            2**63,
+            2**64,
+            32768,
+            65536,
+            0.5,
+            1.5,
+            1e-320,
+        ]
+    ),
+    st.integers(),
+    st.floats(),
+    st.text(max_size=20),
 )
 
 
@@ -262,8 +466,12 @@ def mutate(data, kind, path, value, name):
 MUTATIONS = st.one_of(
     st.tuples(st.just("set"), st.sampled_from(ALL_PATHS), BAD_VALUES, st.just("")),
     st.tuples(st.just("delete"), st.sampled_from(ALL_PATHS), st.none(), st.just("")),
-    st.tuples(st.just("unknown_key"), st.sampled_from(MAPPING_PATHS), BAD_VALUES,
-              st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=12)),
+    st.tuples(
+        st.just("unknown_key"),
+        st.sampled_from(MAPPING_PATHS),
+        BAD_VALUES,
+        st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=12),
+    ),
     st.tuples(st.just("duplicate"), st.sampled_from([(t,) for t in NAMED_LISTS]), st.none(), st.just("")),
     st.tuples(st.just("dangling"), st.sampled_from(REFERENCES), st.none(), st.text(min_size=1, max_size=8)),
 )
@@ -285,7 +493,12 @@ def test_mutated_scenarios_load_or_name_the_field(mutations):
             if kind == "unknown_key" and (name in known_keys() or not isinstance(get(data, path), dict)):
                 continue
             blame = mutate(data, kind, path, value, name)
-        except (KeyError, IndexError, TypeError, AttributeError):  # an earlier mutation removed or replaced the spot
+        except (
+            KeyError,
+            IndexError,
+            TypeError,
+            AttributeError,
+        ):  # an earlier mutation removed or replaced the spot
             continue
         if blame is not None:
             must_fail.append(blame)
@@ -317,13 +530,21 @@ def test_mutated_scenario_files_load_or_name_the_file(tmp_path, mutations, flow)
 
 
 @settings(FUZZ, max_examples=100)
-@given(mutation=st.one_of(
-    st.tuples(st.just("set"), st.sampled_from(NUMERIC_PATHS), st.sampled_from([math.nan, math.inf, -math.inf]),
-              st.just("")),
-    st.tuples(st.just("unknown_key"), st.sampled_from(MAPPING_PATHS), st.integers(), st.just("zzz_unknown")),
-    st.tuples(st.just("duplicate"), st.sampled_from([(t,) for t in NAMED_LISTS]), st.none(), st.just("")),
-    st.tuples(st.just("dangling"), st.sampled_from(REFERENCES), st.none(), st.just("ghost")),
-))
+@given(
+    mutation=st.one_of(
+        st.tuples(
+            st.just("set"),
+            st.sampled_from(NUMERIC_PATHS),
+            st.sampled_from([math.nan, math.inf, -math.inf]),
+            st.just(""),
+        ),
+        st.tuples(
+            st.just("unknown_key"), st.sampled_from(MAPPING_PATHS), st.integers(), st.just("zzz_unknown")
+        ),
+        st.tuples(st.just("duplicate"), st.sampled_from([(t,) for t in NAMED_LISTS]), st.none(), st.just("")),
+        st.tuples(st.just("dangling"), st.sampled_from(REFERENCES), st.none(), st.just("ghost")),
+    )
+)
 def test_command_line_refuses_bad_files_with_exit_2(tmp_path, mutation):
     """A sample through ``simroute run``: exit code 2, the file named on every line, nothing on stdout."""
     data = rich()
@@ -473,23 +694,28 @@ def billion_laughs(levels: int, fanout: int) -> str:
 
 
 @settings(FUZZ, max_examples=120)
-@given(levels=st.integers(2, 12), fanout=st.integers(2, 12), anchor_kind=st.sampled_from(["seq", "map", "merge"]))
+@given(
+    levels=st.integers(2, 12), fanout=st.integers(2, 12), anchor_kind=st.sampled_from(["seq", "map", "merge"])
+)
 def test_alias_expansion_is_bounded(tmp_path, levels, fanout, anchor_kind):
     """An alias counts as everything it repeats: past the limit the file is refused, quickly and cheaply."""
     if anchor_kind == "seq":
         text = billion_laughs(levels, fanout)
     elif anchor_kind == "map":
         text = "m0: &m0 {a: lol, b: lol}\n" + "".join(
-            f"m{i}: &m{i} {{{', '.join(f'k{j}: *m{i - 1}' for j in range(fanout))}}}\n" for i in range(1, levels))
+            f"m{i}: &m{i} {{{', '.join(f'k{j}: *m{i - 1}' for j in range(fanout))}}}\n"
+            for i in range(1, levels)
+        )
     else:
         text = "m0: &m0 {a: lol, b: lol}\n" + "".join(
             f"m{i}: &m{i} {{<<: *m{i - 1}, {', '.join(f'k{j}: *m{i - 1}' for j in range(fanout))}}}\n"
-            for i in range(1, levels))
+            for i in range(1, levels)
+        )
     expanded = _expanded_size(text)
     path = tmp_path / "bomb.yaml"
     path.write_text(text, encoding="utf-8")
     error, peak = peak_memory(lambda: load_error(path))
-    assert peak < 20 * 2 ** 20, f"{peak / 2 ** 20:.1f} MiB for a {len(text)}-byte file"
+    assert peak < 20 * 2**20, f"{peak / 2**20:.1f} MiB for a {len(text)}-byte file"
     assert error is not None  # never a scenario
     if expanded > safeyaml.LIMITS.max_nodes:
         assert "YAML too large" in str(error), (expanded, str(error)[:300])
@@ -518,8 +744,11 @@ def _expanded_size(text: str) -> int:
 
 
 @settings(FUZZ, max_examples=100)
-@given(depth=st.integers(1, 3000), style=st.sampled_from(["flow_list", "flow_map", "block_map", "block_list"]),
-       closed=st.booleans())
+@given(
+    depth=st.integers(1, 3000),
+    style=st.sampled_from(["flow_list", "flow_map", "block_map", "block_list"]),
+    closed=st.booleans(),
+)
 def test_nesting_depth_is_bounded(tmp_path, depth, style, closed):
     if style == "flow_list":
         text = "[" * depth + ("]" * depth if closed else "")
@@ -542,7 +771,11 @@ STRUCTURAL = [
     ("multi_document", "name: a\n---\nname: b\n", "second YAML document"),
     ("explicit_documents", "--- \nname: a\n...\n---\nname: b\n", "second YAML document"),
     ("duplicate_top_key", "name: a\nduration: 1h\nname: b\n", "duplicate key 'name'"),
-    ("duplicate_nested_key", "trunks:\n  - name: a\n    capacity_limit: 1\n    capacity_limit: 2\n", "duplicate key"),
+    (
+        "duplicate_nested_key",
+        "trunks:\n  - name: a\n    capacity_limit: 1\n    capacity_limit: 2\n",
+        "duplicate key",
+    ),
     ("duplicate_merge_key", "a: &a {x: 1}\nb: &b {x: 2}\nc:\n  <<: *a\n  <<: *b\n", "duplicate merge key"),
     ("recursive_alias", "trunks: &t [*t]\n", "contains it"),
     ("recursive_map", "a: &m {b: *m}\n", "contains it"),
@@ -580,16 +813,20 @@ def test_structural_yaml_problems_are_one_clean_line(tmp_path, name, text, words
 
 
 def test_not_utf8_and_other_encodings(tmp_path):
-    for name, blob in [("latin1", "name: caf\xe9\n".encode("latin-1")),
-                       ("utf16", "name: x\n".encode("utf-16")),
-                       ("utf32", "name: x\n".encode("utf-32"))]:
+    for name, blob in [
+        ("latin1", "name: caf\xe9\n".encode("latin-1")),
+        ("utf16", "name: x\n".encode("utf-16")),
+        ("utf32", "name: x\n".encode("utf-32")),
+    ]:
         path = tmp_path / f"{name}.yaml"
         path.write_bytes(blob)
         error = load_error(path)
         assert error is not None and "UTF-8" in str(error), str(error)
 
 
-@pytest.mark.parametrize("text", ["", "\n\n", "# only a comment\n", "---\n", "...\n", "---\n...\n", "~\n", "null\n"])
+@pytest.mark.parametrize(
+    "text", ["", "\n\n", "# only a comment\n", "---\n", "...\n", "---\n...\n", "~\n", "null\n"]
+)
 def test_empty_documents_say_so(tmp_path, text):
     path = tmp_path / "empty.yaml"
     path.write_text(text, encoding="utf-8")
@@ -610,7 +847,7 @@ def test_a_1_gib_file_is_refused_without_reading_it(tmp_path):
     with open(path, "wb") as f:
         f.truncate(1 << 30)  # sparse: 1 GiB long, no disk used
     error, peak = peak_memory(lambda: load_error(path))
-    assert peak < 2 ** 20, f"{peak} bytes read for a file that should not be read"
+    assert peak < 2**20, f"{peak} bytes read for a file that should not be read"
     assert error is not None and "1,024.0 MiB" in str(error) and "50.0 MiB" in str(error), str(error)
     assert_cli_refuses(path)
 
@@ -625,13 +862,13 @@ def test_the_size_limit_is_configurable(tmp_path, monkeypatch):
     assert error is not None and "more than the" in str(error)
     monkeypatch.setattr(safeyaml, "LIMITS", safeyaml.Limits(max_bytes=size))
     assert load_error(path) is None
-    assert safeyaml.Limits().max_bytes == 50 * 2 ** 20  # the default
+    assert safeyaml.Limits().max_bytes == 50 * 2**20  # the default
 
 
 @pytest.mark.skipif(not os.path.exists("/dev/zero"), reason="needs /dev/zero")
 def test_endless_devices_stop_at_the_limit(monkeypatch):
     """A path with no size (a device, a pipe) is read up to the limit and refused past it."""
-    monkeypatch.setattr(safeyaml, "LIMITS", safeyaml.Limits(max_bytes=2 ** 20))
+    monkeypatch.setattr(safeyaml, "LIMITS", safeyaml.Limits(max_bytes=2**20))
     error = load_error("/dev/zero")
     assert error is not None and "more than the 1.0 MiB" in str(error)
 
@@ -648,7 +885,7 @@ def test_node_limit_applies_without_aliases(monkeypatch, tmp_path):
 def test_a_large_honest_file_loads_in_proportion(tmp_path):
     """A 25,000-entry number list loads, in memory proportional to the file (tracemalloc is slow: not more)."""
     data = rich()
-    data["number_lists"][0]["items"] = [{"number": str(10 ** 6 + i), "action": "reject"} for i in range(25_000)]
+    data["number_lists"][0]["items"] = [{"number": str(10**6 + i), "action": "reject"} for i in range(25_000)]
     path = tmp_path / "big.yaml"
     path.write_text(yaml.safe_dump(data, sort_keys=False), encoding="utf-8")
     size = path.stat().st_size
@@ -659,12 +896,22 @@ def test_a_large_honest_file_loads_in_proportion(tmp_path):
 
 # -------------------------------------------------------------------- the safe loader equals safe_load
 
-SCALARS = st.one_of(st.none(), st.booleans(), st.integers(-10 ** 12, 10 ** 12),
-                    st.floats(allow_nan=False, allow_infinity=True), st.text(max_size=12),
-                    st.sampled_from(["yes", "no", "on", "1:30", "0x1f", "0o17", "2024-01-02", "1e3", "~", "<<", "="]))
-DATA = st.recursive(SCALARS, lambda children: st.one_of(
-    st.lists(children, max_size=4),
-    st.dictionaries(st.one_of(st.text(max_size=8), st.integers(-5, 5)), children, max_size=4)), max_leaves=30)
+SCALARS = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**12), 10**12),
+    st.floats(allow_nan=False, allow_infinity=True),
+    st.text(max_size=12),
+    st.sampled_from(["yes", "no", "on", "1:30", "0x1f", "0o17", "2024-01-02", "1e3", "~", "<<", "="]),
+)
+DATA = st.recursive(
+    SCALARS,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.dictionaries(st.one_of(st.text(max_size=8), st.integers(-5, 5)), children, max_size=4),
+    ),
+    max_leaves=30,
+)
 
 
 @settings(FUZZ, max_examples=200)
@@ -675,25 +922,37 @@ def test_safe_loader_builds_what_safe_load_builds(data, share, flow):
         data = {"first": data, "second": data, "inner": [data, {"again": data}]}  # safe_dump adds anchors
     text = yaml.safe_dump(data, default_flow_style=flow, allow_unicode=True)
     expected = yaml.safe_load(text)
-    assert safeyaml.load(text, safeyaml.Limits(max_nodes=10 ** 7)) == expected
+    assert safeyaml.load(text, safeyaml.Limits(max_nodes=10**7)) == expected
 
 
-@pytest.mark.parametrize("text", [
-    "base: &b {x: 1, y: 2}\nc:\n  <<: *b\n  y: 3\n",
-    "a: &a {x: 1}\nb: &b {x: 2, z: 3}\nc:\n  <<: [*a, *b]\n  w: 0\n",
-    "a: &a {x: 1}\nc: {<<: {<<: *a, y: 2}, z: 3}\n",
-    "a: &s 5\nb: [*s, *s]\n", "k: &k key\nd: {*k : v}\n",
-    "= : 1\n", "'<<': 1\n", "a: !!str 5\nb: !!float 1\nc: !!int '7'\n", "a: 0x1F\nb: 0o17\nc: 1_000\nd: 1:30\n",
-    "a: 2024-01-02\nb: 2024-01-02 10:20:30\n", "a: !!binary aGVsbG8=\n", "a: |\n  text\n  more\nb: >\n  folded\n",
-    "%YAML 1.1\n---\na: 1\n...\n", "\ufeffa: 1\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "base: &b {x: 1, y: 2}\nc:\n  <<: *b\n  y: 3\n",
+        "a: &a {x: 1}\nb: &b {x: 2, z: 3}\nc:\n  <<: [*a, *b]\n  w: 0\n",
+        "a: &a {x: 1}\nc: {<<: {<<: *a, y: 2}, z: 3}\n",
+        "a: &s 5\nb: [*s, *s]\n",
+        "k: &k key\nd: {*k : v}\n",
+        "= : 1\n",
+        "'<<': 1\n",
+        "a: !!str 5\nb: !!float 1\nc: !!int '7'\n",
+        "a: 0x1F\nb: 0o17\nc: 1_000\nd: 1:30\n",
+        "a: 2024-01-02\nb: 2024-01-02 10:20:30\n",
+        "a: !!binary aGVsbG8=\n",
+        "a: |\n  text\n  more\nb: >\n  folded\n",
+        "%YAML 1.1\n---\na: 1\n...\n",
+        "\ufeffa: 1\n",
+    ],
+)
 def test_safe_loader_matches_safe_load_on_merges_tags_and_styles(text):
     assert safeyaml.load(text) == yaml.safe_load(text)
 
 
 # ------------------------------------------------------------------------------------------ the corpus
 
-CORPUS_FILES = sorted(p for p in CORPUS.iterdir() if p.is_file() and p.suffix == ".yaml") if CORPUS.is_dir() else []
+CORPUS_FILES = (
+    sorted(p for p in CORPUS.iterdir() if p.is_file() and p.suffix == ".yaml") if CORPUS.is_dir() else []
+)
 
 
 def test_the_corpus_is_there():
@@ -703,7 +962,7 @@ def test_the_corpus_is_there():
 @pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.name)
 def test_corpus_files_are_refused_by_the_command_line(path):
     err, peak = peak_memory(lambda: assert_cli_refuses(path))
-    assert peak < 50 * 2 ** 20, f"{path.name}: {peak / 2 ** 20:.1f} MiB"
+    assert peak < 50 * 2**20, f"{path.name}: {peak / 2**20:.1f} MiB"
 
 
 @pytest.mark.parametrize("name, text, words", STRUCTURAL, ids=[s[0] for s in STRUCTURAL])
@@ -741,21 +1000,25 @@ EXTREMES = {
     "huge_holding_time": lambda d: d["dids"][0]["traffic"].update(holding_time=1e300),
     "huge_delays": lambda d: d["trunks"][0]["endpoint"].update(answer_delay=1e300, reject_delay=1e300),
     "huge_lognormal_cv": lambda d: d["dids"][0]["traffic"].update(
-        holding_time={"dist": "lognormal", "mean": "3m", "cv": 1e200}),
-    "every_pop_down": lambda d: d.update(faults=[{"pop": "FRA", "at": 0, "duration": "1h"},
-                                                 {"pop": "AMS", "at": 0, "duration": "1h"}]),
+        holding_time={"dist": "lognormal", "mean": "3m", "cv": 1e200}
+    ),
+    "every_pop_down": lambda d: d.update(
+        faults=[{"pop": "FRA", "at": 0, "duration": "1h"}, {"pop": "AMS", "at": 0, "duration": "1h"}]
+    ),
     "zero_channels_fault": lambda d: d["faults"][2].update(at=0, duration="1h", channels=0),
     "far_future_fault": lambda d: d["faults"][0].update(at=1e300, duration=1e300),
     "zero_weights": lambda d: [m.update(weight=0) for m in d["trunk_groups"][0]["members"]],
     "huge_ingress_shares": lambda d: [p.update(ingress_share=1.7e308) for p in d["pops"]],
     "huge_empirical_weights": lambda d: d["trunks"][1]["endpoint"].update(
         reject_delay={"dist": "empirical", "values": [1, 2], "weights": [1.7e308, 1.7e308]},
-        responses={486: 1.0}),
+        responses={486: 1.0},
+    ),
 }
 
 
-@pytest.mark.parametrize("fn", [v if hasattr(v, "marks") else pytest.param(v) for v in EXTREMES.values()],
-                         ids=list(EXTREMES))
+@pytest.mark.parametrize(
+    "fn", [v if hasattr(v, "marks") else pytest.param(v) for v in EXTREMES.values()], ids=list(EXTREMES)
+)
 def test_extreme_but_valid_numbers_are_refused_or_run(fn):
     data = _extreme(fn)
     try:

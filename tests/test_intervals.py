@@ -1,4 +1,5 @@
 """Confidence-interval arithmetic against printed Student-t tables."""
+
 from __future__ import annotations
 
 import math
@@ -10,10 +11,17 @@ import pytest
 from simroute.experiments.intervals import mean_and_half_width, t_quantile
 
 
-@pytest.mark.parametrize("confidence, df, table", [
-    (0.95, 1, 12.706), (0.95, 4, 2.776), (0.95, 19, 2.093), (0.95, 120, 1.980),
-    (0.99, 9, 3.250), (0.90, 29, 1.699),
-])
+@pytest.mark.parametrize(
+    "confidence, df, table",
+    [
+        (0.95, 1, 12.706),
+        (0.95, 4, 2.776),
+        (0.95, 19, 2.093),
+        (0.95, 120, 1.980),
+        (0.99, 9, 3.250),
+        (0.90, 29, 1.699),
+    ],
+)
 def test_t_quantile_matches_the_printed_table(confidence, df, table):
     assert t_quantile(confidence, df) == pytest.approx(table, abs=5e-4)
 

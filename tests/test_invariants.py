@@ -6,6 +6,7 @@ times in order, re-routing only on causes in the trunk's list (and always on the
 attempts remain), no trunk twice, priorities never decreasing, at most ``max_attempts``, the summary's
 per-trunk counts equal to the records', and every cap respected again from the records alone.
 """
+
 from __future__ import annotations
 
 import math
@@ -37,28 +38,38 @@ def check_invariants(data: dict, result) -> None:
     assert sum(k["outcomes"].values()) == k["offered"], k["outcomes"]
     assert k["answered"] == int(in_window.answered.sum()) == k["outcomes"].get("answered", 0)
     assert sorted(k["outcomes"].items()) == sorted(in_window.outcome.value_counts().to_dict().items())
-    assert (calls.time_arrival >= 0).all() and (calls.time_arrival < horizon).all(), "a call arrived outside the run"
+    assert (calls.time_arrival >= 0).all() and (calls.time_arrival < horizon).all(), (
+        "a call arrived outside the run"
+    )
 
     # ------------------------------------------------------------------ CDR numbering
     grouped = att.groupby("call_id", sort=True)
     assert grouped.is_last_cdr.sum().eq(1).all(), "is_last_cdr must be set once per call"
     stats = grouped.routing_attempt.agg(["min", "max", "count"])
-    assert (stats["min"] == 1).all() and (stats["max"] == stats["count"]).all(), "routing_attempt must count 1, 2, 3..."
+    assert (stats["min"] == 1).all() and (stats["max"] == stats["count"]).all(), (
+        "routing_attempt must count 1, 2, 3..."
+    )
     assert not att.duplicated(["call_id", "routing_attempt"]).any()
     last = att[att.is_last_cdr]
-    assert (last.routing_attempt.to_numpy() == stats["max"].to_numpy()).all(), "the last CDR is the last attempt"
+    assert (last.routing_attempt.to_numpy() == stats["max"].to_numpy()).all(), (
+        "the last CDR is the last attempt"
+    )
 
     # ------------------------------------------------------------------ times
     start, connect, end = att.time_start.to_numpy(), att.time_connect.to_numpy(), att.time_end.to_numpy()
     assert (start <= end + EPS).all()
     has_connect = ~np.isnan(connect)
-    assert ((start[has_connect] <= connect[has_connect] + EPS) & (connect[has_connect] <= end[has_connect] + EPS)).all()
+    assert (
+        (start[has_connect] <= connect[has_connect] + EPS) & (connect[has_connect] <= end[has_connect] + EPS)
+    ).all()
     answered_rows = att.cause.to_numpy() == codes.ANSWERED
     assert (has_connect == answered_rows).all(), "time_connect is set exactly on answered attempts"
     # attempts of one call follow each other: each starts when the previous one ended
     prev_end = grouped.time_end.shift(1).to_numpy()
     follow = ~np.isnan(prev_end)
-    assert np.allclose(start[follow], prev_end[follow], atol=1e-6), "a re-route starts when the last attempt ends"
+    assert np.allclose(start[follow], prev_end[follow], atol=1e-6), (
+        "a re-route starts when the last attempt ends"
+    )
     instant = att.cause.isin(INSTANT | {codes.DID_CAPACITY, codes.GROUP_CAPACITY}).to_numpy()
     assert np.allclose(start[instant], end[instant]), "refusals before a channel take no time"
 
@@ -66,7 +77,10 @@ def check_invariants(data: dict, result) -> None:
     trunk_index = {name: i for i, name in enumerate(net.trunk_names)}
     group_of_did = {d["number"]: d["route"].get("group") for d in data["dids"]}
     trunk_of_did = {d["number"]: d["route"].get("trunk") for d in data["dids"]}
-    members = {g["name"]: {m["trunk"]: m.get("priority", 1) for m in g["members"]} for g in data.get("trunk_groups", [])}
+    members = {
+        g["name"]: {m["trunk"]: m.get("priority", 1) for m in g["members"]}
+        for g in data.get("trunk_groups", [])
+    }
     max_attempts = {g["name"]: g.get("max_attempts", 10) for g in data.get("trunk_groups", [])}
     timeouts = net.ringing_timeout
 
@@ -79,8 +93,12 @@ def check_invariants(data: dict, result) -> None:
         limit = min(max_attempts[group], len(allowed)) if group else 1
         assert len(rows) <= limit, (call_id, len(rows), limit)
         if trunks[0] == "":  # refused before any trunk: DID list, DID cap, group cap
-            assert len(rows) == 1 and causes[0] in (codes.NUMBER_LIST_REJECT, codes.DID_CAPACITY,
-                                                    codes.GROUP_CAPACITY, codes.NO_CHANNEL), (call_id, causes)
+            assert len(rows) == 1 and causes[0] in (
+                codes.NUMBER_LIST_REJECT,
+                codes.DID_CAPACITY,
+                codes.GROUP_CAPACITY,
+                codes.NO_CHANNEL,
+            ), (call_id, causes)
             continue
         assert "" not in trunks, (call_id, trunks)
         assert set(trunks) <= set(allowed), (call_id, trunks, allowed)
@@ -91,7 +109,9 @@ def check_invariants(data: dict, result) -> None:
         for i, (t, cause) in enumerate(zip(trunks, causes)):
             reroute = net.reroute[trunk_index[t]]
             if i < len(trunks) - 1:
-                assert cause in reroute, f"call {call_id} re-routed from {t} on {cause}, not in {sorted(reroute)}"
+                assert cause in reroute, (
+                    f"call {call_id} re-routed from {t} on {cause}, not in {sorted(reroute)}"
+                )
             else:  # the call stopped: on a cause that does not re-route, or out of trunks or attempts
                 assert cause not in reroute or len(trunks) == limit, (call_id, t, cause, len(trunks), limit)
         # ringing: never longer than the trunk's timeout, exactly the timeout when it fired
@@ -126,7 +146,9 @@ def check_invariants(data: dict, result) -> None:
     for name, cap in zip(net.trunk_names, net.trunk_cap):
         held = att[seized & (att.trunk == name)]
         assert peak(held.time_start, held.time_end) <= cap, ("trunk", name)
-    kept = calls[~calls.outcome.isin(["number_list_reject", "did_capacity", "no_channel"]) | (calls.attempts > 1)]
+    kept = calls[
+        ~calls.outcome.isin(["number_list_reject", "did_capacity", "no_channel"]) | (calls.attempts > 1)
+    ]
     for number, cap in zip(net.did_numbers, net.did_cap):
         held = kept[kept.did == number]
         assert peak(held.time_arrival, held.time_end) <= cap, ("did", number)
@@ -146,7 +168,9 @@ def peak(starts, ends) -> int:
     return int(np.cumsum(delta[order]).max()) if times.size else 0
 
 
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(
+    max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large]
+)
 @given(data=scenarios())
 def test_invariants_hold_on_random_scenarios(data):
     scenario = simroute.load_scenario(data, name="hypothesis.yaml")  # the strategy draws valid scenarios only
@@ -160,13 +184,28 @@ def test_invariants_hold_on_random_scenarios(data):
 
 def _busy_pair():
     return {
-        "name": "pair", "duration": "20m", "seed": 3,
-        "trunks": [{"name": "a", "capacity_limit": 2, "rerouting_codes": [486, "capacity_limit"],
-                    "endpoint": {"responses": {486: 0.5}, "answer_delay": "2s"}},
-                   {"name": "b", "capacity_limit": 2, "rerouting_codes": "none"}],
-        "trunk_groups": [{"name": "g", "members": [{"trunk": "a", "priority": 1}, {"trunk": "b", "priority": 2}]}],
-        "dids": [{"number": "4930111", "route": {"group": "g"},
-                  "traffic": {"calls_per_hour": 600, "holding_time": "1m"}}],
+        "name": "pair",
+        "duration": "20m",
+        "seed": 3,
+        "trunks": [
+            {
+                "name": "a",
+                "capacity_limit": 2,
+                "rerouting_codes": [486, "capacity_limit"],
+                "endpoint": {"responses": {486: 0.5}, "answer_delay": "2s"},
+            },
+            {"name": "b", "capacity_limit": 2, "rerouting_codes": "none"},
+        ],
+        "trunk_groups": [
+            {"name": "g", "members": [{"trunk": "a", "priority": 1}, {"trunk": "b", "priority": 2}]}
+        ],
+        "dids": [
+            {
+                "number": "4930111",
+                "route": {"group": "g"},
+                "traffic": {"calls_per_hour": 600, "holding_time": "1m"},
+            }
+        ],
     }
 
 
@@ -223,8 +262,15 @@ def test_audited_engine_notices_a_channel_never_given_back(monkeypatch):
         original(self, call)
         self.trunk_busy[call.order[call.k]] += 1
 
-    data = {"name": "leak", "duration": "1h", "seed": 1, "trunks": [{"name": "t"}],
-            "dids": [{"number": "4930", "route": {"trunk": "t"}, "traffic": {"erlangs": 2, "holding_time": "60s"}}]}
+    data = {
+        "name": "leak",
+        "duration": "1h",
+        "seed": 1,
+        "trunks": [{"name": "t"}],
+        "dids": [
+            {"number": "4930", "route": {"trunk": "t"}, "traffic": {"erlangs": 2, "holding_time": "60s"}}
+        ],
+    }
     simroute.simulate(data, audit=True)  # the honest engine ends with nothing held
     monkeypatch.setattr(Engine, "_hang_up", keeps_channel)
     with pytest.raises(CapacityViolation, match="still held"):
@@ -232,9 +278,20 @@ def test_audited_engine_notices_a_channel_never_given_back(monkeypatch):
 
 
 def test_no_call_arrives_after_the_horizon_with_steps_beyond_it():
-    data = {"name": "late", "duration": "10m", "trunks": [{"name": "t"}],
-            "dids": [{"number": "4930", "route": {"trunk": "t"},
-                      "traffic": {"steps": [{"at": 0, "calls_per_hour": 600}, {"at": "2h", "calls_per_hour": 0}],
-                                  "holding_time": "1m"}}]}
+    data = {
+        "name": "late",
+        "duration": "10m",
+        "trunks": [{"name": "t"}],
+        "dids": [
+            {
+                "number": "4930",
+                "route": {"trunk": "t"},
+                "traffic": {
+                    "steps": [{"at": 0, "calls_per_hour": 600}, {"at": "2h", "calls_per_hour": 0}],
+                    "holding_time": "1m",
+                },
+            }
+        ],
+    }
     result = simroute.simulate(data)
     assert (result.calls.time_arrival < 600).all(), result.calls.time_arrival.max()

@@ -5,6 +5,7 @@ scenario -> engine -> records -> kpis -> experiments -> report; ``errors``, ``th
 ``validation`` sit at the edges and top and may import anything. Read from the modules' own
 import statements (function-level imports included), so a lazy import cannot sneak past.
 """
+
 from __future__ import annotations
 
 import ast
@@ -35,7 +36,7 @@ def imports_of(path: Path, source: str | None = None) -> set[str]:
         elif isinstance(node, ast.ImportFrom):
             if node.level:
                 base = package.split(".")
-                base = base[:len(base) - node.level + 1]
+                base = base[: len(base) - node.level + 1]
                 target = ".".join(base + ([node.module] if node.module else []))
             else:
                 target = node.module or ""
@@ -81,9 +82,13 @@ def test_imports_only_go_down_the_line(path):
         if target in LEAVES or target == module_name(path):
             continue
         there = stage_of(target)
-        assert there is not None, f"{module_name(path)} (stage {STAGES[here]}) imports {target} from above the stages"
-        assert there <= here, (f"{module_name(path)} (stage {STAGES[here]}) imports {target} "
-                               f"from the later stage {STAGES[there]}")
+        assert there is not None, (
+            f"{module_name(path)} (stage {STAGES[here]}) imports {target} from above the stages"
+        )
+        assert there <= here, (
+            f"{module_name(path)} (stage {STAGES[here]}) imports {target} "
+            f"from the later stage {STAGES[there]}"
+        )
 
 
 def test_no_import_cycles():

@@ -1,5 +1,6 @@
 """Occupancy (busy channels over time) against a brute-force count, the records' call order, and the
 allocator settings runs rely on."""
+
 from __future__ import annotations
 
 import platform
@@ -21,7 +22,8 @@ def busy_at(starts, ends, t):
 
 
 intervals = st.lists(st.tuples(st.integers(0, 12), st.integers(0, 4)), max_size=30).map(
-    lambda pairs: (np.array([float(s) for s, _ in pairs]), np.array([float(s + d) for s, d in pairs])))
+    lambda pairs: (np.array([float(s) for s, _ in pairs]), np.array([float(s + d) for s, d in pairs]))
+)
 
 
 @settings(max_examples=300)
@@ -64,7 +66,9 @@ def test_call_order_sorts_by_call_then_attempt():
     pairs = np.array([(c, k) for c, n in enumerate(attempts) for k in range(1, n + 1)])
     shuffled = rows(*pairs.T)[rng.permutation(len(pairs))]
     ordered = shuffled[_call_order(shuffled)]
-    assert np.array_equal(ordered["call_id"], pairs[:, 0]) and np.array_equal(ordered["routing_attempt"], pairs[:, 1])
+    assert np.array_equal(ordered["call_id"], pairs[:, 0]) and np.array_equal(
+        ordered["routing_attempt"], pairs[:, 1]
+    )
 
 
 def test_call_order_falls_back_to_a_stable_sort_when_numbering_has_gaps():

@@ -1,4 +1,5 @@
 """The notebooks run as written (their code cells executed in order, plots to files)."""
+
 import json
 
 import matplotlib

@@ -1,5 +1,6 @@
 """records='none' and 'calls' count KPIs while the run goes; they must give the KPIs that the attempt
 records give for the same seed (two independent computations of the same numbers)."""
+
 import math
 
 import numpy as np
@@ -14,8 +15,14 @@ from .test_engine import busy_scenario
 
 SKETCH_ACCURACY = QuantileSketch().accuracy * (1 + 1e-9)  # the sketch's bound, plus float rounding
 
-CASES = [SCENARIOS / "quickstart.yaml", SCENARIOS / "pop-outage.yaml", SCENARIOS / "spam-list.yaml", busy_scenario(),
-         SCENARIOS / "pstn-fallback.yaml", SCENARIOS / "contact-centre.yaml"]
+CASES = [
+    SCENARIOS / "quickstart.yaml",
+    SCENARIOS / "pop-outage.yaml",
+    SCENARIOS / "spam-list.yaml",
+    busy_scenario(),
+    SCENARIOS / "pstn-fallback.yaml",
+    SCENARIOS / "contact-centre.yaml",
+]
 
 
 def assert_same_kpis(a: dict, b: dict):
@@ -33,8 +40,11 @@ def assert_same_kpis(a: dict, b: dict):
             assert other == pytest.approx(value, rel=1e-9, abs=1e-12), key
 
 
-@pytest.mark.parametrize("scenario", CASES,
-                         ids=["quickstart", "pop-outage", "spam-list", "busy", "pstn-fallback", "contact-centre"])
+@pytest.mark.parametrize(
+    "scenario",
+    CASES,
+    ids=["quickstart", "pop-outage", "spam-list", "busy", "pstn-fallback", "contact-centre"],
+)
 def test_live_tally_matches_records(scenario):
     full = simroute.simulate(scenario, seed=3)
     for mode in ("none", "calls"):
@@ -42,7 +52,9 @@ def test_live_tally_matches_records(scenario):
         assert_same_kpis(full.summary, live.summary)
         # the sketch's 95th percentile is within 0.1 % of the lower order statistic at that rank
         calls = full.calls
-        pdd = np.sort(calls[calls.answered & (calls.time_arrival >= full.scenario.warmup)].post_dial_delay.to_numpy())
+        pdd = np.sort(
+            calls[calls.answered & (calls.time_arrival >= full.scenario.warmup)].post_dial_delay.to_numpy()
+        )
         exact = pdd[math.floor(0.95 * (len(pdd) - 1))]
         assert live.summary["kpis"]["post_dial_delay_p95"] == pytest.approx(exact, rel=SKETCH_ACCURACY)
 
@@ -61,7 +73,9 @@ def test_calls_mode_keeps_the_same_call_rows():
 def test_batch_means_and_replications_in_live_mode():
     a = simroute.simulate(SCENARIOS / "erlang-b.yaml", duration="30h", batches=5)
     b = simroute.simulate(SCENARIOS / "erlang-b.yaml", duration="30h", batches=5, records="none")
-    assert_same_kpis({k: a.summary[k] for k in ("kpis", "trunks")}, {k: b.summary[k] for k in ("kpis", "trunks")})
+    assert_same_kpis(
+        {k: a.summary[k] for k in ("kpis", "trunks")}, {k: b.summary[k] for k in ("kpis", "trunks")}
+    )
     r1 = simroute.simulate(SCENARIOS / "quickstart.yaml", replications=3)
     r2 = simroute.simulate(SCENARIOS / "quickstart.yaml", replications=3, records="none")
     assert r1.summary["kpis"]["answered"] == r2.summary["kpis"]["answered"]
@@ -120,6 +134,21 @@ def test_cli_records_options(tmp_path, capsys):
     assert main(["run", quickstart, "--records", "stream"]) == 2
     assert "--out" in capsys.readouterr().err
     out = tmp_path / "calls"
-    assert main(["run", quickstart, "--records", "calls", "--replications", "3", "--out", str(out),
-                 "--format", "csv"]) == 0
+    assert (
+        main(
+            [
+                "run",
+                quickstart,
+                "--records",
+                "calls",
+                "--replications",
+                "3",
+                "--out",
+                str(out),
+                "--format",
+                "csv",
+            ]
+        )
+        == 0
+    )
     assert sorted(p.name for p in out.iterdir()) == ["calls.csv", "replications.csv", "summary.json"]

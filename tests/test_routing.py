@@ -1,4 +1,5 @@
 """Routing decisions alone: attempt order, re-route rule, number lists (pure functions)."""
+
 from collections import Counter
 
 import numpy as np
@@ -6,15 +7,21 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from simroute.engine.routing import (
+    Bucket,
+    NumberListMatcher,
+    attempt_order,
+    buckets,
+    first_choice_probabilities,
+    should_reroute,
+)
 from simroute.scenario import codes
-from simroute.engine.routing import (Bucket, NumberListMatcher, attempt_order, buckets, first_choice_probabilities,
-                              should_reroute)
 
 from .stats import assert_binomial
 
-members = st.lists(
-    st.tuples(st.integers(0, 5), st.integers(0, 65535)), min_size=1, max_size=8
-).map(lambda rows: [(i, p, w) for i, (p, w) in enumerate(rows)])
+members = st.lists(st.tuples(st.integers(0, 5), st.integers(0, 65535)), min_size=1, max_size=8).map(
+    lambda rows: [(i, p, w) for i, (p, w) in enumerate(rows)]
+)
 
 
 @given(members, st.integers(0, 2**32 - 1))
@@ -66,13 +73,13 @@ def test_equal_weights_tie_break_is_file_order():
 def test_reroute_only_on_listed_codes_and_while_trunks_remain():
     listed = codes.reroute_causes([408, 503, "ringing_timeout"])
     assert should_reroute(503, listed, attempt=1, order_length=3, max_attempts=10)
-    assert should_reroute(codes.POP_DOWN, listed, 1, 3, 10)   # a down POP is seen as 503
-    assert should_reroute(codes.TIMER_B, listed, 1, 3, 10)    # Timer B is seen as 408
+    assert should_reroute(codes.POP_DOWN, listed, 1, 3, 10)  # a down POP is seen as 503
+    assert should_reroute(codes.TIMER_B, listed, 1, 3, 10)  # Timer B is seen as 408
     assert should_reroute(codes.RINGING_TIMEOUT, listed, 1, 3, 10)
-    assert not should_reroute(486, listed, 1, 3, 10)          # a code outside the list stops the call
+    assert not should_reroute(486, listed, 1, 3, 10)  # a code outside the list stops the call
     assert not should_reroute(codes.TRUNK_CAPACITY, listed, 1, 3, 10)
-    assert not should_reroute(503, listed, 3, 3, 10)          # no trunk left
-    assert not should_reroute(503, listed, 2, 3, 2)           # max_attempts reached
+    assert not should_reroute(503, listed, 3, 3, 10)  # no trunk left
+    assert not should_reroute(503, listed, 2, 3, 2)  # max_attempts reached
 
 
 @given(st.sampled_from(sorted(codes.REROUTABLE_SIP_CODES)), st.sampled_from(list(codes.PRESETS)))
@@ -100,8 +107,11 @@ def test_number_list_exact_and_default_reject():
     assert not m.allows("49301234")
 
 
-@given(st.lists(st.tuples(st.text("0123456789", min_size=1, max_size=6), st.booleans()), max_size=12),
-       st.text("0123456789", min_size=1, max_size=12), st.booleans())
+@given(
+    st.lists(st.tuples(st.text("0123456789", min_size=1, max_size=6), st.booleans()), max_size=12),
+    st.text("0123456789", min_size=1, max_size=12),
+    st.booleans(),
+)
 @settings(max_examples=200)
 def test_prefix_match_equals_brute_force(items, number, default):
     table = dict(items)

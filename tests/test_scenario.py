@@ -1,5 +1,6 @@
 """The scenario file: bundled scenarios load, durations and distributions parse, and every mistake a
 planner can make is reported as a one-line ScenarioError naming the file and the field path."""
+
 import copy
 import math
 import re
@@ -120,7 +121,10 @@ def test_quickstart_fields_come_through():
     assert office.name == "office"
     assert office.capacity_limit == 55
     assert [(m.trunk, m.priority, m.weight) for m in office.members] == [
-        ("pbx-fra", 1, 70), ("pbx-ams", 1, 30), ("backup-sip", 2, 1)]
+        ("pbx-fra", 1, 70),
+        ("pbx-ams", 1, 30),
+        ("backup-sip", 2, 1),
+    ]
 
     (did,) = s.dids
     assert did.number == "493012345678" and isinstance(did.number, str)
@@ -133,7 +137,9 @@ def test_quickstart_fields_come_through():
     assert did.traffic.callers.prefix_shares == {"1900": 0.02, "447700900": 0.01}
 
     assert [(f.pop, f.trunk, f.at, f.duration, f.effect) for f in s.faults] == [
-        ("FRA", None, 7200.0, 900.0, "down"), (None, "pbx-ams", 10800.0, 600.0, "respond")]
+        ("FRA", None, 7200.0, 900.0, "down"),
+        (None, "pbx-ams", 10800.0, 600.0, "respond"),
+    ]
     assert s.faults[1].code == 503 and s.faults[1].probability == 0.5
 
     assert [item.number for item in s.number_lists[0].items] == ["1900", "447700900"]
@@ -147,17 +153,20 @@ def test_load_accepts_a_dict_and_returns_a_scenario_unchanged():
 
 def test_unquoted_phone_numbers_are_text(tmp_path):
     text = QUICKSTART.read_text(encoding="utf-8").replace('"493012345678"', "493012345678")
-    assert 'number: 493012345678' in text
+    assert "number: 493012345678" in text
     _, s = load_text(tmp_path, text)
     assert s.dids[0].number == "493012345678"
 
 
 def test_defaults_fill_in_a_minimal_scenario():
-    s = simroute.load_scenario({
-        "name": "min", "duration": "1h",
-        "trunks": [{"name": "t"}],
-        "dids": [{"number": "1", "route": {"trunk": "t"}}],
-    })
+    s = simroute.load_scenario(
+        {
+            "name": "min",
+            "duration": "1h",
+            "trunks": [{"name": "t"}],
+            "dids": [{"number": "1", "route": {"trunk": "t"}}],
+        }
+    )
     assert s.warmup == 0.0 and s.seed == 0
     assert [p.name for p in s.pops] == ["AUTO"]
     assert s.trunks[0].kind == "sip" and s.trunks[0].capacity_limit is None
@@ -167,18 +176,49 @@ def test_defaults_fill_in_a_minimal_scenario():
 # --------------------------------------------------------------------------------------------- durations
 
 
-@pytest.mark.parametrize("text, seconds", [
-    ("90s", 90.0), ("10m", 600.0), ("2h", 7200.0), ("250ms", 0.25), (45, 45.0), (1.5, 1.5),
-    ("1d", 86400.0), ("5min", 300.0), ("0.5h", 1800.0), ("30", 30.0), (" 2 h ", 7200.0), (0, 0.0),
-])
+@pytest.mark.parametrize(
+    "text, seconds",
+    [
+        ("90s", 90.0),
+        ("10m", 600.0),
+        ("2h", 7200.0),
+        ("250ms", 0.25),
+        (45, 45.0),
+        (1.5, 1.5),
+        ("1d", 86400.0),
+        ("5min", 300.0),
+        ("0.5h", 1800.0),
+        ("30", 30.0),
+        (" 2 h ", 7200.0),
+        (0, 0.0),
+    ],
+)
 def test_parse_duration(text, seconds):
     value = parse_duration(text)
     assert value == seconds
     assert type(value) is float
 
 
-@pytest.mark.parametrize("bad", ["ten", "-5s", "5 parsecs", True, False, math.nan, math.inf, -math.inf,
-                                 -5, -0.5, "", "5x", "1h30m", None, [5]])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "ten",
+        "-5s",
+        "5 parsecs",
+        True,
+        False,
+        math.nan,
+        math.inf,
+        -math.inf,
+        -5,
+        -0.5,
+        "",
+        "5x",
+        "1h30m",
+        None,
+        [5],
+    ],
+)
 def test_bad_durations_raise_value_error_naming_the_value(bad):
     with pytest.raises(ValueError) as info:
         parse_duration(bad)
@@ -190,12 +230,12 @@ def test_bad_durations_raise_value_error_naming_the_value(bad):
 
 def test_integer_too_large_for_a_float_is_a_value_error():
     with pytest.raises(ValueError, match="finite|large"):
-        parse_duration(10 ** 400)
+        parse_duration(10**400)
 
 
 def test_integer_duration_too_large_for_a_float_is_a_scenario_error():
     data = quickstart()
-    data["duration"] = 10 ** 400
+    data["duration"] = 10**400
     with pytest.raises(simroute.ScenarioError, match=r"duration"):
         simroute.load_scenario(data, name="q.yaml")
 
@@ -286,56 +326,120 @@ MISTAKES = [
     ("capacity-zero", lambda d: setp(d, "trunks[1].capacity_limit", 0), "trunks[1].capacity_limit", ["1"]),
     ("unknown-key", lambda d: setp(d, "trunks[0].capcity", 5), "trunks[0].capcity", ["unknown field"]),
     ("unknown-top-key", lambda d: setp(d, "durration", "1h"), "durration", ["unknown field"]),
-    ("dangling-group", lambda d: setp(d, "dids[0].route.group", "ofice"), "dids[0].route.group",
-     ["'ofice'", "office"]),
-    ("unknown-member-trunk", lambda d: setp(d, "trunk_groups[0].members[2].trunk", "backup"),
-     "trunk_groups[0].members[2].trunk", ["'backup'", "backup-sip"]),
+    (
+        "dangling-group",
+        lambda d: setp(d, "dids[0].route.group", "ofice"),
+        "dids[0].route.group",
+        ["'ofice'", "office"],
+    ),
+    (
+        "unknown-member-trunk",
+        lambda d: setp(d, "trunk_groups[0].members[2].trunk", "backup"),
+        "trunk_groups[0].members[2].trunk",
+        ["'backup'", "backup-sip"],
+    ),
     ("unknown-fault-pop", lambda d: setp(d, "faults[0].pop", "LHR"), "faults[0].pop", ["'LHR'", "FRA"]),
     ("unknown-fault-trunk", lambda d: setp(d, "faults[1].trunk", "nope"), "faults[1].trunk", ["'nope'"]),
     ("unknown-trunk-pop", lambda d: setp(d, "trunks[1].pop", "PAR"), "trunks[1].pop", ["'PAR'"]),
-    ("unknown-number-list", lambda d: setp(d, "trunks[0].number_list", "spam2"), "trunks[0].number_list",
-     ["'spam2'"]),
-    ("duplicate-trunk", lambda d: setp(d, "trunks[1].name", "pbx-fra"), "trunks[1].name",
-     ["duplicate", "'pbx-fra'", "trunks[0]"]),
+    (
+        "unknown-number-list",
+        lambda d: setp(d, "trunks[0].number_list", "spam2"),
+        "trunks[0].number_list",
+        ["'spam2'"],
+    ),
+    (
+        "duplicate-trunk",
+        lambda d: setp(d, "trunks[1].name", "pbx-fra"),
+        "trunks[1].name",
+        ["duplicate", "'pbx-fra'", "trunks[0]"],
+    ),
     ("trunk-in-two-groups", _second_group, "trunk_groups[1].members[0].trunk", ["'pbx-ams'", "'office'"]),
     ("group-named-like-trunk", _group_named_like_trunk, "trunk_groups[0].name", ["'pbx-fra'", "trunk"]),
     ("pstn-without-dst", lambda d: setp(d, "trunks[0].kind", "pstn"), "trunks[0]", ["needs dst"]),
     ("pbx-without-block", lambda d: setp(d, "trunks[0].kind", "pbx"), "trunks[0]", ["needs a pbx"]),
     ("dst-on-sip", lambda d: setp(d, "trunks[0].dst", "447700900123"), "trunks[0]", ["for kind pstn"]),
-    ("ringing-timeout-40s", lambda d: setp(d, "trunks[0].ringing_timeout", "40s"), "trunks[0].ringing_timeout",
-     ["1 to 32", "40"]),
-    ("ringing-timeout-bad-text", lambda d: setp(d, "trunks[0].ringing_timeout", "twenty"),
-     "trunks[0].ringing_timeout", ["'twenty'"]),
-    ("rerouting-405", lambda d: d["trunks"][0]["rerouting_codes"].append(405), "trunks[0].rerouting_codes",
-     ["405", "re-routing"]),
-    ("rerouting-unknown-name", lambda d: d["trunks"][0]["rerouting_codes"].append("busy"),
-     "trunks[0].rerouting_codes", ["unknown re-routing name", "'busy'"]),
-    ("responses-over-one", lambda d: setp(d, "trunks[0].endpoint.responses", {486: 0.7, 603: 0.5}),
-     "trunks[0].endpoint", ["more than 1"]),
-    ("response-not-sip-error", lambda d: setp(d, "trunks[0].endpoint.responses", {200: 0.1}),
-     "trunks[0].endpoint.responses", ["200"]),
+    (
+        "ringing-timeout-40s",
+        lambda d: setp(d, "trunks[0].ringing_timeout", "40s"),
+        "trunks[0].ringing_timeout",
+        ["1 to 32", "40"],
+    ),
+    (
+        "ringing-timeout-bad-text",
+        lambda d: setp(d, "trunks[0].ringing_timeout", "twenty"),
+        "trunks[0].ringing_timeout",
+        ["'twenty'"],
+    ),
+    (
+        "rerouting-405",
+        lambda d: d["trunks"][0]["rerouting_codes"].append(405),
+        "trunks[0].rerouting_codes",
+        ["405", "re-routing"],
+    ),
+    (
+        "rerouting-unknown-name",
+        lambda d: d["trunks"][0]["rerouting_codes"].append("busy"),
+        "trunks[0].rerouting_codes",
+        ["unknown re-routing name", "'busy'"],
+    ),
+    (
+        "responses-over-one",
+        lambda d: setp(d, "trunks[0].endpoint.responses", {486: 0.7, 603: 0.5}),
+        "trunks[0].endpoint",
+        ["more than 1"],
+    ),
+    (
+        "response-not-sip-error",
+        lambda d: setp(d, "trunks[0].endpoint.responses", {200: 0.1}),
+        "trunks[0].endpoint.responses",
+        ["200"],
+    ),
     ("warmup-equals-duration", lambda d: setp(d, "warmup", "4h"), "warmup", ["shorter", "duration"]),
     ("warmup-longer", lambda d: setp(d, "warmup", "5h"), "warmup", ["shorter"]),
-    ("rate-and-erlangs", lambda d: setp(d, "dids[0].traffic.erlangs", 10), "dids[0].traffic",
-     ["calls_per_hour", "erlangs"]),
+    (
+        "rate-and-erlangs",
+        lambda d: setp(d, "dids[0].traffic.erlangs", 10),
+        "dids[0].traffic",
+        ["calls_per_hour", "erlangs"],
+    ),
     ("no-rate", lambda d: delp(d, "dids[0].traffic.calls_per_hour"), "dids[0].traffic", ["none"]),
     ("steps-decreasing", _unordered_steps, "dids[0].traffic", ["increasing"]),
     ("steps-repeated", _equal_steps, "dids[0].traffic", ["increasing"]),
-    ("profile-23", lambda d: setp(d, "dids[0].traffic.profile", [1.0] * 23), "dids[0].traffic.profile",
-     ["24", "23"]),
-    ("profile-negative", lambda d: setp(d, "dids[0].traffic.profile", [1.0] * 23 + [-1.0]),
-     "dids[0].traffic.profile[23]", []),
+    (
+        "profile-23",
+        lambda d: setp(d, "dids[0].traffic.profile", [1.0] * 23),
+        "dids[0].traffic.profile",
+        ["24", "23"],
+    ),
+    (
+        "profile-negative",
+        lambda d: setp(d, "dids[0].traffic.profile", [1.0] * 23 + [-1.0]),
+        "dids[0].traffic.profile[23]",
+        [],
+    ),
     ("route-both", lambda d: setp(d, "dids[0].route.trunk", "pbx-fra"), "dids[0].route", ["exactly one"]),
     ("did-not-digits", lambda d: setp(d, "dids[0].number", "+49301234"), "dids[0].number", []),
-    ("negative-holding", lambda d: setp(d, "dids[0].traffic.holding_time.mean", "-3m"),
-     "dids[0].traffic.holding_time.mean", ["'-3m'"]),
-    ("probability-above-one", lambda d: setp(d, "trunks[2].endpoint.answer_probability", 1.5),
-     "trunks[2].endpoint.answer_probability", []),
+    (
+        "negative-holding",
+        lambda d: setp(d, "dids[0].traffic.holding_time.mean", "-3m"),
+        "dids[0].traffic.holding_time.mean",
+        ["'-3m'"],
+    ),
+    (
+        "probability-above-one",
+        lambda d: setp(d, "trunks[2].endpoint.answer_probability", 1.5),
+        "trunks[2].endpoint.answer_probability",
+        [],
+    ),
     ("pop-fault-respond", lambda d: setp(d, "faults[0].effect", "respond"), "faults[0]", ["POP"]),
     ("seed-negative", lambda d: setp(d, "seed", -1), "seed", []),
     ("no-trunks", lambda d: setp(d, "trunks", []), "trunks", []),
-    ("prefix-shares-over-one", lambda d: setp(d, "dids[0].traffic.callers.prefix_shares", {"1900": 0.8, "44": 0.3}),
-     "dids[0].traffic.callers", ["more than 1"]),
+    (
+        "prefix-shares-over-one",
+        lambda d: setp(d, "dids[0].traffic.callers.prefix_shares", {"1900": 0.8, "44": 0.3}),
+        "dids[0].traffic.callers",
+        ["more than 1"],
+    ),
 ]
 
 
@@ -495,9 +599,16 @@ def _render(parts):
 
 def test_numeric_fields_cover_the_interesting_ones():
     rendered = {_render(p) for p in NUMERIC_FIELDS}
-    assert {"duration", "warmup", "seed", "trunks[0].capacity_limit", "trunks[0].ringing_timeout",
-            "trunk_groups[0].members[0].weight", "dids[0].traffic.calls_per_hour",
-            "faults[1].probability"} <= rendered
+    assert {
+        "duration",
+        "warmup",
+        "seed",
+        "trunks[0].capacity_limit",
+        "trunks[0].ringing_timeout",
+        "trunk_groups[0].members[0].weight",
+        "dids[0].traffic.calls_per_hour",
+        "faults[1].probability",
+    } <= rendered
 
 
 BAD_NUMBERS = st.one_of(
@@ -505,7 +616,7 @@ BAD_NUMBERS = st.one_of(
     st.floats(max_value=-1e-300, allow_nan=False, allow_infinity=False),
     st.sampled_from([math.nan, math.inf, -math.inf, -0.0, 0, 0.0]),
     st.floats(min_value=1e9, max_value=1e308),
-    st.integers(min_value=2 ** 31, max_value=10 ** 300),
+    st.integers(min_value=2**31, max_value=10**300),
 )
 
 
@@ -524,5 +635,7 @@ def test_bad_numbers_load_or_raise_scenario_error(field, value):
         assert error.problems
         assert_one_line_per_problem("fuzz.yaml", error)
         # the blame lands on the mutated field or on something containing it (a whole-object check)
-        assert any(where == p or where.startswith(p + ".") or where.startswith(p + "[") or p == ""
-                   for p, _ in error.problems), (where, error.problems)
+        assert any(
+            where == p or where.startswith(p + ".") or where.startswith(p + "[") or p == ""
+            for p, _ in error.problems
+        ), (where, error.problems)

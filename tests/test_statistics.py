@@ -1,6 +1,7 @@
 """Replications, confidence intervals, batch means and common random numbers: the statistics a planner
 reads next to every KPI. The slow calibration test checks that a reported 95 % interval covers the exact
 answer 95 % of the time."""
+
 import json
 import math
 import time
@@ -46,7 +47,9 @@ def test_summary_json_has_a_ci95_for_every_kpi(capsys):
     assert summary["replications"] == 20 and summary["confidence"] == 0.95
     ci = summary["ci95"]
     assert_half_widths(summary["kpis"], ci["kpis"], "kpis")
-    assert set(ci["kpis"]["outcomes"]) == set(summary["kpis"]["outcomes"]) and len(ci["kpis"]["outcomes"]) >= 5
+    assert (
+        set(ci["kpis"]["outcomes"]) == set(summary["kpis"]["outcomes"]) and len(ci["kpis"]["outcomes"]) >= 5
+    )
     assert set(ci["trunks"]) == set(summary["trunks"]) == {"pbx-fra", "pbx-ams", "backup-sip"}
     for name, trunk in summary["trunks"].items():
         assert_half_widths(trunk, ci["trunks"][name], f"trunks.{name}")
@@ -65,14 +68,18 @@ def test_python_api_summary_ci_and_replications(erlang_b_short):
     assert frame["kpis.offered"].nunique() == n  # independent replications, not copies
     assert result.summary["replications"] == n and result.ci is result.summary["ci95"]
     q = stats.t.ppf(0.975, n - 1)
-    for column, (part, key) in {"kpis.loss_probability": ("kpis", "loss_probability"),
-                                "kpis.offered": ("kpis", "offered")}.items():
+    for column, (part, key) in {
+        "kpis.loss_probability": ("kpis", "loss_probability"),
+        "kpis.offered": ("kpis", "offered"),
+    }.items():
         x = frame[column].to_numpy()
         assert result.summary[part][key] == pytest.approx(x.mean(), rel=1e-12)
         assert result.ci[part][key] == pytest.approx(q * x.std(ddof=1) / math.sqrt(n), rel=1e-9)
     x = frame["trunks.trunk.carried_erlangs"].to_numpy()
     assert result.summary["trunks"]["trunk"]["carried_erlangs"] == pytest.approx(x.mean(), rel=1e-12)
-    assert result.ci["trunks"]["trunk"]["carried_erlangs"] == pytest.approx(q * x.std(ddof=1) / math.sqrt(n), rel=1e-9)
+    assert result.ci["trunks"]["trunk"]["carried_erlangs"] == pytest.approx(
+        q * x.std(ddof=1) / math.sqrt(n), rel=1e-9
+    )
     # a single run has no intervals
     single = simroute.simulate(erlang_b_short, seed=4)
     assert single.ci is None and len(single.replications) == 1
@@ -116,7 +123,10 @@ def test_common_random_numbers_narrow_the_difference(erlang_b_short):
     assert row["difference"] < 0 and row["difference"] + row["paired_half_width"] < 0
     assert bool(row["significant"])
     exact = theory.erlang_b(8.108, 17) - theory.erlang_b(8.108, 15)
-    diff = comparison.b.replications["kpis.loss_probability"] - comparison.a.replications["kpis.loss_probability"]
+    diff = (
+        comparison.b.replications["kpis.loss_probability"]
+        - comparison.a.replications["kpis.loss_probability"]
+    )
     assert row["difference"] == pytest.approx(diff.mean())
     assert_covers(diff, exact, what="loss difference 17 vs 15 channels")
     # the same arrivals reach both variants
@@ -129,10 +139,17 @@ def test_common_random_numbers_narrow_the_difference(erlang_b_short):
 CAL_ERLANGS, CAL_CIRCUITS, CAL_HOLD = 5.0, 5, 60.0  # B(5, 5) = 0.284868 (published digits)
 CAL_REPLICATIONS, CAL_EXPERIMENTS = 8, 2000
 CAL_SCENARIO = {
-    "name": "calibration", "warmup": 20 * CAL_HOLD, "duration": 20 * CAL_HOLD + 400 * CAL_HOLD,  # ~2000 calls
+    "name": "calibration",
+    "warmup": 20 * CAL_HOLD,
+    "duration": 20 * CAL_HOLD + 400 * CAL_HOLD,  # ~2000 calls
     "trunks": [{"name": "t", "capacity_limit": CAL_CIRCUITS, "rerouting_codes": "none"}],
-    "dids": [{"number": "1", "route": {"trunk": "t"},
-              "traffic": {"erlangs": CAL_ERLANGS, "holding_time": {"dist": "exponential", "mean": CAL_HOLD}}}],
+    "dids": [
+        {
+            "number": "1",
+            "route": {"trunk": "t"},
+            "traffic": {"erlangs": CAL_ERLANGS, "holding_time": {"dist": "exponential", "mean": CAL_HOLD}},
+        }
+    ],
 }
 
 
@@ -164,6 +181,8 @@ def test_reported_95_percent_intervals_cover_the_exact_value_95_percent_of_the_t
     covered = np.abs(means - exact) <= halves
     coverage = covered.mean()
     elapsed = time.perf_counter() - began
-    print(f"\ncoverage {coverage:.4f} over {CAL_EXPERIMENTS} experiments of {CAL_REPLICATIONS} replications; "
-          f"grand mean {means.mean():.6f} vs exact {exact:.6f}; {elapsed:.1f} s")
+    print(
+        f"\ncoverage {coverage:.4f} over {CAL_EXPERIMENTS} experiments of {CAL_REPLICATIONS} replications; "
+        f"grand mean {means.mean():.6f} vs exact {exact:.6f}; {elapsed:.1f} s"
+    )
     assert 0.93 <= coverage <= 0.97, coverage

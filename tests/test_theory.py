@@ -166,7 +166,8 @@ def test_erlang_c_textbook_formula():
     assert erlang_c(a, n) == pytest.approx(expected, rel=1e-12)
     assert erlang_c_mean_wait(a, n, 180.0) == pytest.approx(expected * 180.0 / (n - a), rel=1e-12)
     assert erlang_c_service_level(a, n, 180.0, 20.0) == pytest.approx(
-        1 - expected * math.exp(-(n - a) * 20.0 / 180.0), rel=1e-12)
+        1 - expected * math.exp(-(n - a) * 20.0 / 180.0), rel=1e-12
+    )
 
 
 def test_erlang_c_overload_and_zero_traffic():
@@ -180,8 +181,11 @@ def test_erlang_c_overload_and_zero_traffic():
 
 # ---------------------------------------------------------------- Erlang A
 @FAST
-@given(st.floats(min_value=0.05, max_value=0.95), st.integers(min_value=1, max_value=100),
-       st.floats(min_value=1.0, max_value=300.0))
+@given(
+    st.floats(min_value=0.05, max_value=0.95),
+    st.integers(min_value=1, max_value=100),
+    st.floats(min_value=1.0, max_value=300.0),
+)
 def test_erlang_a_with_huge_patience_approaches_erlang_c(rho, n, h):
     a = rho * n
     res = erlang_a(a / h, h, n, 1e9 * h)
@@ -284,8 +288,12 @@ def test_ringing_timeout_probability():
 
 
 @FAST
-@given(st.floats(min_value=0.0, max_value=50.0), st.floats(min_value=1.0, max_value=1e5),
-       st.floats(min_value=0.1, max_value=1e4), st.floats(min_value=-1e6, max_value=1e6))
+@given(
+    st.floats(min_value=0.0, max_value=50.0),
+    st.floats(min_value=1.0, max_value=1e5),
+    st.floats(min_value=0.1, max_value=1e4),
+    st.floats(min_value=-1e6, max_value=1e6),
+)
 def test_sinusoidal_with_zero_amplitude_is_lambda_h(lam, period, h, t):
     assert mt_g_inf_mean_sinusoidal(lam, 0.0, period, h, t) == pytest.approx(lam * h, rel=1e-12)
 
@@ -296,20 +304,26 @@ def test_sinusoidal_solves_the_ode():
     for t in (0.0, 500.0, 1234.5, 3000.0):
         m = mt_g_inf_mean_sinusoidal(lam, a, period, h, t)
         eps = 1e-2
-        dm = (mt_g_inf_mean_sinusoidal(lam, a, period, h, t + eps)
-              - mt_g_inf_mean_sinusoidal(lam, a, period, h, t - eps)) / (2 * eps)
+        dm = (
+            mt_g_inf_mean_sinusoidal(lam, a, period, h, t + eps)
+            - mt_g_inf_mean_sinusoidal(lam, a, period, h, t - eps)
+        ) / (2 * eps)
         assert dm == pytest.approx(lam * (1 + a * math.sin(w * t)) - m / h, abs=1e-6)
 
 
 @FAST
-@given(st.floats(min_value=0.01, max_value=50.0), st.floats(min_value=0.1, max_value=500.0),
-       st.floats(min_value=-100.0, max_value=100.0))
+@given(
+    st.floats(min_value=0.01, max_value=50.0),
+    st.floats(min_value=0.1, max_value=500.0),
+    st.floats(min_value=-100.0, max_value=100.0),
+)
 def test_piecewise_with_one_rate_converges_to_lambda_h(lam, h, t0):
     steady = mt_g_inf_mean_piecewise([t0], [lam], h, t0 + 40 * h)
     assert steady == pytest.approx(lam * h, rel=1e-12)
     # exact transient from empty: m(t) = lambda*h*(1 - exp(-t/h))
     assert mt_g_inf_mean_piecewise([t0], [lam], h, t0 + h) == pytest.approx(
-        lam * h * (1 - math.exp(-1.0)), rel=1e-12)
+        lam * h * (1 - math.exp(-1.0)), rel=1e-12
+    )
     assert mt_g_inf_mean_piecewise([t0], [lam], h, t0 - 1.0) == 0.0
 
 
@@ -321,7 +335,8 @@ def test_piecewise_two_steps_exact():
     assert got == pytest.approx(expected, rel=1e-12)
     # a rate of zero drains the system exponentially
     assert mt_g_inf_mean_piecewise([0.0, 5.0], [3.0, 0.0], h, 9.0) == pytest.approx(
-        m1 * math.exp(-2.0), rel=1e-12)
+        m1 * math.exp(-2.0), rel=1e-12
+    )
 
 
 def test_piecewise_staircase_approaches_sinusoidal_steady_state():
@@ -332,43 +347,47 @@ def test_piecewise_staircase_approaches_sinusoidal_steady_state():
     rates = [lam * (1 + a * math.sin(2 * math.pi * (t + dt / 2) / period)) for t in times]
     for t in (periods * period - 37.0, periods * period - 80.0):
         assert mt_g_inf_mean_piecewise(times, rates, h, t) == pytest.approx(
-            mt_g_inf_mean_sinusoidal(lam, a, period, h, t), rel=2e-4)
+            mt_g_inf_mean_sinusoidal(lam, a, period, h, t), rel=2e-4
+        )
 
 
 # ---------------------------------------------------------------- input validation
-@pytest.mark.parametrize("call,pattern", [
-    (lambda: erlang_b(-1.0, 5), r"traffic.*-1\.0"),
-    (lambda: erlang_b(float("nan"), 5), r"traffic.*nan"),
-    (lambda: erlang_b(math.inf, 5), r"traffic.*inf"),
-    (lambda: erlang_b(5.0, -2), r"circuits.*-2"),
-    (lambda: erlang_b(5.0, 2.5), r"circuits.*2\.5"),
-    (lambda: erlang_b(5.0, float("nan")), r"circuits.*nan"),
-    (lambda: erlang_b(5.0, True), r"circuits.*True"),
-    (lambda: erlang_b("5", 3), r"traffic.*'5'"),
-    (lambda: erlang_b_traffic(1.0, 5), r"blocking.*1\.0"),
-    (lambda: erlang_b_traffic(-0.1, 5), r"blocking.*-0\.1"),
-    (lambda: erlang_b_traffic(0.01, 0), r"circuits.*0"),
-    (lambda: erlang_b_circuits(5.0, 0.0), r"blocking.*0\.0"),
-    (lambda: erlang_b_circuits(-5.0, 0.1), r"traffic.*-5\.0"),
-    (lambda: erlang_b_real(5.0, -0.5), r"circuits_real.*-0\.5"),
-    (lambda: erlang_c(5.0, 1.5), r"agents.*1\.5"),
-    (lambda: erlang_c_mean_wait(5.0, 6, 0.0), r"mean_service.*0\.0"),
-    (lambda: erlang_c_service_level(5.0, 6, 1.0, -1.0), r"threshold.*-1\.0"),
-    (lambda: erlang_a(0.0, 1.0, 5, 1.0), r"arrival_rate.*0\.0"),
-    (lambda: erlang_a(1.0, 1.0, 5, -2.0), r"mean_patience.*-2\.0"),
-    (lambda: erlang_a(10.0, 1.0, 5, math.inf), r"mean_patience.*inf"),
-    (lambda: overflow_moments(5.0, -1), r"circuits.*-1"),
-    (lambda: equivalent_random(5.0, 2.0), r"variance.*2\.0"),
-    (lambda: equivalent_random(0.0, 2.0), r"mean.*0\.0"),
-    (lambda: hayward_blocking(5.0, 0.0, 3), r"variance.*0\.0"),
-    (lambda: priority_chain(5.0, [3, -1]), r"capacities\[1\].*-1"),
-    (lambda: ringing_timeout_probability(10.0, 0.0), r"mean_answer_delay.*0\.0"),
-    (lambda: mt_g_inf_mean_piecewise([0.0, 0.0], [1.0, 2.0], 1.0, 3.0), r"times.*increasing"),
-    (lambda: mt_g_inf_mean_piecewise([0.0], [1.0, 2.0], 1.0, 3.0), r"same length"),
-    (lambda: mt_g_inf_mean_piecewise([0.0], [-1.0], 1.0, 3.0), r"rates\[0\].*-1\.0"),
-    (lambda: mt_g_inf_mean_sinusoidal(1.0, 1.5, 10.0, 1.0, 0.0), r"amplitude.*1\.5"),
-    (lambda: mt_g_inf_mean_sinusoidal(1.0, 0.5, 0.0, 1.0, 0.0), r"period.*0\.0"),
-])
+@pytest.mark.parametrize(
+    "call,pattern",
+    [
+        (lambda: erlang_b(-1.0, 5), r"traffic.*-1\.0"),
+        (lambda: erlang_b(float("nan"), 5), r"traffic.*nan"),
+        (lambda: erlang_b(math.inf, 5), r"traffic.*inf"),
+        (lambda: erlang_b(5.0, -2), r"circuits.*-2"),
+        (lambda: erlang_b(5.0, 2.5), r"circuits.*2\.5"),
+        (lambda: erlang_b(5.0, float("nan")), r"circuits.*nan"),
+        (lambda: erlang_b(5.0, True), r"circuits.*True"),
+        (lambda: erlang_b("5", 3), r"traffic.*'5'"),
+        (lambda: erlang_b_traffic(1.0, 5), r"blocking.*1\.0"),
+        (lambda: erlang_b_traffic(-0.1, 5), r"blocking.*-0\.1"),
+        (lambda: erlang_b_traffic(0.01, 0), r"circuits.*0"),
+        (lambda: erlang_b_circuits(5.0, 0.0), r"blocking.*0\.0"),
+        (lambda: erlang_b_circuits(-5.0, 0.1), r"traffic.*-5\.0"),
+        (lambda: erlang_b_real(5.0, -0.5), r"circuits_real.*-0\.5"),
+        (lambda: erlang_c(5.0, 1.5), r"agents.*1\.5"),
+        (lambda: erlang_c_mean_wait(5.0, 6, 0.0), r"mean_service.*0\.0"),
+        (lambda: erlang_c_service_level(5.0, 6, 1.0, -1.0), r"threshold.*-1\.0"),
+        (lambda: erlang_a(0.0, 1.0, 5, 1.0), r"arrival_rate.*0\.0"),
+        (lambda: erlang_a(1.0, 1.0, 5, -2.0), r"mean_patience.*-2\.0"),
+        (lambda: erlang_a(10.0, 1.0, 5, math.inf), r"mean_patience.*inf"),
+        (lambda: overflow_moments(5.0, -1), r"circuits.*-1"),
+        (lambda: equivalent_random(5.0, 2.0), r"variance.*2\.0"),
+        (lambda: equivalent_random(0.0, 2.0), r"mean.*0\.0"),
+        (lambda: hayward_blocking(5.0, 0.0, 3), r"variance.*0\.0"),
+        (lambda: priority_chain(5.0, [3, -1]), r"capacities\[1\].*-1"),
+        (lambda: ringing_timeout_probability(10.0, 0.0), r"mean_answer_delay.*0\.0"),
+        (lambda: mt_g_inf_mean_piecewise([0.0, 0.0], [1.0, 2.0], 1.0, 3.0), r"times.*increasing"),
+        (lambda: mt_g_inf_mean_piecewise([0.0], [1.0, 2.0], 1.0, 3.0), r"same length"),
+        (lambda: mt_g_inf_mean_piecewise([0.0], [-1.0], 1.0, 3.0), r"rates\[0\].*-1\.0"),
+        (lambda: mt_g_inf_mean_sinusoidal(1.0, 1.5, 10.0, 1.0, 0.0), r"amplitude.*1\.5"),
+        (lambda: mt_g_inf_mean_sinusoidal(1.0, 0.5, 0.0, 1.0, 0.0), r"period.*0\.0"),
+    ],
+)
 def test_bad_input_raises_value_error_naming_parameter(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call()

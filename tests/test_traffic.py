@@ -1,11 +1,12 @@
 """Arrival processes: constant, hourly profile and steps are Poisson with the right rate in each interval."""
+
 import numpy as np
 import pytest
 from scipy import stats
 
 import simroute
-from simroute.scenario.schema import Traffic
 from simroute.engine.traffic import CallerMix, arrival_times, rate_breakpoints
+from simroute.scenario.schema import Traffic
 
 from .paths import SCENARIOS
 from .stats import LEVEL
@@ -35,7 +36,10 @@ def test_hourly_profile_repeats_daily():
 
 
 def test_steps_at_quarter_hour_resolution():
-    steps = [{"at": f"{15 * i}m", "calls_per_hour": r} for i, r in enumerate([100, 400, 0, 800, 200, 50, 300, 1000])]
+    steps = [
+        {"at": f"{15 * i}m", "calls_per_hour": r}
+        for i, r in enumerate([100, 400, 0, 800, 200, 50, 300, 1000])
+    ]
     traffic = Traffic(steps=steps, holding_time="2m")
     counts = counts_per_bin(traffic, 2 * 3600, np.arange(0, 2 * 3600 + 1, 900), seed=1)
     expected = np.array([100, 400, 0, 800, 200, 50, 300, 1000]) / 4
@@ -44,7 +48,9 @@ def test_steps_at_quarter_hour_resolution():
 
 
 def test_erlangs_means_rate_times_holding():
-    assert Traffic(erlangs=10, holding_time={"dist": "exponential", "mean": "2m"}).base_rate == pytest.approx(10 / 120)
+    assert Traffic(erlangs=10, holding_time={"dist": "exponential", "mean": "2m"}).base_rate == pytest.approx(
+        10 / 120
+    )
 
 
 def test_steps_starting_late_are_silent_before():
@@ -73,8 +79,9 @@ def test_concurrency_profile_matches_carried_erlangs():
     after_warmup = conc.iloc[2:]  # warm-up is the first 30 minutes
     trunk = result.summary["trunks"]["pbx-fra"]["carried_erlangs"]
     assert after_warmup["trunk:pbx-fra"].mean() == pytest.approx(trunk, rel=1e-9)
-    assert after_warmup["group:office"].mean() == pytest.approx(result.summary["groups"]["office"]["carried_erlangs"],
-                                                                rel=1e-9)
+    assert after_warmup["group:office"].mean() == pytest.approx(
+        result.summary["groups"]["office"]["carried_erlangs"], rel=1e-9
+    )
     assert (conc.max() <= pd_caps(result)).all()
 
 
@@ -83,4 +90,5 @@ def pd_caps(result):
     caps.update({f"did:{d}": c for d, c in zip(result.network.did_numbers, result.network.did_cap)})
     caps.update({f"group:{g}": c for g, c in zip(result.network.group_names, result.network.group_cap)})
     import pandas as pd
+
     return pd.Series(caps)

@@ -1,5 +1,6 @@
 """The built-in validation suite (simroute.validation, ``simroute validate``): the quick suite passes, and
 the z test does fail when the oracle is wrong, so a passing suite means something."""
+
 import math
 
 import numpy as np
@@ -31,6 +32,7 @@ def test_run_suite_returns_one_row_per_check():
     assert table.attrs["wall_time"] > 0
     # z is (mean - theory) / se, and the 95 % half-width is t(0.975, R-1) * se
     from scipy import stats
+
     r = {c.name: c.replications for c in cases}
     se = table["ci95"] / [stats.t.ppf(0.975, r[name] - 1) for name in table["case"]]
     assert np.allclose(table["z"], (table["simulated"] - table["theory"]) / se)
@@ -66,10 +68,10 @@ def test_validate_exits_1_when_a_check_fails(monkeypatch, capsys):
 
 
 def test_judge_edge_cases():
-    assert validation.judge([1.0, 1.0, 1.0], 1.0)["passed"]           # no spread, right value
-    assert not validation.judge([1.0, 1.0, 1.0], 0.9)["passed"]       # no spread, wrong value: z infinite
+    assert validation.judge([1.0, 1.0, 1.0], 1.0)["passed"]  # no spread, right value
+    assert not validation.judge([1.0, 1.0, 1.0], 0.9)["passed"]  # no spread, wrong value: z infinite
     assert not validation.judge([0.1, math.nan, 0.2], 0.15)["passed"]  # an undefined replication
-    assert not validation.judge([0.1], 0.1)["passed"]                  # one replication has no standard error
+    assert not validation.judge([0.1], 0.1)["passed"]  # one replication has no standard error
     x = [0.0, 1.0, 2.0, 3.0]
     se = np.std(x, ddof=1) / 2
     v = validation.judge(x, 1.5 + 4.0001 * se)
@@ -110,7 +112,9 @@ def test_window_mean_busy_matches_the_exact_integral():
 
 
 def test_window_arrivals_integrates_the_rate():
-    assert validation.window_arrivals([0.0, 10.0, 20.0], [1.0, 2.0, 0.5], 5.0, 25.0) == pytest.approx(5 + 20 + 2.5)
+    assert validation.window_arrivals([0.0, 10.0, 20.0], [1.0, 2.0, 0.5], 5.0, 25.0) == pytest.approx(
+        5 + 20 + 2.5
+    )
 
 
 def test_time_varying_case_is_not_the_naive_average():
@@ -124,10 +128,17 @@ def test_time_varying_case_is_not_the_naive_average():
 
     # the steps' exact mean follows the sinusoid's periodic steady state (the steps are its shape)
     def steady(t):
-        return theory.mt_g_inf_mean_sinusoidal(validation.TV_MEAN_ERLANGS / validation.TV_HOLD,
-                                               validation.TV_AMPLITUDE, validation.TV_PERIOD, validation.TV_HOLD, t)
+        return theory.mt_g_inf_mean_sinusoidal(
+            validation.TV_MEAN_ERLANGS / validation.TV_HOLD,
+            validation.TV_AMPLITUDE,
+            validation.TV_PERIOD,
+            validation.TV_HOLD,
+            t,
+        )
 
     for t in (46 * 3600.0, 49 * 3600.0):
-        assert theory.mt_g_inf_mean_piecewise(times, rates, validation.TV_HOLD, t) == pytest.approx(steady(t), rel=2e-3)
+        assert theory.mt_g_inf_mean_piecewise(times, rates, validation.TV_HOLD, t) == pytest.approx(
+            steady(t), rel=2e-3
+        )
     grid = np.linspace(*validation.TV_WINDOW, 4001)
     assert busy == pytest.approx(np.trapezoid([steady(t) for t in grid], grid) / np.ptp(grid), rel=1e-4)

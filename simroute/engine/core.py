@@ -5,6 +5,7 @@ that SimPy schedules directly as its own event (attempt end, hang-up). Each fini
 64-byte row onto a bytearray (see :mod:`simroute.records`), never a Python object per row. Random
 numbers come in numpy batches from named streams.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -19,9 +20,9 @@ from ..scenario import codes
 from .heap import keep_freed_memory
 from .network import UNLIMITED, Network, outcome_table
 from .pbx import CloudPbx
-from .rows import ROW
 from .routing import attempt_order, should_reroute
-from .streams import Streams, no_delay, batched, sampler
+from .rows import ROW
+from .streams import Streams, batched, no_delay, sampler
 from .traffic import CallerMix, arrival_times, rate_breakpoints
 
 __all__ = ["Engine", "AuditedEngine", "LiveEngine", "CapacityViolation"]
@@ -36,9 +37,26 @@ class _Call:
     """A call in progress. It is also the SimPy event that wakes it (attempt end, hang-up), rescheduled
     with ``Environment.schedule``: one object per call in flight, none per event, none per record."""
 
-    __slots__ = ("callbacks", "cid", "did", "caller", "ingress", "order", "k", "hold", "start", "cause",
-                 "took_endpoint", "max_attempts", "channel", "connect", "arrival", "queued_at", "left_at",
-                 "pbx_outcome")
+    __slots__ = (
+        "callbacks",
+        "cid",
+        "did",
+        "caller",
+        "ingress",
+        "order",
+        "k",
+        "hold",
+        "start",
+        "cause",
+        "took_endpoint",
+        "max_attempts",
+        "channel",
+        "connect",
+        "arrival",
+        "queued_at",
+        "left_at",
+        "pbx_outcome",
+    )
     _ok = True  # what SimPy's Environment.step reads of an event that succeeded
 
 
@@ -91,7 +109,7 @@ class Engine:
         self.dedicated_busy = [0] * len(net.did_numbers)
         self.shared_busy = [0] * n_capacity_groups
         self.metered_busy = [0] * n_capacity_groups
-        self.queue_busy = [0] * n_trunks   # callers waiting for an agent, per cloud-PBX trunk
+        self.queue_busy = [0] * n_trunks  # callers waiting for an agent, per cloud-PBX trunk
         self.agents_busy = [0] * n_trunks  # agents talking, per cloud-PBX trunk
         self.endpoint_busy = [0] * n_trunks
         self.endpoint_cap = list(net.endpoint_cap)
@@ -113,21 +131,37 @@ class Engine:
         for name, ep in zip(net.trunk_names, net.endpoints):
             cum, what = outcome_table(ep)
             certain = what[-1] == ANSWERED and cum[0] == 0.0 and cum[-1] == 1.0  # answers every call
-            self._outcome_u.append(None if certain else batched(lambda n, r=streams.get("codes", name): r.random(n)))
+            self._outcome_u.append(
+                None if certain else batched(lambda n, r=streams.get("codes", name): r.random(n))
+            )
             self._answer_delay.append(sampler(ep.answer_delay, streams.get("answer", name)))
             self._reject_delay.append(sampler(ep.reject_delay, streams.get("reject", name)))
             self._outcomes.append((cum, what))
         # an endpoint's channels are counted only where they can run out (a limit, or a fault that sets one)
         limited = {f.target for f in net.faults if f.kind == "trunk" and f.effect == "channels"}
         self._counts_endpoint = [cap < UNLIMITED or t in limited for t, cap in enumerate(net.endpoint_cap)]
-        self._setup_delay = [None if dist is None else sampler(dist, streams.get("post_dial_delay", name))
-                             for name, dist in zip(net.trunk_names, net.setup_delay)]
-        self._pbx = [None if model is None else CloudPbx(self, t, model, streams)
-                     for t, model in enumerate(net.pbx)]
+        self._setup_delay = [
+            None if dist is None else sampler(dist, streams.get("post_dial_delay", name))
+            for name, dist in zip(net.trunk_names, net.setup_delay)
+        ]
+        self._pbx = [
+            None if model is None else CloudPbx(self, t, model, streams) for t, model in enumerate(net.pbx)
+        ]
 
         # what an attempt reads of its trunk, in one tuple
-        self._trunk_static = list(zip(net.trunk_list, net.trunk_pop, net.trunk_cap, net.ringing_timeout, self._pbx,
-                                      self._counts_endpoint, self._outcome_u, self._answer_delay, self._setup_delay))
+        self._trunk_static = list(
+            zip(
+                net.trunk_list,
+                net.trunk_pop,
+                net.trunk_cap,
+                net.ringing_timeout,
+                self._pbx,
+                self._counts_endpoint,
+                self._outcome_u,
+                self._answer_delay,
+                self._setup_delay,
+            )
+        )
         self._hold, self._callers = [], []
         for i, d in enumerate(s.dids):
             tr = d.traffic
@@ -137,9 +171,16 @@ class Engine:
                 continue
             self._hold.append(sampler(tr.holding_time, streams.get("holding", d.number)))
             c = tr.callers
-            default_prefix = c.default_prefix if c.default_prefix is not None else (d.number.lstrip("0")[:2] or "1")
-            mix = CallerMix(list(c.prefix_shares), list(c.prefix_shares.values()), default_prefix, c.length,
-                            streams.get("callers", d.number))
+            default_prefix = (
+                c.default_prefix if c.default_prefix is not None else (d.number.lstrip("0")[:2] or "1")
+            )
+            mix = CallerMix(
+                list(c.prefix_shares),
+                list(c.prefix_shares.values()),
+                default_prefix,
+                c.length,
+                streams.get("callers", d.number),
+            )
             self._callers.append(batched(mix.draw, 1024))
             times, rates, period = rate_breakpoints(tr, duration)
             batches = arrival_times(times, rates, duration, streams.get("arrivals", d.number), period)
@@ -147,8 +188,17 @@ class Engine:
         # what a call's arrival reads of its DID, in one tuple (direct: the one-trunk attempt order of a
         # directly routed DID)
         direct = [(t,) for t in net.did_trunk]
-        self._did_static = list(zip(self._callers, self._hold, net.did_list, net.did_cap, net.did_channel_limited,
-                                    net.did_group, direct))
+        self._did_static = list(
+            zip(
+                self._callers,
+                self._hold,
+                net.did_list,
+                net.did_cap,
+                net.did_channel_limited,
+                net.did_group,
+                direct,
+            )
+        )
         for i, fault in enumerate(net.faults):
             rng = streams.get("faults", str(i))
             self.env.process(self._random_fault(fault, rng) if fault.mtbf else self._fault(fault))
@@ -191,7 +241,9 @@ class Engine:
         ingress = bisect.bisect_right(pop_cum, self._pop_u() * pop_cum[-1]) if len(pop_cum) > 1 else 0
         hold = holding()
         if did_list is not None and not did_list.allows(str(caller)):
-            self._write(self._pack(cid, 1, d, caller, ingress, -1, now, NAN, now, codes.NUMBER_LIST_REJECT, -1))
+            self._write(
+                self._pack(cid, 1, d, caller, ingress, -1, now, NAN, now, codes.NUMBER_LIST_REJECT, -1)
+            )
             return
         did_busy = self.did_busy
         if did_busy[d] >= did_cap:
@@ -209,11 +261,15 @@ class Engine:
                 did_busy[d] -= 1
                 self.pop_busy[ingress] -= 1
                 self._release_channel(d, channel)
-                self._write(self._pack(cid, 1, d, caller, ingress, -1, now, NAN, now, codes.GROUP_CAPACITY,
-                                       channel))
+                self._write(
+                    self._pack(cid, 1, d, caller, ingress, -1, now, NAN, now, codes.GROUP_CAPACITY, channel)
+                )
                 return
             self.group_busy[g] += 1
-            order, max_attempts = attempt_order(net.group_buckets[g], self._route_u), net.group_max_attempts[g]
+            order, max_attempts = (
+                attempt_order(net.group_buckets[g], self._route_u),
+                net.group_max_attempts[g],
+            )
         else:
             order, max_attempts = direct, 1
         call = _new_call(_Call)  # attributes set here rather than in an __init__: one frame less per call
@@ -275,8 +331,11 @@ class Engine:
                 cause = codes.POP_DOWN
             else:
                 break
-            self._write(self._pack(call.cid, k + 1, call.did, call.caller, ingress, t, now, NAN, now, cause,
-                                   call.channel))
+            self._write(
+                self._pack(
+                    call.cid, k + 1, call.did, call.caller, ingress, t, now, NAN, now, cause, call.channel
+                )
+            )
             if should_reroute(cause, net.reroute[t], k + 1, len(order), call.max_attempts):
                 call.k = k + 1
                 continue
@@ -351,8 +410,21 @@ class Engine:
         self.trunk_busy[t] -= 1
         if call.took_endpoint:
             self.endpoint_busy[t] -= 1
-        self._write(self._pack(call.cid, k + 1, call.did, call.caller, call.ingress, t, call.start, NAN, now,
-                               cause, call.channel))
+        self._write(
+            self._pack(
+                call.cid,
+                k + 1,
+                call.did,
+                call.caller,
+                call.ingress,
+                t,
+                call.start,
+                NAN,
+                now,
+                cause,
+                call.channel,
+            )
+        )
         if should_reroute(cause, self.net.reroute[t], k + 1, len(call.order), call.max_attempts):
             call.k = k + 1
             self._attempt(call)
@@ -363,8 +435,21 @@ class Engine:
         """An answered call ends: its attempt row is written now that its end is known."""
         k = call.k
         t = call.order[k]
-        self._write(self._pack(call.cid, k + 1, call.did, call.caller, call.ingress, t, call.start, call.connect,
-                               self.env._now, ANSWERED, call.channel))
+        self._write(
+            self._pack(
+                call.cid,
+                k + 1,
+                call.did,
+                call.caller,
+                call.ingress,
+                t,
+                call.start,
+                call.connect,
+                self.env._now,
+                ANSWERED,
+                call.channel,
+            )
+        )
         self.trunk_busy[t] -= 1
         if call.took_endpoint:
             self.endpoint_busy[t] -= 1
@@ -458,27 +543,44 @@ class AuditedEngine(Engine):
 
     def _check(self, _event=None):
         net = self.net
-        for name, busy, cap in (("trunk", self.trunk_busy, net.trunk_cap), ("group", self.group_busy, net.group_cap),
-                                ("did", self.did_busy, net.did_cap), ("endpoint", self.endpoint_busy, net.endpoint_cap)):
+        for name, busy, cap in (
+            ("trunk", self.trunk_busy, net.trunk_cap),
+            ("group", self.group_busy, net.group_cap),
+            ("did", self.did_busy, net.did_cap),
+            ("endpoint", self.endpoint_busy, net.endpoint_cap),
+        ):
             for i, (b, c) in enumerate(zip(busy, cap)):
                 if not 0 <= b <= c:
                     raise CapacityViolation(f"{name} {i}: {b} busy, cap {c}, at t={self.env.now}")
-        for name, busy, cap in (("shared", self.shared_busy, net.capacity_group_shared),
-                                ("metered", self.metered_busy, net.capacity_group_metered)):
+        for name, busy, cap in (
+            ("shared", self.shared_busy, net.capacity_group_shared),
+            ("metered", self.metered_busy, net.capacity_group_metered),
+        ):
             for i, (b, c) in enumerate(zip(busy, cap)):
                 if not 0 <= b <= c:
                     raise CapacityViolation(f"{name} channels of capacity group {i}: {b} busy of {c}")
         if min(self.pop_busy) < 0 or sum(self.pop_busy) != sum(self.did_busy):
-            raise CapacityViolation(f"calls by POP {self.pop_busy} do not add up to calls by DID {self.did_busy}")
+            raise CapacityViolation(
+                f"calls by POP {self.pop_busy} do not add up to calls by DID {self.did_busy}"
+            )
         self.events_checked += 1
 
     def run(self):
         """Run, then check that every call gave back all it held: each way a call ends releases the same."""
         rows = super().run()
-        held = {"trunk": self.trunk_busy, "group": self.group_busy, "did": self.did_busy, "pop": self.pop_busy,
-                "endpoint": self.endpoint_busy, "included": self.included_busy, "dedicated": self.dedicated_busy,
-                "shared": self.shared_busy, "metered": self.metered_busy, "queue": self.queue_busy,
-                "agents": self.agents_busy}
+        held = {
+            "trunk": self.trunk_busy,
+            "group": self.group_busy,
+            "did": self.did_busy,
+            "pop": self.pop_busy,
+            "endpoint": self.endpoint_busy,
+            "included": self.included_busy,
+            "dedicated": self.dedicated_busy,
+            "shared": self.shared_busy,
+            "metered": self.metered_busy,
+            "queue": self.queue_busy,
+            "agents": self.agents_busy,
+        }
         left = {name: busy for name, busy in held.items() if any(busy)}
         if left:
             raise CapacityViolation(f"channels still held after the last call ended: {left}")
@@ -487,13 +589,18 @@ class AuditedEngine(Engine):
     def _take_channel(self, d) -> int:
         """Check DIDWW's order at every admission: the channel taken is the first kind with one free."""
         net, g = self.net, self.net.did_capacity_group[d]
-        free = [self.included_busy[d] < net.did_included[d], self.dedicated_busy[d] < net.did_dedicated[d],
-                g >= 0 and self.shared_busy[g] < net.capacity_group_shared[g],
-                g >= 0 and self.metered_busy[g] < net.capacity_group_metered[g]]
+        free = [
+            self.included_busy[d] < net.did_included[d],
+            self.dedicated_busy[d] < net.did_dedicated[d],
+            g >= 0 and self.shared_busy[g] < net.capacity_group_shared[g],
+            g >= 0 and self.metered_busy[g] < net.capacity_group_metered[g],
+        ]
         expected = free.index(True) if any(free) else -2
         taken = super()._take_channel(d)
         if taken != expected:
-            raise CapacityViolation(f"DID {d} took channel kind {taken} while kind {expected} was the first free")
+            raise CapacityViolation(
+                f"DID {d} took channel kind {taken} while kind {expected} was the first free"
+            )
         self.admissions_checked += 1
         return taken
 
@@ -508,8 +615,16 @@ class LiveEngine(Engine):
         """``tally``: a :class:`~simroute.tally.LiveTally`, or a sink wrapping one (same ``levels``)."""
         super().__init__(net, seed, duration, sink=tally)
         self._levels = tally.levels
-        self._busy = [self.trunk_busy, self.did_busy, self.group_busy, self.pop_busy, self.shared_busy,
-                      self.metered_busy, self.queue_busy, self.agents_busy]
+        self._busy = [
+            self.trunk_busy,
+            self.did_busy,
+            self.group_busy,
+            self.pop_busy,
+            self.shared_busy,
+            self.metered_busy,
+            self.queue_busy,
+            self.agents_busy,
+        ]
         for t in self._levels.boundary_times():
             _Boundary(self, t)
 

@@ -8,6 +8,7 @@ still come from ``mmap`` and go back at once, and at most 256 MiB of free heap i
 These are glibc's documented tunables (``mallopt``, or ``MALLOC_MMAP_THRESHOLD_`` and
 ``MALLOC_TRIM_THRESHOLD_`` in the environment, which Dask's docs also recommend for workers).
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -33,5 +34,7 @@ def keep_freed_memory() -> bool:
             except (OSError, AttributeError):  # no C library symbols to call, or not glibc's
                 return False
             mallopt.argtypes, mallopt.restype = (ctypes.c_int, ctypes.c_int), ctypes.c_int
-            _done = bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD))
+            _done = bool(mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)) and bool(
+                mallopt(M_TRIM_THRESHOLD, TRIM_THRESHOLD)
+            )
     return _done

@@ -3,14 +3,15 @@
 Names become indices once, here, so the event loop compares integers and reads lists instead of
 looking up models; unlimited caps become a large number so that admission is one comparison.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
 from ..scenario import codes
 from ..scenario.distributions import is_instant
-from .routing import Bucket, NumberListMatcher, buckets
 from ..scenario.schema import Endpoint, Scenario
+from .routing import Bucket, NumberListMatcher, buckets
 
 __all__ = ["Network", "UNLIMITED", "compile_network"]
 
@@ -21,11 +22,11 @@ _NO_ENDPOINT = Endpoint()
 
 @dataclass(frozen=True)
 class FaultWindow:
-    kind: str          # "pop" or "trunk"
+    kind: str  # "pop" or "trunk"
     target: int
     start: float
     end: float
-    effect: str        # "down", "respond", "channels"
+    effect: str  # "down", "respond", "channels"
     code: int
     probability: float
     channels: int
@@ -42,7 +43,7 @@ class Network:
     pop_shares: list[float]
     trunk_names: list[str]
     trunk_cap: list[int]
-    trunk_pop: list[int]               # -1: Auto (egress where the call came in)
+    trunk_pop: list[int]  # -1: Auto (egress where the call came in)
     ringing_timeout: list[float]
     timer_b: list[float]
     reroute: list[frozenset]
@@ -50,29 +51,29 @@ class Network:
     cli_prefix: list[str]
     endpoints: list[Endpoint]
     endpoint_cap: list[int]
-    trunk_group: list[int]             # -1: in no group
+    trunk_group: list[int]  # -1: in no group
     group_names: list[str]
     group_cap: list[int]
     group_max_attempts: list[int]
     group_buckets: list[tuple[Bucket, ...]]
-    weight_share: list[float | None]   # per trunk, within its priority in its group
+    weight_share: list[float | None]  # per trunk, within its priority in its group
     did_numbers: list[str]
-    did_group: list[int]               # -1: routed to a single trunk
-    did_trunk: list[int]               # -1: routed to a group
+    did_group: list[int]  # -1: routed to a single trunk
+    did_trunk: list[int]  # -1: routed to a group
     did_cap: list[int]
     did_list: list[NumberListMatcher | None]
     faults: list[FaultWindow] = field(default_factory=list)
     # delivery kinds
     trunk_kind: list[str] = field(default_factory=list)
-    trunk_rate: list[float] = field(default_factory=list)        # PSTN forwarding, per minute
-    setup_delay: list = field(default_factory=list)              # PSTN post-dial delay distribution or None
-    pbx: list = field(default_factory=list)                      # phone.systems model or None
+    trunk_rate: list[float] = field(default_factory=list)  # PSTN forwarding, per minute
+    setup_delay: list = field(default_factory=list)  # PSTN post-dial delay distribution or None
+    pbx: list = field(default_factory=list)  # phone.systems model or None
     # DID channels, in DIDWW's order included -> dedicated -> shared -> metered
     did_channel_limited: list[bool] = field(default_factory=list)
     did_included: list[int] = field(default_factory=list)
     did_dedicated: list[int] = field(default_factory=list)
     did_capacity_group: list[int] = field(default_factory=list)  # -1: none
-    did_pool: list[int] = field(default_factory=list)            # -1: none
+    did_pool: list[int] = field(default_factory=list)  # -1: none
     capacity_group_names: list[str] = field(default_factory=list)
     capacity_group_shared: list[int] = field(default_factory=list)
     capacity_group_metered: list[int] = field(default_factory=list)
@@ -127,9 +128,20 @@ def compile_network(s: Scenario) -> Network:
     for f in s.faults:
         kind, target = ("pop", pops[f.pop]) if f.pop is not None else ("trunk", trunks[f.trunk])
         start = f.at or 0.0
-        faults.append(FaultWindow(kind, target, start, start + (f.duration or 0.0), f.effect, f.code or 0,
-                                  f.probability, f.channels if f.channels is not None else 0,
-                                  f.mtbf or 0.0, f.mttr or 0.0))
+        faults.append(
+            FaultWindow(
+                kind,
+                target,
+                start,
+                start + (f.duration or 0.0),
+                f.effect,
+                f.code or 0,
+                f.probability,
+                f.channels if f.channels is not None else 0,
+                f.mtbf or 0.0,
+                f.mttr or 0.0,
+            )
+        )
     pools = {p.name: i for i, p in enumerate(s.capacity_pools)}
     capacity_groups = {g.name: i for i, g in enumerate(s.shared_capacity_groups)}
     return Network(
@@ -141,7 +153,9 @@ def compile_network(s: Scenario) -> Network:
         did_channel_limited=[d.channel_limited for d in s.dids],
         did_included=[d.channels_included or 0 for d in s.dids],
         did_dedicated=[d.dedicated_channels or 0 for d in s.dids],
-        did_capacity_group=[capacity_groups[d.shared_capacity_group] if d.shared_capacity_group else -1 for d in s.dids],
+        did_capacity_group=[
+            capacity_groups[d.shared_capacity_group] if d.shared_capacity_group else -1 for d in s.dids
+        ],
         did_pool=[pools[d.capacity_pool] if d.capacity_pool else -1 for d in s.dids],
         capacity_group_names=[g.name for g in s.shared_capacity_groups],
         capacity_group_shared=[g.shared_channels for g in s.shared_capacity_groups],
@@ -153,8 +167,10 @@ def compile_network(s: Scenario) -> Network:
         trunk_names=[t.name for t in s.trunks],
         trunk_cap=[_cap(t.capacity_limit) for t in s.trunks],
         trunk_pop=[pops[t.pop] if t.pop is not None else -1 for t in s.trunks],
-        ringing_timeout=[t.ringing_timeout if t.ringing_timeout is not None else s.settings.platform_ringing_timeout
-                         for t in s.trunks],
+        ringing_timeout=[
+            t.ringing_timeout if t.ringing_timeout is not None else s.settings.platform_ringing_timeout
+            for t in s.trunks
+        ],
         timer_b=[t.sip_timer_b for t in s.trunks],
         reroute=[_reroute_set(t.rerouting_codes, s.settings.rerouting_codes) for t in s.trunks],
         trunk_list=[lists[t.number_list] if t.number_list else None for t in s.trunks],

@@ -5,6 +5,7 @@ at ``max_wait`` goes to voicemail (handled by the system, not by an agent). Agen
 holding time and come on and off duty by the hour. The engine drives it: the PBX schedules its own
 events through the engine's scheduler and hangs calls up through the engine, so it needs no SimPy.
 """
+
 from __future__ import annotations
 
 import math
@@ -40,7 +41,9 @@ class CloudPbx:
         self.model = model
         self._answer = sampler(model.answer_delay, streams.get("pbx_answer", name))
         self._ivr = sampler(model.ivr, streams.get("ivr", name))
-        self._patience = None if model.patience is None else sampler(model.patience, streams.get("patience", name))
+        self._patience = (
+            None if model.patience is None else sampler(model.patience, streams.get("patience", name))
+        )
         self._voicemail = sampler(model.voicemail_time, streams.get("voicemail", name))
         self._max_wait = math.inf if model.max_wait is None else model.max_wait
         self._capacity = math.inf if model.queue_capacity is None else model.queue_capacity
@@ -132,8 +135,18 @@ class CloudPbx:
 
     def _finish(self, call) -> None:
         engine = self.engine
-        engine.pbx_rows.extend((call.cid, self.trunk, call.arrival, call.connect,
-                                call.queued_at, call.left_at, call.pbx_outcome, engine.env._now))
+        engine.pbx_rows.extend(
+            (
+                call.cid,
+                self.trunk,
+                call.arrival,
+                call.connect,
+                call.queued_at,
+                call.left_at,
+                call.pbx_outcome,
+                engine.env._now,
+            )
+        )
         engine._hang_up(call)
 
     # -- agents on duty by the hour ------------------------------------------------------------------

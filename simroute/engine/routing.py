@@ -3,12 +3,19 @@
 Pure functions of their inputs (random draws are passed in), so each rule is tested alone and with
 hypothesis; the engine only calls them.
 """
+
 from __future__ import annotations
 
 from typing import Callable, NamedTuple, Sequence
 
-__all__ = ["Bucket", "buckets", "attempt_order", "first_choice_probabilities", "should_reroute",
-           "NumberListMatcher"]
+__all__ = [
+    "Bucket",
+    "buckets",
+    "attempt_order",
+    "first_choice_probabilities",
+    "should_reroute",
+    "NumberListMatcher",
+]
 
 
 class Bucket(NamedTuple):
@@ -73,7 +80,9 @@ def first_choice_probabilities(bucket: Bucket) -> dict[int, float]:
     return probs
 
 
-def should_reroute(cause: int, reroute: frozenset, attempt: int, order_length: int, max_attempts: int) -> bool:
+def should_reroute(
+    cause: int, reroute: frozenset, attempt: int, order_length: int, max_attempts: int
+) -> bool:
     """Try the next trunk? Only on a cause in the trunk's list, while trunks and attempts remain.
 
     ``attempt`` counts from 1 (the attempt that just ended).

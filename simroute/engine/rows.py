@@ -2,6 +2,7 @@
 
 The layout belongs to the engine, the stage that writes it; :mod:`simroute.records` reads it.
 """
+
 from __future__ import annotations
 
 import struct
@@ -11,17 +12,49 @@ import numpy as np
 __all__ = ["FIELDS", "ROW", "ROW_DTYPE", "PBX_FIELDS"]
 
 #: The numbers the engine writes per attempt, in order. trunk -1: refused before any trunk.
-FIELDS = ("call_id", "routing_attempt", "did", "caller", "ingress_pop", "trunk",
-          "time_start", "time_connect", "time_end", "cause", "channel")
+FIELDS = (
+    "call_id",
+    "routing_attempt",
+    "did",
+    "caller",
+    "ingress_pop",
+    "trunk",
+    "time_start",
+    "time_connect",
+    "time_end",
+    "cause",
+    "channel",
+)
 
 #: Each field's type in a packed row: little-endian, no padding. ``channel``: the DID channel kind the
 #: call held (-1: none).
-ROW_DTYPE = np.dtype([("call_id", "<i8"), ("routing_attempt", "<i4"), ("did", "<i4"), ("caller", "<i8"),
-                      ("ingress_pop", "<i4"), ("trunk", "<i4"), ("time_start", "<f8"), ("time_connect", "<f8"),
-                      ("time_end", "<f8"), ("cause", "<i4"), ("channel", "<i4")])
+ROW_DTYPE = np.dtype(
+    [
+        ("call_id", "<i8"),
+        ("routing_attempt", "<i4"),
+        ("did", "<i4"),
+        ("caller", "<i8"),
+        ("ingress_pop", "<i4"),
+        ("trunk", "<i4"),
+        ("time_start", "<f8"),
+        ("time_connect", "<f8"),
+        ("time_end", "<f8"),
+        ("cause", "<i4"),
+        ("channel", "<i4"),
+    ]
+)
 #: How the engine packs a row (the same layout as ROW_DTYPE).
 ROW = struct.Struct("<qiiqiidddii")
 assert ROW_DTYPE.names == FIELDS and ROW_DTYPE.itemsize == ROW.size
 
 #: What the engine writes per call that a cloud PBX answered (queue entry, exit and how it left).
-PBX_FIELDS = ("call_id", "trunk", "time_arrival", "time_answer", "time_queued", "time_left", "outcome", "time_end")
+PBX_FIELDS = (
+    "call_id",
+    "trunk",
+    "time_arrival",
+    "time_answer",
+    "time_queued",
+    "time_left",
+    "outcome",
+    "time_end",
+)

@@ -5,6 +5,7 @@ on the order of trunks in the file nor on how many numbers other streams drew. S
 scenario (a capacity changed, a trunk added) see the same arrivals and the same far-end behaviour:
 common random numbers, which make what-if differences sharp.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -36,6 +37,7 @@ def batched(draw, size: int = 4096):
     itertools' chain over the batches, so a value costs one ``next()`` in C: no Python frame per value,
     which is what makes per-call random numbers cheap.
     """
+
     def batch() -> list:
         values = draw(size)
         return values if isinstance(values, list) else values.tolist()

@@ -4,6 +4,7 @@ Arrivals are a Poisson process whose rate is piecewise constant in time (a const
 multipliers repeating daily, or explicit steps). They are drawn exactly by inversion: unit-rate Poisson
 times mapped through the inverse of the cumulative rate, in numpy batches.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,8 +29,14 @@ def rate_breakpoints(traffic: Traffic, horizon: float) -> tuple[np.ndarray, np.n
     return np.arange(24) * 3600.0, base * np.asarray(traffic.profile, float), 86400.0
 
 
-def arrival_times(times: np.ndarray, rates: np.ndarray, horizon: float, rng: np.random.Generator,
-                  period: float | None = None, batch: int = 8192):
+def arrival_times(
+    times: np.ndarray,
+    rates: np.ndarray,
+    horizon: float,
+    rng: np.random.Generator,
+    period: float | None = None,
+    batch: int = 8192,
+):
     """Yield arrays of arrival times in ``[0, horizon)``, increasing, batch by batch.
 
     Unit-rate Poisson points on the cumulative-rate axis are mapped back through its inverse; with a
@@ -66,11 +73,17 @@ class CallerMix:
     Numbers are integers (E.164 digits without '+', at most 15 digits, an int64 in the records).
     """
 
-    def __init__(self, prefixes: list[str], shares: list[float], default_prefix: str, length: int,
-                 rng: np.random.Generator):
+    def __init__(
+        self,
+        prefixes: list[str],
+        shares: list[float],
+        default_prefix: str,
+        length: int,
+        rng: np.random.Generator,
+    ):
         prefixes = [*prefixes, default_prefix]
         widths = np.array([max(length - len(p), 4) for p in prefixes])
-        self._scale = 10 ** widths                      # room for the random digits after each prefix
+        self._scale = 10**widths  # room for the random digits after each prefix
         self._base = np.array([int(p) for p in prefixes], dtype=np.int64) * self._scale
         self._cum = np.cumsum([*shares, max(0.0, 1.0 - sum(shares))])
         self._cum[-1] = 1.0

@@ -6,6 +6,7 @@ events from the traffic alone (no simulation: the expected number of calls is th
 DID's arrival rate over the run, steps and daily profile included) and refuses a run above the budget
 unless the user confirms (``--yes``).
 """
+
 from __future__ import annotations
 
 import math
@@ -14,8 +15,16 @@ import sys
 from ..errors import SimrouteError
 from ..scenario.units import format_duration, parse_duration
 
-__all__ = ["BudgetError", "DEFAULT_BUDGET", "EVENTS_PER_CALL", "expected_calls", "estimate_events", "check_budget",
-           "add_budget_arguments", "parse_events"]
+__all__ = [
+    "BudgetError",
+    "DEFAULT_BUDGET",
+    "EVENTS_PER_CALL",
+    "expected_calls",
+    "estimate_events",
+    "check_budget",
+    "add_budget_arguments",
+    "parse_events",
+]
 
 #: Events a run may schedule before it needs confirmation (about a minute of simulation on a laptop).
 DEFAULT_BUDGET = 50_000_000
@@ -98,8 +107,15 @@ def estimate_events(scenario, duration=None) -> int:
     return int(math.ceil(events))
 
 
-def check_budget(scenario, duration=None, budget: int | None = DEFAULT_BUDGET, yes: bool = False, *,
-                 replications: int | None = None, label: str | None = None) -> int:
+def check_budget(
+    scenario,
+    duration=None,
+    budget: int | None = DEFAULT_BUDGET,
+    yes: bool = False,
+    *,
+    replications: int | None = None,
+    label: str | None = None,
+) -> int:
     """The estimate of :func:`estimate_events` times the replications (``replications``, or the scenario's
     own when None); raises :class:`BudgetError` when it is above ``budget``, unless ``yes`` (the user
     confirmed) or ``budget`` is None (no limit). ``label`` names the scenario in the message (its file).
@@ -121,7 +137,10 @@ def check_budget(scenario, duration=None, budget: int | None = DEFAULT_BUDGET, y
     raise BudgetError(
         f"{where}: {'' if estimate >= _MAX else 'about '}{_count(estimate)} events expected ({how}), more than the budget of {_count(budget)}; "
         f"use a shorter --duration, --records none to keep only the KPIs, a larger --max-events, "
-        f"or --yes to run it anyway", estimate, budget)
+        f"or --yes to run it anyway",
+        estimate,
+        budget,
+    )
 
 
 def _span(seconds: float) -> str:
@@ -162,7 +181,12 @@ def add_budget_arguments(parser) -> None:
         except ValueError as exc:
             raise argparse.ArgumentTypeError(str(exc)) from None
 
-    parser.add_argument("--max-events", type=events, default=DEFAULT_BUDGET, metavar="N",
-                        help=f"refuse a run expected to take more than N events (default {DEFAULT_BUDGET:,}; "
-                             "e.g. 2e8 or 200M)")
+    parser.add_argument(
+        "--max-events",
+        type=events,
+        default=DEFAULT_BUDGET,
+        metavar="N",
+        help=f"refuse a run expected to take more than N events (default {DEFAULT_BUDGET:,}; "
+        "e.g. 2e8 or 200M)",
+    )
     parser.add_argument("--yes", action="store_true", help="run even when the estimate is above --max-events")

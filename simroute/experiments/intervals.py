@@ -4,6 +4,7 @@ A summary is a tree of dicts; its numeric leaves are flattened to dotted keys
 (``trunks.pbx-fra.carried_erlangs``), averaged over replications, and given a Student-t half-width. The
 mean and half-width trees keep the summary's shape, so ``ci95`` mirrors ``kpis``, ``trunks``...
 """
+
 from __future__ import annotations
 
 import math
@@ -64,8 +65,12 @@ def t_quantile(confidence: float, df: float) -> float:
 def mean_and_half_width(frame: pd.DataFrame, confidence: float) -> tuple[pd.Series, pd.Series]:
     """Per column: the mean over rows (replications) and the Student-t half-width (NaN below 2 values)."""
     n = frame.notna().sum()
-    constant = frame.max() == frame.min()  # a configured value (weight_share): exact, not summed with rounding
+    constant = (
+        frame.max() == frame.min()
+    )  # a configured value (weight_share): exact, not summed with rounding
     mean = frame.mean().where(~constant, frame.max())
     sd = frame.std(ddof=1).where(~constant, 0.0)
-    q = pd.Series({c: t_quantile(confidence, int(k) - 1) if k >= 2 else math.nan for c, k in n.items()}, dtype=float)
+    q = pd.Series(
+        {c: t_quantile(confidence, int(k) - 1) if k >= 2 else math.nan for c, k in n.items()}, dtype=float
+    )
     return mean, q * sd / np.sqrt(n.where(n > 0))

@@ -5,6 +5,7 @@ Replication ``i`` of a run with seed ``s`` uses the ``i``-th child of ``SeedSequ
 serial, local processes, or any ``concurrent.futures.Executor`` (a Dask client's ``get_executor()`` for a
 cluster) give the same numbers.
 """
+
 from __future__ import annotations
 
 from concurrent.futures import Executor, ProcessPoolExecutor
@@ -13,13 +14,13 @@ import numpy as np
 import pandas as pd
 
 from ..engine.core import AuditedEngine, Engine, LiveEngine
-from .intervals import COUNT_PREFIXES, flatten, labels, mean_and_half_width, unflatten
-from ..kpis.metrics import assemble, summarize
 from ..engine.network import compile_network
+from ..kpis.metrics import assemble, summarize
+from ..kpis.tally import LiveTally
 from ..records.attempts import CallRecords, Records, pbx_table
 from ..records.stream import RecordStream
-from ..kpis.tally import LiveTally
 from ..scenario.schema import Scenario
+from .intervals import COUNT_PREFIXES, flatten, labels, mean_and_half_width, unflatten
 
 __all__ = ["replication_seeds", "run_once", "run_many", "aggregate", "replications_table"]
 
@@ -32,8 +33,16 @@ def replication_seeds(seed: int, n: int) -> list[np.random.SeedSequence]:
 RECORDS = ("attempts", "calls", "none")
 
 
-def run_once(scenario: Scenario, seed, horizon: float, windows: list[tuple[float, float]], keep: bool = False,
-             audit: bool = False, records: str = "attempts", stream_to=None):
+def run_once(
+    scenario: Scenario,
+    seed,
+    horizon: float,
+    windows: list[tuple[float, float]],
+    keep: bool = False,
+    audit: bool = False,
+    records: str = "attempts",
+    stream_to=None,
+):
     """One simulation: the KPI summaries over each ``(start, end)`` window, and the records if ``keep``.
 
     ``records="attempts"`` keeps every attempt row and computes KPIs from them; ``"calls"`` and ``"none"``
@@ -68,19 +77,33 @@ def _summaries_only(args):
     return run_once(scenario, seed, horizon, windows, records=records)[0]
 
 
-def run_many(scenario: Scenario, seeds: list, horizon: float, windows, *, jobs: int = 1,
-             executor: Executor | None = None, records: str = "attempts"):
+def run_many(
+    scenario: Scenario,
+    seeds: list,
+    horizon: float,
+    windows,
+    *,
+    jobs: int = 1,
+    executor: Executor | None = None,
+    records: str = "attempts",
+):
     """Replication 0 in this process (its records are kept), the others serially or on an executor,
     which works on them while this process runs replication 0.
 
     Returns the list of per-replication summary lists and replication 0's records.
     """
     rest = [(scenario, s, horizon, windows, records) for s in seeds[1:]]
-    pool = executor if executor is not None else (ProcessPoolExecutor(max_workers=jobs) if jobs > 1 and rest else None)
+    pool = (
+        executor
+        if executor is not None
+        else (ProcessPoolExecutor(max_workers=jobs) if jobs > 1 and rest else None)
+    )
     try:
         futures = [pool.submit(_summaries_only, args) for args in rest] if pool is not None else []
         first, kept, _ = run_once(scenario, seeds[0], horizon, windows, keep=True, records=records)
-        others = [f.result() for f in futures] if pool is not None else [_summaries_only(args) for args in rest]
+        others = (
+            [f.result() for f in futures] if pool is not None else [_summaries_only(args) for args in rest]
+        )
     finally:
         if pool is not None and executor is None:
             pool.shutdown(cancel_futures=True)
@@ -91,8 +114,9 @@ def _table(summaries: list[dict]) -> tuple[pd.DataFrame, list[tuple]]:
     """The per-replication table (one row of numeric KPIs each) and the summary path of each column."""
     rows = [flatten(s) for s in summaries]
     paths = list(dict.fromkeys(p for row in rows for p in row))
-    frame = pd.DataFrame([[row.get(p, np.nan) for p in paths] for row in rows],
-                         columns=[".".join(map(str, p)) for p in paths])
+    frame = pd.DataFrame(
+        [[row.get(p, np.nan) for p in paths] for row in rows], columns=[".".join(map(str, p)) for p in paths]
+    )
     counts = [c for c in frame.columns if c.startswith(COUNT_PREFIXES)]
     frame[counts] = frame[counts].fillna(0.0)  # an outcome missing from a replication happened 0 times
     frame.index.name = "replication"

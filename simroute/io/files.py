@@ -3,6 +3,7 @@
 A rename within one folder is atomic, so an interrupted run leaves either the complete previous file or
 the complete new one, never half of either.
 """
+
 from __future__ import annotations
 
 import json
@@ -62,6 +63,7 @@ def records_path(folder: Path, stem: str, fmt: str = "auto") -> Path:
     if fmt == "auto":
         try:
             import pyarrow  # noqa: F401
+
             fmt = "parquet"
         except ImportError:
             fmt = "csv"

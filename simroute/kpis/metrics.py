@@ -4,6 +4,7 @@ the window from the end of the warm-up to the horizon.
 Pure numpy on columns; nothing here knows the engine. Every ratio whose denominator is zero is None
 (JSON null) rather than a made-up 0.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -11,13 +12,20 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ..scenario import codes
 from ..engine.network import UNLIMITED
-from . import costs
 from ..records.attempts import Records
+from ..scenario import codes
+from . import costs
 
-__all__ = ["Occupancy", "Tallies", "assemble", "congestion_caps", "holding_intervals", "tallies_from_records",
-           "summarize"]
+__all__ = [
+    "Occupancy",
+    "Tallies",
+    "assemble",
+    "congestion_caps",
+    "holding_intervals",
+    "tallies_from_records",
+    "summarize",
+]
 
 _REFUSED = np.array([codes.NUMBER_LIST_REJECT, codes.TRUNK_CAPACITY, codes.POP_DOWN])
 _BEFORE_GROUP = np.array([codes.NUMBER_LIST_REJECT, codes.DID_CAPACITY])
@@ -74,7 +82,9 @@ class Occupancy:
 
     def peak(self, a: float = -np.inf, b: float = np.inf) -> int:
         """Most channels busy at once within ``[a, b)``."""
-        levels = self.level[np.searchsorted(self.times, a):np.searchsorted(self.times, b)]  # events in [a, b)
+        levels = self.level[
+            np.searchsorted(self.times, a) : np.searchsorted(self.times, b)
+        ]  # events in [a, b)
         start = self.level_at(a) if np.isfinite(a) else 0.0
         return int(max(start, levels.max() if levels.size else 0.0))
 
@@ -86,7 +96,7 @@ class Occupancy:
         i = max(int(np.searchsorted(self.times, a, side="right")) - 1, 0)
         j = int(np.searchsorted(self.times, b))
         seg_start = np.clip(self.times[i:j], a, b)
-        seg_end = np.clip(np.append(self.times[i + 1:j], b), a, b)
+        seg_end = np.clip(np.append(self.times[i + 1 : j], b), a, b)
         return float(((seg_end - seg_start) * (self.level[i:j] >= cap)).sum() / (b - a))
 
 
@@ -123,10 +133,10 @@ class Tallies:
     pdd_p95: float | None
     occupancy: dict[str, np.ndarray] = field(default_factory=dict)
     window: tuple[float, float] = (0.0, 0.0)
-    trunk_seconds: np.ndarray | None = None     # connected seconds of answered attempts, per trunk
-    metered_seconds: np.ndarray | None = None   # call seconds on metered channels, per capacity group
+    trunk_seconds: np.ndarray | None = None  # connected seconds of answered attempts, per trunk
+    metered_seconds: np.ndarray | None = None  # call seconds on metered channels, per capacity group
     metered_calls: np.ndarray | None = None
-    pbx: np.ndarray | None = None               # cloud-PBX queue counts, per trunk
+    pbx: np.ndarray | None = None  # cloud-PBX queue counts, per trunk
 
 
 def assemble(net, t: Tallies) -> dict:
@@ -173,7 +183,11 @@ def assemble(net, t: Tallies) -> dict:
         }
 
     def entity(kind, table, i, congestion=True):
-        return {"offered": int(table[i, OFFERED]), "answered": int(table[i, DONE]), **occupancy(kind, i, congestion)}
+        return {
+            "offered": int(table[i, OFFERED]),
+            "answered": int(table[i, DONE]),
+            **occupancy(kind, i, congestion),
+        }
 
     for i in net.pbx_trunks:
         trunks[net.trunk_names[i]]["queue"] = _queue_kpis(net, t, i)
@@ -190,10 +204,15 @@ def assemble(net, t: Tallies) -> dict:
 
 def _capacity_kpis(t: Tallies, g: int) -> dict:
     shared, metered = t.occupancy["shared"][g], t.occupancy["metered"][g]
-    return {"shared_carried_erlangs": float(shared[CARRIED]), "shared_peak": int(shared[PEAK]),
-            "shared_time_congestion": float(shared[CONGESTION]),
-            "metered_carried_erlangs": float(metered[CARRIED]), "metered_peak": int(metered[PEAK]),
-            "metered_calls": int(t.metered_calls[g]), "metered_minutes": float(t.metered_seconds[g]) / 60}
+    return {
+        "shared_carried_erlangs": float(shared[CARRIED]),
+        "shared_peak": int(shared[PEAK]),
+        "shared_time_congestion": float(shared[CONGESTION]),
+        "metered_carried_erlangs": float(metered[CARRIED]),
+        "metered_peak": int(metered[PEAK]),
+        "metered_calls": int(t.metered_calls[g]),
+        "metered_minutes": float(t.metered_seconds[g]) / 60,
+    }
 
 
 def _queue_kpis(net, t: Tallies, i: int) -> dict:
@@ -254,8 +273,10 @@ def _occupancies(rec: Records, held: _Held, call_cg: np.ndarray) -> dict[str, li
     c, net = rec.per_call, rec.net
     intervals = holding_intervals(rec, held)
     for kind, code in (("shared", 2), ("metered", 3)):
-        intervals[kind] = [(c.arrival[(c.channel == code) & (call_cg == g)], c.end[(c.channel == code) & (call_cg == g)])
-                           for g in range(len(net.capacity_group_names))]
+        intervals[kind] = [
+            (c.arrival[(c.channel == code) & (call_cg == g)], c.end[(c.channel == code) & (call_cg == g)])
+            for g in range(len(net.capacity_group_names))
+        ]
     intervals["queue"], intervals["agents"] = _pbx_intervals(net, rec.pbx)
     by_id: dict = {}
     by_key: dict = {}
@@ -266,8 +287,14 @@ def _occupancies(rec: Records, held: _Held, call_cg: np.ndarray) -> dict[str, li
             return same[2]
         key = Occupancy.key_of(starts, ends)
         digest = (len(key[0]), float(key[0].sum()), float(key[1].sum()))  # sums of sorted arrays: exact
-        occ = next((o for s, e, o in by_key.get(digest, ()) if np.array_equal(s, key[0]) and np.array_equal(e, key[1])),
-                   None)
+        occ = next(
+            (
+                o
+                for s, e, o in by_key.get(digest, ())
+                if np.array_equal(s, key[0]) and np.array_equal(e, key[1])
+            ),
+            None,
+        )
         if occ is None:
             occ = Occupancy.from_key(*key)
             by_key.setdefault(digest, []).append((*key, occ))
@@ -280,17 +307,24 @@ def _occupancies(rec: Records, held: _Held, call_cg: np.ndarray) -> dict[str, li
 def congestion_caps(net) -> dict[str, list[int]]:
     """The cap each entity's time congestion is measured against (unlimited: none)."""
     n_trunks = len(net.trunk_names)
-    return {"trunk": net.trunk_cap, "did": net.did_cap, "group": net.group_cap,
-            "pop": [UNLIMITED] * len(net.pop_names), "shared": net.capacity_group_shared,
-            "metered": net.capacity_group_metered, "queue": queue_caps(net), "agents": [UNLIMITED] * n_trunks}
+    return {
+        "trunk": net.trunk_cap,
+        "did": net.did_cap,
+        "group": net.group_cap,
+        "pop": [UNLIMITED] * len(net.pop_names),
+        "shared": net.capacity_group_shared,
+        "metered": net.capacity_group_metered,
+        "queue": queue_caps(net),
+        "agents": [UNLIMITED] * n_trunks,
+    }
 
 
 class _Held(NamedTuple):
-    seized: np.ndarray      # per row
-    reached: np.ndarray     # per call: its first attempt got to a trunk
-    did_held: np.ndarray    # per call
+    seized: np.ndarray  # per row
+    reached: np.ndarray  # per call: its first attempt got to a trunk
+    did_held: np.ndarray  # per call
     call_group: np.ndarray  # per call: its DID's trunk group, -1 none
-    grouped: np.ndarray     # per call: counted at its group (not refused at the DID)
+    grouped: np.ndarray  # per call: counted at its group (not refused at the DID)
     group_held: np.ndarray  # per call
 
 
@@ -327,8 +361,9 @@ def _held(rec: Records) -> _Held:
     return _Held(seized, reached, did_held, call_group, grouped, group_held)
 
 
-def _split(index: np.ndarray, held: np.ndarray | None, n: int, starts: np.ndarray,
-           ends: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
+def _split(
+    index: np.ndarray, held: np.ndarray | None, n: int, starts: np.ndarray, ends: np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray]]:
     """The (starts, ends) that ``held`` selects, per entity ``index`` in ``0..n-1``: one stable sort
     rather than a mask per entity, and the arrays themselves when one entity holds them all."""
     if held is not None and not held.all():
@@ -341,14 +376,18 @@ def _split(index: np.ndarray, held: np.ndarray | None, n: int, starts: np.ndarra
     return [(s[i:j], e[i:j]) for i, j in zip(bounds[:-1], bounds[1:])]
 
 
-def holding_intervals(rec: Records, held: _Held | None = None) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
+def holding_intervals(
+    rec: Records, held: _Held | None = None
+) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
     """Per trunk, DID, group and POP: the ``(starts, ends)`` of what held one of its channels."""
     c, net, w = rec.per_call, rec.net, rec.written
     h = _held(rec) if held is None else held
-    return {"trunk": _split(w("trunk"), h.seized, len(net.trunk_names), w("time_start"), w("time_end")),
-            "did": _split(c.did, h.did_held, len(net.did_numbers), c.arrival, c.end),
-            "group": _split(h.call_group, h.group_held, len(net.group_names), c.arrival, c.end),
-            "pop": _split(c.pop, None, len(net.pop_names), c.arrival, c.end)}
+    return {
+        "trunk": _split(w("trunk"), h.seized, len(net.trunk_names), w("time_start"), w("time_end")),
+        "did": _split(c.did, h.did_held, len(net.did_numbers), c.arrival, c.end),
+        "group": _split(h.call_group, h.group_held, len(net.group_names), c.arrival, c.end),
+        "pop": _split(c.pop, None, len(net.pop_names), c.arrival, c.end),
+    }
 
 
 def tallies_from_records(rec: Records, a: float, b: float, run: _Run | None = None) -> Tallies:
@@ -374,37 +413,65 @@ def tallies_from_records(rec: Records, a: float, b: float, run: _Run | None = No
 
     answered_of = cause_of == codes.ANSWERED
     timeout_of = cause_of == codes.RINGING_TIMEOUT
-    trunk = np.stack([per_trunk(), per_trunk(answered_of), per_trunk(w("routing_attempt")[counted] == 1),
-                      per_trunk(cause_of == codes.TRUNK_CAPACITY), per_trunk(seized_of),
-                      per_trunk(seized_of & ~answered_of & ~timeout_of), per_trunk(timeout_of)], axis=1)
+    trunk = np.stack(
+        [
+            per_trunk(),
+            per_trunk(answered_of),
+            per_trunk(w("routing_attempt")[counted] == 1),
+            per_trunk(cause_of == codes.TRUNK_CAPACITY),
+            per_trunk(seized_of),
+            per_trunk(seized_of & ~answered_of & ~timeout_of),
+            per_trunk(timeout_of),
+        ],
+        axis=1,
+    )
 
     def per(index, size, extra=()):
-        cols = [np.bincount(index[in_window], minlength=size), np.bincount(index[in_window & answered], minlength=size)]
+        cols = [
+            np.bincount(index[in_window], minlength=size),
+            np.bincount(index[in_window & answered], minlength=size),
+        ]
         cols += [np.bincount(index[in_window & m], minlength=size) for m in extra]
         return np.stack(cols, axis=1)
 
-    group = np.stack([np.bincount(call_group[grouped & in_window], minlength=n_groups),
-                      np.bincount(call_group[grouped & in_window & answered], minlength=n_groups)], axis=1)
+    group = np.stack(
+        [
+            np.bincount(call_group[grouped & in_window], minlength=n_groups),
+            np.bincount(call_group[grouped & in_window & answered], minlength=n_groups),
+        ],
+        axis=1,
+    )
     pdd = (w("time_connect")[c.last] - arrival)[answered & in_window]
     per_cause = np.bincount(final[in_window])  # causes are small non-negative codes: no sort needed
     outcomes = {int(code): int(per_cause[code]) for code in np.flatnonzero(per_cause)}
 
     # delivery and channels: connected time per trunk, metered channel time, cloud-PBX queues
     answered_rows = counted & (rows_cause == codes.ANSWERED)
-    trunk_seconds = np.bincount(rows_trunk[answered_rows], minlength=n_trunks,
-                                weights=(w("time_end") - w("time_connect"))[answered_rows])
+    trunk_seconds = np.bincount(
+        rows_trunk[answered_rows],
+        minlength=n_trunks,
+        weights=(w("time_end") - w("time_connect"))[answered_rows],
+    )
     n_cg = len(net.capacity_group_names)
     metered = (c.channel == 3) & in_window
     metered_seconds = np.bincount(call_cg[metered], minlength=n_cg, weights=(call_end - arrival)[metered])
     metered_calls = np.bincount(call_cg[metered], minlength=n_cg)
     caps = congestion_caps(net)
     return Tallies(
-        outcomes=outcomes, trunk=trunk, did=per(c.did, n_dids, (reached,)), group=group,
-        pop=per(c.pop, len(net.pop_names)), attempts_on_trunks=int(counted.sum()),
-        pdd_sum=float(pdd.sum()), pdd_count=int(pdd.size),
+        outcomes=outcomes,
+        trunk=trunk,
+        did=per(c.did, n_dids, (reached,)),
+        group=group,
+        pop=per(c.pop, len(net.pop_names)),
+        attempts_on_trunks=int(counted.sum()),
+        pdd_sum=float(pdd.sum()),
+        pdd_count=int(pdd.size),
         pdd_p95=float(np.quantile(pdd, 0.95)) if pdd.size else None,
         occupancy={kind: _window_table(run.occupied[kind], caps[kind], a, b) for kind in caps},
-        window=(a, b), trunk_seconds=trunk_seconds, metered_seconds=metered_seconds, metered_calls=metered_calls,
+        window=(a, b),
+        trunk_seconds=trunk_seconds,
+        metered_seconds=metered_seconds,
+        metered_calls=metered_calls,
         pbx=_pbx_counts(net, rec.pbx, a, b),
     )
 
@@ -418,8 +485,18 @@ def pbx_row_counts(net, trunk: int, queued: float, left: float, outcome: int) ->
     """One cloud-PBX call's contribution to the Tallies.pbx columns."""
     wait = left - queued
     served = outcome == codes.PBX_SERVED
-    return np.array([1, wait > 0, served, outcome == codes.PBX_ABANDONED, outcome == codes.PBX_VOICEMAIL,
-                     served and wait <= net.pbx[trunk].service_level_threshold, wait, wait if served else 0.0])
+    return np.array(
+        [
+            1,
+            wait > 0,
+            served,
+            outcome == codes.PBX_ABANDONED,
+            outcome == codes.PBX_VOICEMAIL,
+            served and wait <= net.pbx[trunk].service_level_threshold,
+            wait,
+            wait if served else 0.0,
+        ]
+    )
 
 
 def _pbx_counts(net, table: np.ndarray, a: float, b: float) -> np.ndarray:

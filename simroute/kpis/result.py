@@ -1,5 +1,6 @@
 """What a run produced: the summary (means and confidence intervals when replicated) and the records of
 its first replication as pandas tables."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -8,11 +9,11 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from .metrics import Occupancy, holding_intervals
-from ..errors import SimrouteError
 from ..engine.network import Network
+from ..errors import SimrouteError
 from ..records.attempts import Records
 from ..scenario.schema import Scenario
+from .metrics import Occupancy, holding_intervals
 
 __all__ = ["Result"]
 
@@ -67,7 +68,9 @@ class Result:
         edges = np.arange(0.0, self.duration + step / 2, step)
         if edges[-1] < self.duration:
             edges = np.append(edges, self.duration)
-        columns = {name: np.diff(occ.area(edges)) / np.diff(edges) for name, occ in self._occupancies().items()}
+        columns = {
+            name: np.diff(occ.area(edges)) / np.diff(edges) for name, occ in self._occupancies().items()
+        }
         return pd.DataFrame(columns, index=pd.Index(pd.to_timedelta(edges[:-1], unit="s"), name="time"))
 
     def _occupancies(self) -> dict[str, Occupancy]:
@@ -76,6 +79,12 @@ class Result:
         if not isinstance(rec, Records):
             raise SimrouteError("concurrency over time needs attempt records (records='attempts')")
         intervals = holding_intervals(rec)
-        return {f"{kind}:{name}": Occupancy(*intervals[kind][i])
-                for kind, names in (("trunk", net.trunk_names), ("did", net.did_numbers), ("group", net.group_names))
-                for i, name in enumerate(names)}
+        return {
+            f"{kind}:{name}": Occupancy(*intervals[kind][i])
+            for kind, names in (
+                ("trunk", net.trunk_names),
+                ("did", net.did_numbers),
+                ("group", net.group_names),
+            )
+            for i, name in enumerate(names)
+        }

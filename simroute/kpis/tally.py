@@ -7,6 +7,7 @@ occupancy comes from the engine's own busy counters through :class:`Levels`. Mem
 number of calls; the 95th percentile of post-dial delay comes from a log-bucket sketch with a stated
 relative accuracy.
 """
+
 from __future__ import annotations
 
 import bisect
@@ -15,18 +16,16 @@ from array import array
 
 import numpy as np
 
+from ..engine.network import Network
+from ..engine.routing import should_reroute
 from ..scenario import codes
 from .metrics import Tallies, congestion_caps, pbx_row_counts
-from ..engine.network import Network
-from ..records.attempts import CALL_FIELDS
-from ..engine.routing import should_reroute
 
 __all__ = ["LiveTally", "Levels", "QuantileSketch"]
 
 _ANSWERED, _TIMEOUT, _TRUNK_FULL = codes.ANSWERED, codes.RINGING_TIMEOUT, codes.TRUNK_CAPACITY
 _REFUSED = frozenset({codes.NUMBER_LIST_REJECT, codes.TRUNK_CAPACITY, codes.POP_DOWN})
 _BEFORE_GROUP = frozenset({codes.NUMBER_LIST_REJECT, codes.DID_CAPACITY})
-
 
 
 class QuantileSketch:
@@ -105,8 +104,11 @@ class LiveTally:
         """Count one attempt row (the engine calls this where it would append to its buffer); True when
         it is its call's last."""
         cid, k, d, caller, ingress, t, ts, tc, te, cause, channel = row
-        last = cause == _ANSWERED or t < 0 or not should_reroute(
-            cause, self.net.reroute[t], k, self._route_length[d], self._max_attempts[d])
+        last = (
+            cause == _ANSWERED
+            or t < 0
+            or not should_reroute(cause, self.net.reroute[t], k, self._route_length[d], self._max_attempts[d])
+        )
         if k == 1:
             arrival, w = ts, self._window(ts)
             if not last:
@@ -151,20 +153,31 @@ class LiveTally:
                     c.metered_seconds[cg] += te - arrival
                     c.metered_calls[cg] += 1
         if last and self.calls is not None:
-            self.calls.extend((cid, d, caller, ingress, arrival, k, t if cause == _ANSWERED else -1, tc, te, cause,
-                               channel))
+            self.calls.extend(
+                (cid, d, caller, ingress, arrival, k, t if cause == _ANSWERED else -1, tc, te, cause, channel)
+            )
         return last
 
     def tallies(self, w: int) -> Tallies:
         """Window ``w``'s counts in the form :func:`simroute.metrics.assemble` reads."""
         c = self._counts[w]
         return Tallies(
-            outcomes=dict(c.outcomes), trunk=np.array(c.trunk, dtype=np.int64).reshape(-1, 7),
-            did=np.array(c.did, dtype=np.int64).reshape(-1, 3), group=np.array(c.group, dtype=np.int64).reshape(-1, 2),
-            pop=np.array(c.pop, dtype=np.int64).reshape(-1, 2), attempts_on_trunks=c.on_trunk, pdd_sum=c.pdd_sum,
-            pdd_count=c.pdd.count, pdd_p95=c.pdd.quantile(0.95), occupancy=self.levels.table(w),
-            window=self.windows[w], trunk_seconds=np.asarray(c.trunk_seconds), pbx=c.pbx,
-            metered_seconds=np.asarray(c.metered_seconds), metered_calls=np.asarray(c.metered_calls))
+            outcomes=dict(c.outcomes),
+            trunk=np.array(c.trunk, dtype=np.int64).reshape(-1, 7),
+            did=np.array(c.did, dtype=np.int64).reshape(-1, 3),
+            group=np.array(c.group, dtype=np.int64).reshape(-1, 2),
+            pop=np.array(c.pop, dtype=np.int64).reshape(-1, 2),
+            attempts_on_trunks=c.on_trunk,
+            pdd_sum=c.pdd_sum,
+            pdd_count=c.pdd.count,
+            pdd_p95=c.pdd.quantile(0.95),
+            occupancy=self.levels.table(w),
+            window=self.windows[w],
+            trunk_seconds=np.asarray(c.trunk_seconds),
+            pbx=c.pbx,
+            metered_seconds=np.asarray(c.metered_seconds),
+            metered_calls=np.asarray(c.metered_calls),
+        )
 
 
 class _PbxRows:
@@ -177,8 +190,9 @@ class _PbxRows:
         cid, trunk, arrival, answer, queued, left, outcome, end = row
         w = self.tally._window(arrival)
         if w >= 0:
-            self.tally._counts[w].pbx[int(trunk)] += pbx_row_counts(self.tally.net, int(trunk), queued, left,
-                                                                    int(outcome))
+            self.tally._counts[w].pbx[int(trunk)] += pbx_row_counts(
+                self.tally.net, int(trunk), queued, left, int(outcome)
+            )
 
 
 class Levels:
@@ -196,7 +210,11 @@ class Levels:
         self.caps = [list(caps[k]) for k in self.KINDS]
         # the kinds whose counters can move: some entity exists, and queues and agents only with a cloud PBX
         pbx = bool(net.pbx_trunks)
-        self.active = [k for k, name in enumerate(self.KINDS) if self.caps[k] and (pbx or name not in ("queue", "agents"))]
+        self.active = [
+            k
+            for k, name in enumerate(self.KINDS)
+            if self.caps[k] and (pbx or name not in ("queue", "agents"))
+        ]
         self.last = [[0] * len(c) for c in self.caps]
         self.since = [[0.0] * len(c) for c in self.caps]
         self.current = -1  # the window the clock is in, -1 outside every window
@@ -229,8 +247,13 @@ class Levels:
             levels, last = busy[kind], self.last[kind]
             if levels == last:
                 continue
-            since, area, at_cap, peak, caps = (self.since[kind], self.area[kind], self.at_cap[kind],
-                                               self.peak[kind], self.caps[kind])
+            since, area, at_cap, peak, caps = (
+                self.since[kind],
+                self.area[kind],
+                self.at_cap[kind],
+                self.peak[kind],
+                self.caps[kind],
+            )
             for i, new in enumerate(levels):
                 old = last[i]
                 if new != old:
@@ -257,6 +280,13 @@ class Levels:
     def table(self, w: int) -> dict[str, np.ndarray]:
         a, b = self.windows[w]
         area, at_cap, peak = self.done[w]
-        return {name: np.column_stack([np.asarray(area[k], float) / (b - a), np.asarray(peak[k], float),
-                                       np.asarray(at_cap[k], float) / (b - a)]).reshape(len(self.caps[k]), 3)
-                for k, name in enumerate(self.KINDS)}
+        return {
+            name: np.column_stack(
+                [
+                    np.asarray(area[k], float) / (b - a),
+                    np.asarray(peak[k], float),
+                    np.asarray(at_cap[k], float) / (b - a),
+                ]
+            ).reshape(len(self.caps[k]), 3)
+            for k, name in enumerate(self.KINDS)
+        }

@@ -5,6 +5,7 @@ integers, times as float64; no Python object per row). :class:`Records` reads it
 only when asked, builds pandas tables with DIDWW's CDR fields (routing_attempt, is_last_cdr, disconnect
 code and reason, initiator...).
 """
+
 from __future__ import annotations
 
 from array import array
@@ -14,16 +15,37 @@ from functools import cached_property
 import numpy as np
 import pandas as pd
 
-from ..scenario import codes
-from ..errors import SimrouteError
 from ..engine.network import Network
 from ..engine.rows import FIELDS, PBX_FIELDS, ROW, ROW_DTYPE
+from ..errors import SimrouteError
+from ..scenario import codes
 
-__all__ = ["CALL_FIELDS", "FIELDS", "ROW", "ROW_DTYPE", "PBX_FIELDS", "Records", "Calls", "CallRecords", "pbx_table"]
+__all__ = [
+    "CALL_FIELDS",
+    "FIELDS",
+    "ROW",
+    "ROW_DTYPE",
+    "PBX_FIELDS",
+    "Records",
+    "Calls",
+    "CallRecords",
+    "pbx_table",
+]
 
 #: The fields of the call rows kept with ``records="calls"``, in order.
-CALL_FIELDS = ("call_id", "did", "caller", "ingress_pop", "time_arrival", "attempts", "trunk", "time_connect",
-               "time_end", "cause", "channel")
+CALL_FIELDS = (
+    "call_id",
+    "did",
+    "caller",
+    "ingress_pop",
+    "time_arrival",
+    "attempts",
+    "trunk",
+    "time_connect",
+    "time_end",
+    "cause",
+    "channel",
+)
 
 
 class _Column:
@@ -97,10 +119,15 @@ class Records:
         attempts = np.bincount(cid) if len(cid) else np.zeros(0, dtype=np.int64)
         is_first, is_last = attempt == 1, attempt == attempts[cid]
         n = len(attempts)
-        if (attempts.min(initial=1) < 1 or np.count_nonzero(is_first) != n or np.count_nonzero(is_last) != n
-                or self._given_last is not None):
-            raise SimrouteError("per-call views need the whole run's rows, numbered 0..n-1 by call and 1..k "
-                                "by attempt")
+        if (
+            attempts.min(initial=1) < 1
+            or np.count_nonzero(is_first) != n
+            or np.count_nonzero(is_last) != n
+            or self._given_last is not None
+        ):
+            raise SimrouteError(
+                "per-call views need the whole run's rows, numbered 0..n-1 by call and 1..k by attempt"
+            )
         first, last = np.empty(n, dtype=np.int64), np.empty(n, dtype=np.int64)
         first[cid[is_first]] = np.flatnonzero(is_first)
         last[cid[is_last]] = np.flatnonzero(is_last)
@@ -110,10 +137,18 @@ class Records:
         at_last = at_first if len(cid) == n else np.take(self._rows, last)
 
         # a call's attempts follow one another, so its last one ends it
-        return Calls(first=first, last=last, row_call=cid, arrival=at_first["time_start"].copy(),
-                     end=at_last["time_end"].copy(), did=at_first["did"].copy(), pop=at_first["ingress_pop"].copy(),
-                     channel=at_first["channel"].copy(), cause=at_last["cause"].copy(),
-                     attempts=attempts.astype(np.int32))
+        return Calls(
+            first=first,
+            last=last,
+            row_call=cid,
+            arrival=at_first["time_start"].copy(),
+            end=at_last["time_end"].copy(),
+            did=at_first["did"].copy(),
+            pop=at_first["ingress_pop"].copy(),
+            channel=at_first["channel"].copy(),
+            cause=at_last["cause"].copy(),
+            attempts=attempts.astype(np.int32),
+        )
 
     pbx: np.ndarray = np.zeros((0, len(PBX_FIELDS)))  # rows of PBX_FIELDS, set by the run
 
@@ -132,26 +167,28 @@ class Records:
         pop_names = np.asarray(net.pop_names + [""], dtype=object)
         did_group = np.asarray(net.did_group, dtype=np.int32)[self.did]
         duration = np.where(np.isnan(self.time_connect), 0.0, self.time_end - self.time_connect)
-        return pd.DataFrame({
-            "call_id": self.call_id,
-            "routing_attempt": self.routing_attempt,
-            "is_last_cdr": self.is_last,
-            "did": np.asarray(net.did_numbers, dtype=object)[self.did],
-            "caller": self.caller.astype(str),
-            "ingress_pop": pop_names[self.ingress_pop],
-            "egress_pop": pop_names[self.egress_pop()],
-            "trunk": trunk_names[self.trunk],
-            "trunk_group": group_names[did_group],
-            "time_start": self.time_start,
-            "time_connect": self.time_connect,
-            "time_end": self.time_end,
-            "duration": duration,
-            "disconnect_code": [info[c].sip_code for c in self.cause],
-            "cause": self.cause,
-            "reason": [info[c].reason for c in self.cause],
-            "initiator": [info[c].initiator for c in self.cause],
-            "channel": np.asarray([*codes.CHANNEL_KINDS, ""], dtype=object)[self.channel],
-        })
+        return pd.DataFrame(
+            {
+                "call_id": self.call_id,
+                "routing_attempt": self.routing_attempt,
+                "is_last_cdr": self.is_last,
+                "did": np.asarray(net.did_numbers, dtype=object)[self.did],
+                "caller": self.caller.astype(str),
+                "ingress_pop": pop_names[self.ingress_pop],
+                "egress_pop": pop_names[self.egress_pop()],
+                "trunk": trunk_names[self.trunk],
+                "trunk_group": group_names[did_group],
+                "time_start": self.time_start,
+                "time_connect": self.time_connect,
+                "time_end": self.time_end,
+                "duration": duration,
+                "disconnect_code": [info[c].sip_code for c in self.cause],
+                "cause": self.cause,
+                "reason": [info[c].reason for c in self.cause],
+                "initiator": [info[c].initiator for c in self.cause],
+                "channel": np.asarray([*codes.CHANNEL_KINDS, ""], dtype=object)[self.channel],
+            }
+        )
 
     def calls_frame(self) -> pd.DataFrame:
         """One row per call: where it came in, how many attempts, how it ended."""
@@ -159,21 +196,23 @@ class Records:
         answered = c.cause == codes.ANSWERED
         trunk_names = np.asarray(net.trunk_names + [""], dtype=object)
         outcome = {k: codes.outcome_name(int(k)) for k in np.unique(c.cause)}
-        return pd.DataFrame({
-            "call_id": np.arange(len(c.first)),
-            "did": np.asarray(net.did_numbers, dtype=object)[c.did],
-            "caller": w("caller")[c.first].astype(str),
-            "ingress_pop": np.asarray(net.pop_names, dtype=object)[c.pop],
-            "time_arrival": c.arrival,
-            "attempts": c.attempts,
-            "outcome": [outcome[k] for k in c.cause],
-            "answered": answered,
-            "trunk": np.where(answered, trunk_names[w("trunk")[c.last]], ""),
-            "channel": np.asarray([*codes.CHANNEL_KINDS, ""], dtype=object)[c.channel],
-            "time_connect": w("time_connect")[c.last],
-            "time_end": c.end,
-            "post_dial_delay": w("time_connect")[c.last] - c.arrival,
-        })
+        return pd.DataFrame(
+            {
+                "call_id": np.arange(len(c.first)),
+                "did": np.asarray(net.did_numbers, dtype=object)[c.did],
+                "caller": w("caller")[c.first].astype(str),
+                "ingress_pop": np.asarray(net.pop_names, dtype=object)[c.pop],
+                "time_arrival": c.arrival,
+                "attempts": c.attempts,
+                "outcome": [outcome[k] for k in c.cause],
+                "answered": answered,
+                "trunk": np.where(answered, trunk_names[w("trunk")[c.last]], ""),
+                "channel": np.asarray([*codes.CHANNEL_KINDS, ""], dtype=object)[c.channel],
+                "time_connect": w("time_connect")[c.last],
+                "time_end": c.end,
+                "post_dial_delay": w("time_connect")[c.last] - c.arrival,
+            }
+        )
 
 
 def _call_order(table: np.ndarray) -> np.ndarray:
@@ -231,8 +270,10 @@ class CallRecords:
         return len(self.table)
 
     def attempts_frame(self):
-        raise SimrouteError("this run kept one record per call (records='calls'); run with records='attempts' "
-                            "for attempt records")
+        raise SimrouteError(
+            "this run kept one record per call (records='calls'); run with records='attempts' "
+            "for attempt records"
+        )
 
     def calls_frame(self) -> pd.DataFrame:
         """The same table as :meth:`Records.calls_frame`."""
@@ -241,18 +282,20 @@ class CallRecords:
         answered = cause == codes.ANSWERED
         trunk_names = np.asarray(net.trunk_names + [""], dtype=object)
         outcome = {c: codes.outcome_name(int(c)) for c in np.unique(cause)}
-        return pd.DataFrame({
-            "call_id": t[:, 0].astype(np.int64),
-            "did": np.asarray(net.did_numbers, dtype=object)[t[:, 1].astype(np.int64)],
-            "caller": t[:, 2].astype(np.int64).astype(str),
-            "ingress_pop": np.asarray(net.pop_names, dtype=object)[t[:, 3].astype(np.int64)],
-            "time_arrival": t[:, 4],
-            "attempts": t[:, 5].astype(np.int32),
-            "outcome": [outcome[c] for c in cause],
-            "answered": answered,
-            "trunk": trunk_names[t[:, 6].astype(np.int64)],
-            "channel": np.asarray([*codes.CHANNEL_KINDS, ""], dtype=object)[t[:, 10].astype(np.int64)],
-            "time_connect": t[:, 7],
-            "time_end": t[:, 8],
-            "post_dial_delay": t[:, 7] - t[:, 4],
-        })
+        return pd.DataFrame(
+            {
+                "call_id": t[:, 0].astype(np.int64),
+                "did": np.asarray(net.did_numbers, dtype=object)[t[:, 1].astype(np.int64)],
+                "caller": t[:, 2].astype(np.int64).astype(str),
+                "ingress_pop": np.asarray(net.pop_names, dtype=object)[t[:, 3].astype(np.int64)],
+                "time_arrival": t[:, 4],
+                "attempts": t[:, 5].astype(np.int32),
+                "outcome": [outcome[c] for c in cause],
+                "answered": answered,
+                "trunk": trunk_names[t[:, 6].astype(np.int64)],
+                "channel": np.asarray([*codes.CHANNEL_KINDS, ""], dtype=object)[t[:, 10].astype(np.int64)],
+                "time_connect": t[:, 7],
+                "time_end": t[:, 8],
+                "post_dial_delay": t[:, 7] - t[:, 4],
+            }
+        )

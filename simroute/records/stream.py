@@ -4,14 +4,15 @@ The sink counts every row into a live tally (the KPIs) and buffers it; every ``c
 buffer becomes a CDR table and is appended to a temporary file (Parquet with pyarrow, else CSV), which
 is renamed into place only when the run completes.
 """
+
 from __future__ import annotations
 
 from pathlib import Path
 
 import numpy as np
 
-from ..io.files import atomic_path
 from ..engine.rows import FIELDS, ROW
+from ..io.files import atomic_path
 from .attempts import Records
 
 __all__ = ["RecordStream", "CHUNK_ROWS"]
@@ -64,7 +65,9 @@ class RecordStream:
     def _flush(self) -> None:
         if not self._rows:
             return
-        frame = Records(self._rows, self.tally.net, is_last=np.frombuffer(bytes(self._last), dtype=np.uint8)).attempts_frame()
+        frame = Records(
+            self._rows, self.tally.net, is_last=np.frombuffer(bytes(self._last), dtype=np.uint8)
+        ).attempts_frame()
         if self.fmt == "parquet":
             import pyarrow as pa
             import pyarrow.parquet as pq

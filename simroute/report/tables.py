@@ -1,21 +1,57 @@
 """Readable text tables of a summary, for the terminal: ``mean ± half-width`` when replicated."""
+
 from __future__ import annotations
 
 import pandas as pd
 
 __all__ = ["kpi_table", "comparison_table"]
 
-_TRUNK_COLUMNS = ["attempts", "answered", "first_choice_share", "weight_share", "answered_share",
-                  "attempt_blocking", "error_fraction", "timeout_fraction", "carried_erlangs", "peak_concurrent",
-                  "time_congestion"]
-_QUEUE_COLUMNS = ["entered", "served", "abandoned", "voicemail", "service_level", "average_speed_of_answer",
-                  "abandonment_rate", "agent_occupancy", "mean_queue_length", "peak_queue_length"]
-_SHORT = {"average_speed_of_answer": "asa", "abandonment_rate": "abandoned%", "agent_occupancy": "occupancy",
-          "mean_queue_length": "queue", "peak_queue_length": "queue_peak", "service_level": "SL",
-          "shared_carried_erlangs": "shared_erl", "metered_carried_erlangs": "metered_erl",
-          "shared_time_congestion": "shared_full", "metered_minutes": "metered_min","first_choice_share": "first", "weight_share": "weight", "answered_share": "ans_share",
-          "attempt_blocking": "blocking", "error_fraction": "errors", "timeout_fraction": "timeouts",
-          "carried_erlangs": "erlangs", "peak_concurrent": "peak", "time_congestion": "congestion"}
+_TRUNK_COLUMNS = [
+    "attempts",
+    "answered",
+    "first_choice_share",
+    "weight_share",
+    "answered_share",
+    "attempt_blocking",
+    "error_fraction",
+    "timeout_fraction",
+    "carried_erlangs",
+    "peak_concurrent",
+    "time_congestion",
+]
+_QUEUE_COLUMNS = [
+    "entered",
+    "served",
+    "abandoned",
+    "voicemail",
+    "service_level",
+    "average_speed_of_answer",
+    "abandonment_rate",
+    "agent_occupancy",
+    "mean_queue_length",
+    "peak_queue_length",
+]
+_SHORT = {
+    "average_speed_of_answer": "asa",
+    "abandonment_rate": "abandoned%",
+    "agent_occupancy": "occupancy",
+    "mean_queue_length": "queue",
+    "peak_queue_length": "queue_peak",
+    "service_level": "SL",
+    "shared_carried_erlangs": "shared_erl",
+    "metered_carried_erlangs": "metered_erl",
+    "shared_time_congestion": "shared_full",
+    "metered_minutes": "metered_min",
+    "first_choice_share": "first",
+    "weight_share": "weight",
+    "answered_share": "ans_share",
+    "attempt_blocking": "blocking",
+    "error_fraction": "errors",
+    "timeout_fraction": "timeouts",
+    "carried_erlangs": "erlangs",
+    "peak_concurrent": "peak",
+    "time_congestion": "congestion",
+}
 
 
 def _num(value) -> str:
@@ -39,8 +75,10 @@ def _table(rows: dict, halves: dict | None, columns: list[str] | None = None) ->
     if columns:
         frame = frame[[c for c in columns if c in frame.columns]]
     halves = halves or {}
-    text = {col: [_fmt(frame.at[row, col], (halves.get(row) or {}).get(col)) for row in frame.index]
-            for col in frame.columns}
+    text = {
+        col: [_fmt(frame.at[row, col], (halves.get(row) or {}).get(col)) for row in frame.index]
+        for col in frame.columns
+    }
     return pd.DataFrame(text, index=frame.index).rename(columns=_SHORT).to_string()
 
 
@@ -50,21 +88,36 @@ def kpi_table(summary: dict) -> str:
     ci = summary.get("ci95") or {}
     kci = ci.get("kpis", {})
     window = summary["duration"] - summary["warmup"]
-    head = f"scenario {summary['scenario']}  seed {summary['seed']}  " \
-           f"window {summary['warmup']:g}s..{summary['duration']:g}s ({window / 3600:.2f} h after warm-up)"
+    head = (
+        f"scenario {summary['scenario']}  seed {summary['seed']}  "
+        f"window {summary['warmup']:g}s..{summary['duration']:g}s ({window / 3600:.2f} h after warm-up)"
+    )
     if "replications" in summary:
         head += f"\n{summary['replications']} replications: mean ± {summary['confidence']:.0%} CI half-width"
     elif "batches" in summary:
         head += f"\n{summary['batches']} batch means: mean ± {summary['confidence']:.0%} CI half-width"
     lines = [head, ""]
-    for key in ("offered", "answered", "completion_rate", "loss_probability", "attempts_per_call",
-                "post_dial_delay_mean", "post_dial_delay_p95"):
+    for key in (
+        "offered",
+        "answered",
+        "completion_rate",
+        "loss_probability",
+        "attempts_per_call",
+        "post_dial_delay_mean",
+        "post_dial_delay_p95",
+    ):
         lines.append(f"  {key:<22} {_fmt(k[key], kci.get(key))}")
-    lines += ["", "outcomes:"] + [f"  {name:<22} {_fmt(count, kci.get('outcomes', {}).get(name))}"
-                                  for name, count in k["outcomes"].items()]
-    for title, key, columns in (("trunks", "trunks", _TRUNK_COLUMNS), ("groups", "groups", None),
-                                ("DIDs", "dids", None), ("POPs", "pops", None),
-                                ("capacity groups", "capacity_groups", None)):
+    lines += ["", "outcomes:"] + [
+        f"  {name:<22} {_fmt(count, kci.get('outcomes', {}).get(name))}"
+        for name, count in k["outcomes"].items()
+    ]
+    for title, key, columns in (
+        ("trunks", "trunks", _TRUNK_COLUMNS),
+        ("groups", "groups", None),
+        ("DIDs", "dids", None),
+        ("POPs", "pops", None),
+        ("capacity groups", "capacity_groups", None),
+    ):
         if summary.get(key):
             lines += ["", f"{title}:", _table(summary[key], ci.get(key), columns)]
     queues = {name: t["queue"] for name, t in summary["trunks"].items() if "queue" in t}
@@ -80,11 +133,15 @@ def kpi_table(summary: dict) -> str:
             lines.append(f"  PSTN {name:<24} {_fmt(row['minutes'])} min  {_fmt(row['cost'], half)}")
         for name, row in costs.get("capacity_groups", {}).items():
             half = (cci.get("capacity_groups", {}).get(name) or {}).get("cost")
-            lines.append(f"  channels {name:<20} {_fmt(row['metered_minutes'])} metered min  {_fmt(row['cost'], half)}")
+            lines.append(
+                f"  channels {name:<20} {_fmt(row['metered_minutes'])} metered min  {_fmt(row['cost'], half)}"
+            )
         for number, row in costs.get("dids", {}).items():
             lines.append(f"  dedicated {number:<19} {_fmt(row['dedicated_channels_cost'])}")
-        lines.append(f"  total {_fmt(costs['total'], cci.get('total'))}  per answered call "
-                     f"{_fmt(costs['per_answered_call'], cci.get('per_answered_call'))}")
+        lines.append(
+            f"  total {_fmt(costs['total'], cci.get('total'))}  per answered call "
+            f"{_fmt(costs['per_answered_call'], cci.get('per_answered_call'))}"
+        )
     return "\n".join(lines)
 
 
@@ -94,9 +151,16 @@ def comparison_table(table: pd.DataFrame, confidence: float) -> str:
     for kpi, r in table.iterrows():
         if r["a"] == r["b"] and r["paired_half_width"] in (0, None):
             continue
-        rows.append({"kpi": kpi, "A": _num(r["a"]), "B": _num(r["b"]),
-                     "B - A": f"{_num(r['difference'])} ± {_num(r['paired_half_width'])}",
-                     "unpaired ±": _num(r["unpaired_half_width"]), "": "*" if r["significant"] else ""})
+        rows.append(
+            {
+                "kpi": kpi,
+                "A": _num(r["a"]),
+                "B": _num(r["b"]),
+                "B - A": f"{_num(r['difference'])} ± {_num(r['paired_half_width'])}",
+                "unpaired ±": _num(r["unpaired_half_width"]),
+                "": "*" if r["significant"] else "",
+            }
+        )
     frame = pd.DataFrame(rows)
     note = f"differences with {confidence:.0%} paired CI (common random numbers); * the CI excludes 0"
     return note + "\n" + (frame.to_string(index=False) if rows else "(no KPI differs)")

@@ -5,14 +5,28 @@ DIDWW's internal conditions get ids above 999 (1505 "Ringing timeout" is DIDWW's
 follow the Yeti softswitch DIDWW runs on, or are simroute's where nothing is documented, marked [I]).
 Each cause maps to the SIP code the caller or the CDR sees, a reason text and an initiator.
 """
+
 from __future__ import annotations
 
 from typing import NamedTuple
 
 __all__ = [
-    "Cause", "CAUSES", "ANSWERED", "RINGING_TIMEOUT", "TRUNK_CAPACITY", "GROUP_CAPACITY", "DID_CAPACITY",
-    "NUMBER_LIST_REJECT", "TIMER_B", "POP_DOWN", "NO_CHANNEL", "REROUTABLE_SIP_CODES", "PRESETS", "cause_info",
-    "outcome_name", "reroute_causes",
+    "Cause",
+    "CAUSES",
+    "ANSWERED",
+    "RINGING_TIMEOUT",
+    "TRUNK_CAPACITY",
+    "GROUP_CAPACITY",
+    "DID_CAPACITY",
+    "NUMBER_LIST_REJECT",
+    "TIMER_B",
+    "POP_DOWN",
+    "NO_CHANNEL",
+    "REROUTABLE_SIP_CODES",
+    "PRESETS",
+    "cause_info",
+    "outcome_name",
+    "reroute_causes",
 ]
 
 
@@ -20,18 +34,18 @@ class Cause(NamedTuple):
     sip_code: int
     reason: str
     initiator: str  # "Destination" (far end), "Switch" (DIDWW), "Origination" (the caller)
-    outcome: str    # the KPI bucket for calls that end on it
+    outcome: str  # the KPI bucket for calls that end on it
 
 
 ANSWERED = 200
-RINGING_TIMEOUT = 1505     # [V] DIDWW id; Yeti sends 487 to the caller [I]
-TRUNK_CAPACITY = 1510      # [I] Yeti "Vendor gateway overloaded" (480), action "try next route"
-GROUP_CAPACITY = 1511      # [I] simroute: trunk group capacity_limit reached
-DID_CAPACITY = 1512        # [I] simroute: DID capacity_limit reached
+RINGING_TIMEOUT = 1505  # [V] DIDWW id; Yeti sends 487 to the caller [I]
+TRUNK_CAPACITY = 1510  # [I] Yeti "Vendor gateway overloaded" (480), action "try next route"
+GROUP_CAPACITY = 1511  # [I] simroute: trunk group capacity_limit reached
+DID_CAPACITY = 1512  # [I] simroute: DID capacity_limit reached
 NUMBER_LIST_REJECT = 8002  # [I] Yeti "Source number blacklisted" (403)
-TIMER_B = 130              # [I] Yeti "SIP transaction timeout": no response within sip_timer_b (408)
-POP_DOWN = 1520            # [I] simroute: egress POP out of service (503)
-NO_CHANNEL = 1513          # [V] "requires additional Capacity to receive inbound calls"; code [I] (480)
+TIMER_B = 130  # [I] Yeti "SIP transaction timeout": no response within sip_timer_b (408)
+POP_DOWN = 1520  # [I] simroute: egress POP out of service (503)
+NO_CHANNEL = 1513  # [V] "requires additional Capacity to receive inbound calls"; code [I] (480)
 
 _INTERNAL = {
     RINGING_TIMEOUT: Cause(487, "Ringing timeout", "Switch", "ringing_timeout"),
@@ -41,24 +55,59 @@ _INTERNAL = {
     NUMBER_LIST_REJECT: Cause(403, "Source number rejected by number list", "Switch", "number_list_reject"),
     TIMER_B: Cause(408, "SIP transaction timeout (no response)", "Switch", "no_response"),
     POP_DOWN: Cause(503, "Egress POP down", "Switch", "pop_down"),
-    NO_CHANNEL: Cause(480, "No DID channel free (included, dedicated, shared, metered)", "Switch", "no_channel"),
+    NO_CHANNEL: Cause(
+        480, "No DID channel free (included, dedicated, shared, metered)", "Switch", "no_channel"
+    ),
 }
 
 _SIP_REASONS = {
-    200: "OK", 400: "Bad Request", 401: "Unauthorized", 402: "Payment Required", 403: "Forbidden",
-    404: "Not Found", 408: "Request Timeout", 409: "Conflict", 410: "Gone",
-    412: "Conditional Request Failed", 413: "Request Entity Too Large", 414: "Request-URI Too Long",
-    415: "Unsupported Media Type", 416: "Unsupported URI Scheme", 417: "Unknown Resource-Priority",
-    420: "Bad Extension", 421: "Extension Required", 422: "Session Interval Too Small",
-    423: "Interval Too Brief", 424: "Bad Location Information", 428: "Use Identity Header",
-    429: "Provide Referrer Identity", 433: "Anonymity Disallowed", 436: "Bad Identity-Info",
-    437: "Unsupported Certificate", 438: "Invalid Identity Header", 480: "Temporarily Unavailable",
-    482: "Loop Detected", 483: "Too Many Hops", 484: "Address Incomplete", 485: "Ambiguous",
-    486: "Busy Here", 487: "Request Terminated", 488: "Not Acceptable Here",
-    494: "Security Agreement Required", 500: "Server Internal Error", 501: "Not Implemented",
-    502: "Bad Gateway", 503: "Service Unavailable", 504: "Server Time-out", 505: "Version Not Supported",
-    513: "Message Too Large", 580: "Precondition Failure", 600: "Busy Everywhere", 603: "Decline",
-    604: "Does Not Exist Anywhere", 606: "Not Acceptable",
+    200: "OK",
+    400: "Bad Request",
+    401: "Unauthorized",
+    402: "Payment Required",
+    403: "Forbidden",
+    404: "Not Found",
+    408: "Request Timeout",
+    409: "Conflict",
+    410: "Gone",
+    412: "Conditional Request Failed",
+    413: "Request Entity Too Large",
+    414: "Request-URI Too Long",
+    415: "Unsupported Media Type",
+    416: "Unsupported URI Scheme",
+    417: "Unknown Resource-Priority",
+    420: "Bad Extension",
+    421: "Extension Required",
+    422: "Session Interval Too Small",
+    423: "Interval Too Brief",
+    424: "Bad Location Information",
+    428: "Use Identity Header",
+    429: "Provide Referrer Identity",
+    433: "Anonymity Disallowed",
+    436: "Bad Identity-Info",
+    437: "Unsupported Certificate",
+    438: "Invalid Identity Header",
+    480: "Temporarily Unavailable",
+    482: "Loop Detected",
+    483: "Too Many Hops",
+    484: "Address Incomplete",
+    485: "Ambiguous",
+    486: "Busy Here",
+    487: "Request Terminated",
+    488: "Not Acceptable Here",
+    494: "Security Agreement Required",
+    500: "Server Internal Error",
+    501: "Not Implemented",
+    502: "Bad Gateway",
+    503: "Service Unavailable",
+    504: "Server Time-out",
+    505: "Version Not Supported",
+    513: "Message Too Large",
+    580: "Precondition Failure",
+    600: "Busy Everywhere",
+    603: "Decline",
+    604: "Does Not Exist Anywhere",
+    606: "Not Acceptable",
 }
 
 CAUSES: dict[int, Cause] = {ANSWERED: Cause(200, "Answered", "Origination", "answered"), **_INTERNAL}
@@ -73,11 +122,56 @@ CHANNEL_KINDS = ("included", "dedicated", "shared", "metered")
 PBX_SERVED, PBX_ABANDONED, PBX_VOICEMAIL = 1, 2, 3
 
 #: [V] The SIP codes DIDWW lets a trunk re-route on (its "Rerouting Disconnect Codes", ids 56-108).
-REROUTABLE_SIP_CODES = frozenset({
-    400, 401, 402, 403, 404, 408, 409, 410, 412, 413, 414, 415, 416, 417, 420, 421, 422, 423, 424, 428,
-    429, 433, 436, 437, 438, 480, 482, 483, 484, 485, 486, 487, 488, 494, 500, 501, 502, 503, 504, 505,
-    513, 580, 600, 603, 604, 606,
-})
+REROUTABLE_SIP_CODES = frozenset(
+    {
+        400,
+        401,
+        402,
+        403,
+        404,
+        408,
+        409,
+        410,
+        412,
+        413,
+        414,
+        415,
+        416,
+        417,
+        420,
+        421,
+        422,
+        423,
+        424,
+        428,
+        429,
+        433,
+        436,
+        437,
+        438,
+        480,
+        482,
+        483,
+        484,
+        485,
+        486,
+        487,
+        488,
+        494,
+        500,
+        501,
+        502,
+        503,
+        504,
+        505,
+        513,
+        580,
+        600,
+        603,
+        604,
+        606,
+    }
+)
 
 #: Names usable in ``rerouting_codes`` besides SIP codes.
 NAMED = {"ringing_timeout": RINGING_TIMEOUT, "capacity_limit": TRUNK_CAPACITY}
@@ -88,8 +182,9 @@ PRESETS: dict[str, frozenset] = {
     "didww_default": frozenset(REROUTABLE_SIP_CODES - {401, 503}) | {"ringing_timeout", "capacity_limit"},
     "all": frozenset(REROUTABLE_SIP_CODES) | {"ringing_timeout", "capacity_limit"},
     "none": frozenset(),
-    "conservative": frozenset({408, 480, 500, 501, 502, 503, 504, 505, 513, 580,
-                               "ringing_timeout", "capacity_limit"}),
+    "conservative": frozenset(
+        {408, 480, 500, 501, 502, 503, 504, 505, 513, 580, "ringing_timeout", "capacity_limit"}
+    ),
 }
 
 

@@ -4,6 +4,7 @@ A distribution is written ``{dist: exponential, mean: 3m}`` or as a plain durati
 Each model draws a whole numpy batch at once (``sample(rng, n)``): the engine never calls the
 generator per call, which keeps the hot path lean.
 """
+
 from __future__ import annotations
 
 import math
@@ -15,8 +16,16 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_valida
 from .units import parse_duration
 
 __all__ = [
-    "Duration", "PositiveDuration", "Distribution", "Exponential", "Deterministic", "Lognormal",
-    "Uniform", "Empirical", "HyperExponential", "is_instant",
+    "Duration",
+    "PositiveDuration",
+    "Distribution",
+    "Exponential",
+    "Deterministic",
+    "Lognormal",
+    "Uniform",
+    "Empirical",
+    "HyperExponential",
+    "is_instant",
 ]
 
 Duration = Annotated[float, BeforeValidator(parse_duration)]

@@ -25,6 +25,7 @@ What it builds otherwise equals ``yaml.safe_load``'s result (anchors, aliases an
 included; ``tests/test_fuzz.py`` checks this on generated documents). The limits are module
 defaults (:data:`LIMITS`) that a caller may replace or pass per call.
 """
+
 from __future__ import annotations
 
 import os
@@ -52,10 +53,10 @@ _MAP = _TAG + "map"
 class Limits:
     """How much a scenario file may ask for. Each bound is far above what a real scenario needs."""
 
-    max_bytes: int = 50 * 2**20       #: file size; 50 MiB holds several 100,000-entry number lists
-    max_nodes: int = 2_000_000        #: values after alias expansion (a scalar, list or mapping each 1)
-    max_depth: int = 64               #: nesting of lists and mappings (a scenario needs about 8)
-    max_number_chars: int = 100       #: characters of one number (ints and floats)
+    max_bytes: int = 50 * 2**20  #: file size; 50 MiB holds several 100,000-entry number lists
+    max_nodes: int = 2_000_000  #: values after alias expansion (a scalar, list or mapping each 1)
+    max_depth: int = 64  #: nesting of lists and mappings (a scenario needs about 8)
+    max_number_chars: int = 100  #: characters of one number (ints and floats)
 
 
 #: The defaults :func:`load_file` uses when no ``limits`` are passed (replaceable by a caller).
@@ -89,8 +90,10 @@ def read_text(path: "str | Path", max_bytes: int | None = None) -> str:
             if stat.S_ISDIR(info.st_mode):
                 raise SafeYamlError("cannot read the file: it is a folder", prefix="")
             if stat.S_ISREG(info.st_mode) and info.st_size > limit:
-                raise SafeYamlError(f"the file is {_mib(info.st_size)}, more than the {_mib(limit)} a scenario "
-                                    f"file may have", prefix="")
+                raise SafeYamlError(
+                    f"the file is {_mib(info.st_size)}, more than the {_mib(limit)} a scenario file may have",
+                    prefix="",
+                )
             if stat.S_ISREG(info.st_mode):
                 data = f.read(info.st_size + 1)
                 if len(data) > info.st_size:  # it grew since fstat: read on, up to the limit
@@ -108,8 +111,10 @@ def read_text(path: "str | Path", max_bytes: int | None = None) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise SafeYamlError(f"cannot read the file: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset "
-                            f"{exc.start})", prefix="") from None
+        raise SafeYamlError(
+            f"cannot read the file: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})",
+            prefix="",
+        ) from None
 
 
 def _read_up_to(f, n: int) -> bytes:
@@ -158,7 +163,9 @@ def load(text: str, limits: Limits | None = None) -> object:
     """
     limits = LIMITS if limits is None else limits
     if len(text) > limits.max_bytes:
-        raise SafeYamlError(f"the text is more than the {_mib(limits.max_bytes)} a scenario may have", prefix="")
+        raise SafeYamlError(
+            f"the text is more than the {_mib(limits.max_bytes)} a scenario may have", prefix=""
+        )
     loader = None
     try:
         loader = _Loader(text)  # the pure-Python reader checks the characters here already
@@ -172,8 +179,10 @@ def load(text: str, limits: Limits | None = None) -> object:
             problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise SafeYamlError(problem, mark) from None
     except UnicodeEncodeError as exc:  # a str holding lone surrogates (never from a file read as UTF-8)
-        raise SafeYamlError(f"character #x{ord(text[exc.start]):04x} at offset {exc.start} is not valid Unicode",
-                            _mark_at(text, exc.start, in_bytes=False)) from None
+        raise SafeYamlError(
+            f"character #x{ord(text[exc.start]):04x} at offset {exc.start} is not valid Unicode",
+            _mark_at(text, exc.start, in_bytes=False),
+        ) from None
     finally:
         if loader is not None:
             loader.dispose()
@@ -188,14 +197,18 @@ class _Mark:
 
 def _mark_at(text: str, position: int, in_bytes: bool) -> _Mark:
     """Line and column (0-based) of a reader error's offset (libyaml counts bytes, PyYAML characters)."""
-    before = text.encode("utf-8", "surrogatepass")[:position].decode("utf-8", "ignore") if in_bytes else text[:position]
+    before = (
+        text.encode("utf-8", "surrogatepass")[:position].decode("utf-8", "ignore")
+        if in_bytes
+        else text[:position]
+    )
     return _Mark(before.count("\n"), len(before) - (before.rfind("\n") + 1))
 
 
 def _build(loader, limits: Limits) -> object:
     stack: list[_Frame] = []
     anchors: dict[str, object] = {}
-    total = 0          # values so far, aliases expanded
+    total = 0  # values so far, aliases expanded
     documents = 0
     root = None
     max_nodes, max_depth = limits.max_nodes, limits.max_depth
@@ -204,8 +217,12 @@ def _build(loader, limits: Limits) -> object:
         nonlocal total
         total += size
         if total > max_nodes:
-            raise SafeYamlError(f"the document holds more than {max_nodes:,} values with its aliases expanded "
-                                f"(an alias repeats the whole node it names)", mark, prefix="YAML too large: ")
+            raise SafeYamlError(
+                f"the document holds more than {max_nodes:,} values with its aliases expanded "
+                f"(an alias repeats the whole node it names)",
+                mark,
+                prefix="YAML too large: ",
+            )
 
     def put(value, size, mark, merge_key=False):
         """Attach a finished value to the list or mapping being built (or make it the document)."""
@@ -223,8 +240,9 @@ def _build(loader, limits: Limits) -> object:
                 try:
                     hash(value)
                 except TypeError:
-                    raise SafeYamlError(f"a mapping key must be a plain value, not a {type(value).__name__}",
-                                        mark) from None
+                    raise SafeYamlError(
+                        f"a mapping key must be a plain value, not a {type(value).__name__}", mark
+                    ) from None
             top.key, top.key_mark, top.merge_key = value, mark, merge_key
             return
         key, key_mark = top.key, top.key_mark
@@ -233,7 +251,9 @@ def _build(loader, limits: Limits) -> object:
             sources = value if type(value) is list else [value]
             if not all(type(s) is dict for s in sources):
                 raise SafeYamlError("a merge key (<<) takes a mapping or a list of mappings", key_mark)
-            if top.merges is not None:  # PyYAML versions disagree on which of two wins: refuse, as any duplicate
+            if (
+                top.merges is not None
+            ):  # PyYAML versions disagree on which of two wins: refuse, as any duplicate
                 raise SafeYamlError("duplicate merge key (<<): use one << with a list of mappings", key_mark)
             top.merges = [sources]
             return
@@ -268,15 +288,20 @@ def _build(loader, limits: Limits) -> object:
         elif kind is _ev.MappingStartEvent or kind is _ev.SequenceStartEvent:
             grow(1, event.start_mark)
             if len(stack) >= max_depth:
-                raise SafeYamlError(f"lists and mappings nested more than {max_depth} deep", event.start_mark,
-                                    prefix="YAML too deep: ")
+                raise SafeYamlError(
+                    f"lists and mappings nested more than {max_depth} deep",
+                    event.start_mark,
+                    prefix="YAML too deep: ",
+                )
             is_map = kind is _ev.MappingStartEvent
             tag = event.tag
             if tag is None or tag == "!":
                 tag = loader.resolve(yaml.MappingNode if is_map else yaml.SequenceNode, None, event.implicit)
             if tag != (_MAP if is_map else _SEQ):
-                raise SafeYamlError(f"tag {_short(_tag(tag))} is not supported on a {'mapping' if is_map else 'list'}",
-                                    event.start_mark)
+                raise SafeYamlError(
+                    f"tag {_short(_tag(tag))} is not supported on a {'mapping' if is_map else 'list'}",
+                    event.start_mark,
+                )
             if event.anchor is not None:
                 anchors[event.anchor] = _OPEN
             stack.append(_Frame({} if is_map else [], event.anchor, event.start_mark))
@@ -298,15 +323,19 @@ def _build(loader, limits: Limits) -> object:
             if entry is None:
                 raise SafeYamlError(f"found undefined alias {_short(event.anchor)}", event.start_mark)
             if entry is _OPEN:
-                raise SafeYamlError(f"alias {_short(event.anchor)} refers to a node that contains it (a recursive "
-                                    f"structure)", event.start_mark)
+                raise SafeYamlError(
+                    f"alias {_short(event.anchor)} refers to a node that contains it (a recursive structure)",
+                    event.start_mark,
+                )
             value, size = entry
             grow(size, event.start_mark)
             put(value, size, event.start_mark)
         elif kind is _ev.DocumentStartEvent:
             documents += 1
             if documents > 1:
-                raise SafeYamlError("a second YAML document (---); a scenario file holds one", event.start_mark)
+                raise SafeYamlError(
+                    "a second YAML document (---); a scenario file holds one", event.start_mark
+                )
             anchors.clear()
         elif kind is _ev.StreamEndEvent:
             return root
@@ -318,8 +347,10 @@ def _scalar(loader, tag: str, event, limits: Limits) -> object:
     if tag not in _SCALAR_TAGS:
         raise SafeYamlError(f"tag {_short(_tag(tag))} is not supported on a value", event.start_mark)
     if tag in _NUMBER_TAGS and len(event.value) > limits.max_number_chars:
-        raise SafeYamlError(f"a number of {len(event.value):,} characters (at most {limits.max_number_chars})",
-                            event.start_mark)
+        raise SafeYamlError(
+            f"a number of {len(event.value):,} characters (at most {limits.max_number_chars})",
+            event.start_mark,
+        )
     node = yaml.ScalarNode(tag, event.value, event.start_mark, event.end_mark, event.style)
     try:
         return loader.yaml_constructors[tag](loader, node)
@@ -328,9 +359,11 @@ def _scalar(loader, tag: str, event, limits: Limits) -> object:
         raise SafeYamlError(problem, event.start_mark) from None
     except Exception as exc:  # int('1' * 5000), date(2024, 13, 45), !!bool maybe...
         detail = f": {exc}" if type(exc) in (ValueError, OverflowError) else ""
-        raise SafeYamlError(f"cannot read {_short(event.value)} as {_tag(tag)}{detail}", event.start_mark) from None
+        raise SafeYamlError(
+            f"cannot read {_short(event.value)} as {_tag(tag)}{detail}", event.start_mark
+        ) from None
 
 
 def _tag(tag: str) -> str:
     """``tag:yaml.org,2002:set`` as it is written, ``!!set``."""
-    return "!!" + tag[len(_TAG):] if tag.startswith(_TAG) else tag
+    return "!!" + tag[len(_TAG) :] if tag.startswith(_TAG) else tag

@@ -4,6 +4,7 @@ Validation runs in two stages, as in Ciw: each object on its own (types, ranges,
 cross-references between them (every name used must exist). Both stages report the file and the path of
 the field (``trunks[1].capacity_limit``), never a traceback.
 """
+
 from __future__ import annotations
 
 import reprlib
@@ -12,13 +13,30 @@ from typing import Annotated, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from ..errors import ScenarioError
 from . import codes
 from .distributions import Distribution, Duration, PositiveDuration
-from ..errors import ScenarioError
 
 __all__ = [
-    "Scenario", "Pop", "Pbx", "CapacityPool", "SharedCapacityGroup", "NumberList", "NumberListItem", "Endpoint", "Trunk", "Member", "TrunkGroup", "Route",
-    "Callers", "Step", "Traffic", "Did", "Fault", "Settings", "load_scenario",
+    "Scenario",
+    "Pop",
+    "Pbx",
+    "CapacityPool",
+    "SharedCapacityGroup",
+    "NumberList",
+    "NumberListItem",
+    "Endpoint",
+    "Trunk",
+    "Member",
+    "TrunkGroup",
+    "Route",
+    "Callers",
+    "Step",
+    "Traffic",
+    "Did",
+    "Fault",
+    "Settings",
+    "load_scenario",
 ]
 
 Digits = Annotated[str, Field(pattern=r"^[0-9]+$", max_length=32)]
@@ -112,8 +130,10 @@ class Pbx(_Model):
     """phone.systems cloud PBX: answers, plays an IVR, queues callers for agents (who talk for the DID's
     holding time); callers abandon after their patience; after ``max_wait`` the call goes to voicemail."""
 
-    agents: Union[Annotated[int, Field(ge=0, le=100_000)],
-                  Annotated[list[Annotated[int, Field(ge=0, le=100_000)]], Field(min_length=24, max_length=24)]]
+    agents: Union[
+        Annotated[int, Field(ge=0, le=100_000)],
+        Annotated[list[Annotated[int, Field(ge=0, le=100_000)]], Field(min_length=24, max_length=24)],
+    ]
     answer_delay: Distribution = Field(default=0.0, validate_default=True)
     ivr: Distribution = Field(default=0.0, validate_default=True)
     queue_capacity: int | None = Field(default=None, ge=0, le=1_000_000)
@@ -142,7 +162,9 @@ class Trunk(_Model):
     pop: Name | None = None
     capacity_limit: int | None = Field(default=None, ge=1, le=32767)
     ringing_timeout: Duration | None = None
-    rerouting_codes: Union[Literal["didww_default", "all", "none", "conservative"], list[Union[int, str]], None] = None
+    rerouting_codes: Union[
+        Literal["didww_default", "all", "none", "conservative"], list[Union[int, str]], None
+    ] = None
     number_list: Name | None = None
     cli_prefix: Annotated[str, Field(pattern=r"^[0-9+]*$", max_length=7)] | None = None
     sip_timer_b: PositiveDuration = 8.0
@@ -180,15 +202,19 @@ class Trunk(_Model):
             return value
         if isinstance(value, str):
             if value not in codes.PRESETS:
-                raise ValueError(f"unknown preset {reprlib.repr(value)} (presets: {', '.join(codes.PRESETS)}; "
-                                 "or a list of codes)")
+                raise ValueError(
+                    f"unknown preset {reprlib.repr(value)} (presets: {', '.join(codes.PRESETS)}; "
+                    "or a list of codes)"
+                )
             return value
         if not isinstance(value, list):
             raise ValueError(f"expected a preset name or a list of codes, got {type(value).__name__}")
         for i, entry in enumerate(value):
             if isinstance(entry, str) and entry not in codes.NAMED:
-                raise ValueError(f"entry {i}: unknown re-routing name {reprlib.repr(entry)} "
-                                 "(names: ringing_timeout, capacity_limit)")
+                raise ValueError(
+                    f"entry {i}: unknown re-routing name {reprlib.repr(entry)} "
+                    "(names: ringing_timeout, capacity_limit)"
+                )
             if isinstance(entry, bool) or not isinstance(entry, (int, str)):
                 raise ValueError(f"entry {i}: expected a SIP code or a name, got {reprlib.repr(entry)}")
             if isinstance(entry, int) and entry not in codes.REROUTABLE_SIP_CODES:
@@ -265,7 +291,9 @@ class Traffic(_Model):
     def _one_rate(self):
         given = [k for k in ("calls_per_hour", "erlangs", "steps") if getattr(self, k) is not None]
         if len(given) != 1:
-            raise ValueError(f"give exactly one of calls_per_hour, erlangs or steps (got {', '.join(given) or 'none'})")
+            raise ValueError(
+                f"give exactly one of calls_per_hour, erlangs or steps (got {', '.join(given) or 'none'})"
+            )
         if self.erlangs is not None and self.holding_time.mean <= 0:
             raise ValueError("holding_time must have a mean above zero when erlangs is given")
         if self.steps is not None:
@@ -330,8 +358,11 @@ class Did(_Model):
 
     @property
     def channel_limited(self) -> bool:
-        return not (self.channels_included is None and self.dedicated_channels is None
-                    and self.shared_capacity_group is None)
+        return not (
+            self.channels_included is None
+            and self.dedicated_channels is None
+            and self.shared_capacity_group is None
+        )
 
     _as_text = field_validator("number", mode="before")(_digits)
 
@@ -361,8 +392,12 @@ class Fault(_Model):
         if (self.pop is None) == (self.trunk is None):
             raise ValueError("give exactly one of pop or trunk")
         scheduled, random = (self.at, self.duration), (self.mtbf, self.mttr)
-        if not (None not in scheduled and random == (None, None)) and not (None not in random and scheduled == (None, None)):
-            raise ValueError("give either at and duration (a scheduled window) or mtbf and mttr (random outages)")
+        if not (None not in scheduled and random == (None, None)) and not (
+            None not in random and scheduled == (None, None)
+        ):
+            raise ValueError(
+                "give either at and duration (a scheduled window) or mtbf and mttr (random outages)"
+            )
         if self.pop is not None and self.effect != "down":
             raise ValueError(f"a POP fault can only be effect: down, got {self.effect!r}")
         if self.effect == "respond" and self.code is None:
@@ -380,7 +415,8 @@ class Settings(_Model):
     rerouting_codes: Literal["didww_default", "all", "none", "conservative"] = "didww_default"
     currency: str = Field(default="USD", max_length=8)
     days_per_month: Annotated[float, Field(gt=0, allow_inf_nan=False)] = Field(
-        default=30.0, description="pro-rates monthly channel prices over the simulated window [I]")
+        default=30.0, description="pro-rates monthly channel prices over the simulated window [I]"
+    )
 
 
 class Scenario(_Model):
@@ -403,7 +439,6 @@ class Scenario(_Model):
     faults: list[Fault] = Field(default_factory=list)
 
 
-
 def _loc(parts) -> str:
     """``('trunks', 1, 'capacity_limit')`` -> ``trunks[1].capacity_limit``; drops union tags."""
     out = ""
@@ -417,14 +452,24 @@ def _loc(parts) -> str:
     return out
 
 
-_UNION_TAGS = {"exponential", "deterministic", "lognormal", "uniform", "empirical", "hyperexponential",
-               "str", "int", "list[union[int,str]]", "literal['didww_default','all','none','conservative']"}
+_UNION_TAGS = {
+    "exponential",
+    "deterministic",
+    "lognormal",
+    "uniform",
+    "empirical",
+    "hyperexponential",
+    "str",
+    "int",
+    "list[union[int,str]]",
+    "literal['didww_default','all','none','conservative']",
+}
 
 
 def _message(error: dict) -> str:
     msg = error["msg"]
     if msg.startswith("Value error, "):
-        msg = msg[len("Value error, "):]
+        msg = msg[len("Value error, ") :]
     if error["type"] == "extra_forbidden":
         msg = "unknown field (check its spelling)"
     return msg
@@ -439,7 +484,9 @@ def _references(s: Scenario) -> list[tuple[str, str]]:
         for i, item in enumerate(items):
             value = key(item)
             if value in seen:
-                problems.append((f"{where}[{i}].{what}", f"duplicate {what} {value!r} (also at {where}[{seen[value]}])"))
+                problems.append(
+                    (f"{where}[{i}].{what}", f"duplicate {what} {value!r} (also at {where}[{seen[value]}])")
+                )
             seen.setdefault(value, i)
         return seen
 
@@ -473,7 +520,12 @@ def _references(s: Scenario) -> list[tuple[str, str]]:
             exists(m.trunk, trunks, path, "trunk")
             if m.trunk in owner:
                 where = "this group" if owner[m.trunk] == g.name else f"group {owner[m.trunk]!r}"
-                problems.append((path, f"trunk {m.trunk!r} is already a member of {where} (a trunk is in one group at most)"))
+                problems.append(
+                    (
+                        path,
+                        f"trunk {m.trunk!r} is already a member of {where} (a trunk is in one group at most)",
+                    )
+                )
             owner.setdefault(m.trunk, g.name)
     for i, d in enumerate(s.dids):
         exists(d.route.trunk, trunks, f"dids[{i}].route.trunk", "trunk")
@@ -485,9 +537,16 @@ def _references(s: Scenario) -> list[tuple[str, str]]:
         exists(scg.capacity_pool, pools, f"shared_capacity_groups[{i}].capacity_pool", "capacity pool")
     for i, d in enumerate(s.dids):
         exists(d.capacity_pool, pools, f"dids[{i}].capacity_pool", "capacity pool")
-        exists(d.shared_capacity_group, capacity_groups, f"dids[{i}].shared_capacity_group", "shared capacity group")
+        exists(
+            d.shared_capacity_group,
+            capacity_groups,
+            f"dids[{i}].shared_capacity_group",
+            "shared capacity group",
+        )
         if d.dedicated_channels and d.capacity_pool is None:
-            problems.append((f"dids[{i}].capacity_pool", "dedicated channels come from a capacity pool: name one"))
+            problems.append(
+                (f"dids[{i}].capacity_pool", "dedicated channels come from a capacity pool: name one")
+            )
     for i, f in enumerate(s.faults):
         exists(f.pop, pops, f"faults[{i}].pop", "POP")
         exists(f.trunk, trunks, f"faults[{i}].trunk", "trunk")
@@ -510,7 +569,9 @@ def load_scenario(source: "str | Path | dict | Scenario", *, name: str | None = 
     if data is None:
         raise ScenarioError(label, [("", "the file is empty")])
     if not isinstance(data, dict):
-        raise ScenarioError(label, [("", f"expected a mapping of scenario fields at the top, got {type(data).__name__}")])
+        raise ScenarioError(
+            label, [("", f"expected a mapping of scenario fields at the top, got {type(data).__name__}")]
+        )
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:

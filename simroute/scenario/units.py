@@ -3,6 +3,7 @@
 Every duration inside simroute is a float number of seconds; this module is the one place that turns
 text into seconds, so a scenario file and the command line agree on what ``4h`` means.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,7 +31,9 @@ def parse_duration(value: object) -> float:
     elif isinstance(value, str):
         match = _PATTERN.match(value)
         if match is None:
-            raise ValueError(f"expected a duration such as 90s, 10m, 2h or a number of seconds, got {value!r}")
+            raise ValueError(
+                f"expected a duration such as 90s, 10m, 2h or a number of seconds, got {value!r}"
+            )
         seconds = float(match.group(1)) * _UNITS[match.group(2) or "s"]
     else:
         raise ValueError(f"expected a duration such as 90s, 10m or 2h, got {type(value).__name__}")
