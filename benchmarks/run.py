@@ -78,7 +78,8 @@ _ENGINE_SECONDS: list[float] = []
 def _install_engine_timer() -> bool:
     """Time Engine construction + run inside simulate() by swapping in a timing subclass (this process only).
 
-    The subclass replaces ``Engine`` in whichever of ``simroute.experiments.replications`` / ``simroute.api`` holds it
+    The subclass replaces ``Engine`` in whichever of ``simroute.experiments.replications`` /
+    ``simroute.api`` holds it
     (the module that constructs it for ``records="attempts"``). Returns False (no engine-only number) if
     simroute's internals no longer look as expected.
     """
@@ -519,7 +520,8 @@ def main(argv=None) -> int:
     )
     print(
         f"python {platform.python_version()}, simroute {simroute.__version__}, simpy {simpy.__version__}, "
-        f"numpy {np.__version__}, ciw {getattr(ciw, '__version__', '?') if ciw else 'not importable: skipped'}; "
+        f"numpy {np.__version__}, "
+        f"ciw {getattr(ciw, '__version__', '?') if ciw else 'not importable: skipped'}; "
         f"{os.cpu_count()} CPU(s), load {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}"
     )
 
@@ -628,7 +630,8 @@ def main(argv=None) -> int:
         "",
         "ratios (median of per-round ratios; >1 means simroute is faster):",
         f"  simroute Erlang B / SimPy loop          {fmt(ratios['simroute_erlangb_vs_simpy_loop'], '.3f')}",
-        f"  simroute Erlang B engine / SimPy loop   {fmt(ratios['simroute_erlangb_engine_vs_simpy_loop'], '.3f')}",
+        "  simroute Erlang B engine / SimPy loop   "
+        f"{fmt(ratios['simroute_erlangb_engine_vs_simpy_loop'], '.3f')}",
         f"  simroute Erlang B / Ciw                 "
         f"{fmt(ratios['simroute_erlangb_vs_ciw'], '.3f', none='skipped (ciw not importable)')}",
         "",
@@ -686,7 +689,8 @@ def main(argv=None) -> int:
     lines += [
         "",
         f"replications: {REPLICATIONS} x quickstart over {replicated_duration / 3600:g} h "
-        f"(~{median(r['replications']['jobs1']['approx_calls'] for r in rounds) / REPLICATIONS:,.0f} calls each), "
+        f"(~{median(r['replications']['jobs1']['approx_calls'] for r in rounds) / REPLICATIONS:,.0f} "
+        "calls each), "
         f"same seed, {os.cpu_count()} CPU(s):",
         f"  jobs=1 median {median(rep_j1):.2f} s (min {min(rep_j1):.2f}, max {max(rep_j1):.2f})",
         f"  jobs=2 median {median(rep_j2):.2f} s (min {min(rep_j2):.2f}, max {max(rep_j2):.2f})",

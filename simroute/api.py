@@ -4,6 +4,7 @@ by batch means) and compare two variants on common random numbers."""
 from __future__ import annotations
 
 from concurrent.futures import Executor
+from typing import Any
 
 import pandas as pd
 
@@ -159,7 +160,7 @@ def compare(
     seed = scenario_a.seed if seed is None else seed
     if replications < 2:
         raise ValueError(f"compare needs at least 2 replications, got {replications}")
-    kwargs = dict(
+    kwargs: dict[str, Any] = dict(
         seed=seed,
         duration=duration,
         replications=replications,

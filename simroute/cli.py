@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         for line in lines[:MAX_ERROR_LINES]:
             print(f"simroute: error: {line}", file=sys.stderr)
         if len(lines) > MAX_ERROR_LINES:
-            where = f"{exc.source}: " if getattr(exc, "source", None) else ""
+            where = f"{exc.source}: " if exc.source else ""
             print(
                 f"simroute: error: {where}... and {len(lines) - MAX_ERROR_LINES} more problems",
                 file=sys.stderr,

@@ -8,6 +8,8 @@ __all__ = ["SimrouteError", "ScenarioError"]
 class SimrouteError(Exception):
     """Base of every error simroute reports to a user (the CLI prints it and exits with code 2)."""
 
+    source: str | None = None  #: the file or argument the error is about, where there is one
+
 
 class ScenarioError(SimrouteError, ValueError):
     """A scenario that cannot be loaded: ``problems`` holds ``(field path, message)`` pairs."""

@@ -233,8 +233,8 @@ def two_dids_case(*, replications: int, window_h: float, seed: int) -> Case:
     exact = theory.erlang_b(a1 + a2, c)
     return Case(
         name="two-dids-one-trunk",
-        description=f"DIDs of {a1:g} erl (exponential, mean 120s) and {a2:g} erl (lognormal, mean 300s, CV 1.5) "
-        f"share {c} channels: each DID and the total lose B({a1 + a2:g}, {c})",
+        description=f"DIDs of {a1:g} erl (exponential, mean 120s) and {a2:g} erl "
+        f"(lognormal, mean 300s, CV 1.5) share {c} channels: each DID and the total lose B({a1 + a2:g}, {c})",
         scenario=load_scenario(data, name="two-dids"),
         checks=(
             Check("dids.101 loss", did_loss("101"), exact),
@@ -276,7 +276,8 @@ def split_no_failover_case(*, erlangs: float = 20.0, replications: int, window_h
         ]
     return Case(
         name="weighted-split-no-failover",
-        description=f"weights {WEIGHTS[0]}/{WEIGHTS[1]} at one priority, capacities {SPLIT_CAPS[0]}/{SPLIT_CAPS[1]}, "
+        description=f"weights {WEIGHTS[0]}/{WEIGHTS[1]} at one priority, "
+        f"capacities {SPLIT_CAPS[0]}/{SPLIT_CAPS[1]}, "
         f"no re-routing, {erlangs:g} erl: trunk i gets Poisson traffic A*p_i (p_i the RFC 2782 "
         f"first-pick chance {shares[0]:.4f}/{shares[1]:.4f}), loss = sum p_i B(A p_i, c_i)",
         scenario=load_scenario(
@@ -294,7 +295,8 @@ def split_failover_case(*, erlangs: float = 20.0, replications: int, window_h: f
     exact = theory.erlang_b(erlangs, total)
     return Case(
         name="weighted-split-failover",
-        description=f"weights {WEIGHTS[0]}/{WEIGHTS[1]} at one priority, capacities {SPLIT_CAPS[0]}/{SPLIT_CAPS[1]}, "
+        description=f"weights {WEIGHTS[0]}/{WEIGHTS[1]} at one priority, "
+        f"capacities {SPLIT_CAPS[0]}/{SPLIT_CAPS[1]}, "
         f"re-routing on capacity_limit, {erlangs:g} erl: the pair is one pool, "
         f"loss = B({erlangs:g}, {SPLIT_CAPS[0]}+{SPLIT_CAPS[1]})",
         scenario=load_scenario(
@@ -335,8 +337,8 @@ def priority_chain_case(*, replications: int, window_h: float, seed: int) -> Cas
     )
     return Case(
         name="priority-chain",
-        description=f"strict priority chain {'+'.join(map(str, caps))} channels at {erlangs:g} erl (sequential "
-        f"hunting): trunk k carries A[B(A,C_k-1) - B(A,C_k)], loss B(A, {sum(caps)})",
+        description=f"strict priority chain {'+'.join(map(str, caps))} channels at {erlangs:g} erl "
+        f"(sequential hunting): trunk k carries A[B(A,C_k-1) - B(A,C_k)], loss B(A, {sum(caps)})",
         scenario=load_scenario(data, name="priority-chain"),
         checks=tuple(checks),
         replications=replications,
@@ -346,7 +348,7 @@ def priority_chain_case(*, replications: int, window_h: float, seed: int) -> Cas
 
 def error_reroute_case(*, replications: int, window_h: float, seed: int) -> Case:
     erlangs, p, c2 = 20.0, 0.3, 8
-    trunks = [
+    trunks: list[dict] = [
         {"name": "first", "rerouting_codes": [503], "endpoint": {"responses": {503: p}}},
         {"name": "second", "capacity_limit": c2, "rerouting_codes": "none"},
     ]
@@ -394,8 +396,8 @@ def ringing_timeout_case(*, replications: int, window_h: float, seed: int) -> Ca
     )
     return Case(
         name="ringing-timeout",
-        description="two unlimited trunks in priority order, exponential answer delays (mean 10s, 6s) against "
-        "ringing timeouts (8s, 10s), re-routing on ringing_timeout: each times out with "
+        description="two unlimited trunks in priority order, exponential answer delays (mean 10s, 6s) "
+        "against ringing timeouts (8s, 10s), re-routing on ringing_timeout: each times out with "
         "q = exp(-T/r), completion = 1 - q1 q2",
         scenario=load_scenario(data, name="ringing-timeout"),
         checks=tuple(checks),
@@ -480,13 +482,16 @@ def time_varying_case(*, replications: int, seed: int) -> Case:
     }
     scenario = load_scenario(data, name="time-varying")
     # the steps as the engine reads them, in calls per second
-    exact_times = [s.at for s in scenario.dids[0].traffic.steps]
-    exact_rates = [s.calls_per_hour / 3600.0 for s in scenario.dids[0].traffic.steps]
+    traffic = scenario.dids[0].traffic
+    assert traffic is not None and traffic.steps is not None
+    exact_times = [s.at for s in traffic.steps]
+    exact_rates = [s.calls_per_hour / 3600.0 for s in traffic.steps]
     busy = window_mean_busy(exact_times, exact_rates, TV_HOLD, start, end)
     return Case(
         name="time-varying-mt-m-inf",
-        description=f"a sinusoidal load (mean {TV_MEAN_ERLANGS:g} erl, amplitude {TV_AMPLITUDE:g}, period 24h) as "
-        f"5-minute steps on an unlimited trunk, exponential holding of mean {TV_HOLD:g}s: carried "
+        description=f"a sinusoidal load (mean {TV_MEAN_ERLANGS:g} erl, amplitude {TV_AMPLITUDE:g}, "
+        f"period 24h) as 5-minute steps on an unlimited trunk, exponential holding of mean {TV_HOLD:g}s: "
+        f"carried "
         f"erlangs over {start / 3600:g}h..{end / 3600:g}h = window average of the exact piecewise "
         f"Mt/M/inf mean; offered = the integral of the rate",
         scenario=scenario,
@@ -627,7 +632,8 @@ def format_table(table: pd.DataFrame, cases: Sequence[Case] | None = None) -> st
         "",
         shown.to_string(index=False, formatters=left, justify="left"),
         "",
-        f"{len(table)} checks in {table['case'].nunique()} cases: {len(table) - failed} passed, {failed} failed; "
+        f"{len(table)} checks in {table['case'].nunique()} cases: "
+        f"{len(table) - failed} passed, {failed} failed; "
         f"largest |z| = {finite.max():.2f}"
         if len(finite)
         else f"{len(table)} checks: none defined",

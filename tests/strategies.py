@@ -19,7 +19,7 @@ PREFIXES = ["1900", "19005", "44", "4930", "49", "7"]
 
 
 def _probabilities(draw, n: int, total_max: float = 1.0) -> list[float]:
-    """``n`` probabilities whose sum is at most ``total_max`` (each a round number, to keep shrinking tidy)."""
+    """``n`` probabilities whose sum is at most ``total_max`` (round numbers: shrinking stays tidy)."""
     raw = [draw(st.sampled_from([0.0, 0.05, 0.1, 0.25, 0.5, 1.0])) for _ in range(n)]
     total = sum(raw)
     if total > total_max:

@@ -883,7 +883,7 @@ def test_node_limit_applies_without_aliases(monkeypatch, tmp_path):
 
 
 def test_a_large_honest_file_loads_in_proportion(tmp_path):
-    """A 25,000-entry number list loads, in memory proportional to the file (tracemalloc is slow: not more)."""
+    """A 25,000-entry number list loads, in memory proportional to the file (tracemalloc is slow)."""
     data = rich()
     data["number_lists"][0]["items"] = [{"number": str(10**6 + i), "action": "reject"} for i in range(25_000)]
     path = tmp_path / "big.yaml"

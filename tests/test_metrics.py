@@ -76,7 +76,7 @@ def test_call_order_falls_back_to_a_stable_sort_when_numbering_has_gaps():
 
 
 def test_allocator_settings_are_taken_on_glibc():
-    """The heap keeps freed blocks for the next run (simroute.engine.heap); on glibc mallopt must accept that."""
+    """The heap keeps freed blocks for the next run (engine.heap); glibc's mallopt must accept that."""
     if not sys.platform.startswith("linux") or platform.libc_ver()[0] != "glibc":
         pytest.skip("glibc only")
     assert keep_freed_memory() is True

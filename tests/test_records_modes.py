@@ -64,10 +64,10 @@ def test_calls_mode_keeps_the_same_call_rows():
     calls = simroute.simulate(SCENARIOS / "quickstart.yaml", seed=4, records="calls")
     assert calls.calls.reset_index(drop=True).equals(full.calls.reset_index(drop=True))
     with pytest.raises(simroute.SimrouteError, match="records='calls'"):
-        calls.attempts
+        _ = calls.attempts
     none = simroute.simulate(SCENARIOS / "quickstart.yaml", seed=4, records="none")
     with pytest.raises(simroute.SimrouteError, match="records='none'"):
-        none.calls
+        _ = none.calls
 
 
 def test_batch_means_and_replications_in_live_mode():

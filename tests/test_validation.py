@@ -83,7 +83,7 @@ def test_judge_edge_cases():
 def _exact_window_mean(times, rates, h, start, end):
     """Independent oracle: the exact integral of the Mt/M/inf mean, piece by piece."""
     edges = [*times[1:], math.inf]
-    m, t, area = 0.0, times[0], 0.0
+    m, area = 0.0, 0.0
     for s, e, lam in zip(times, edges, rates):
         for a, b in ((s, min(e, start)), (max(s, start), min(e, end))):
             if b <= a:

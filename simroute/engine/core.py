@@ -124,16 +124,14 @@ class Engine:
         self._pop_cum: list[float] = []
         self._refresh_pops()
 
-        self._pop_u = batched(lambda n, r=streams.get("ingress"): r.random(n))
-        self._route_u = batched(lambda n, r=streams.get("routing"): r.random(n))
-        self._fault_u = batched(lambda n, r=streams.get("faults"): r.random(n))
+        self._pop_u = batched(streams.get("ingress").random)
+        self._route_u = batched(streams.get("routing").random)
+        self._fault_u = batched(streams.get("faults").random)
         self._outcome_u, self._answer_delay, self._reject_delay, self._outcomes = [], [], [], []
         for name, ep in zip(net.trunk_names, net.endpoints):
             cum, what = outcome_table(ep)
             certain = what[-1] == ANSWERED and cum[0] == 0.0 and cum[-1] == 1.0  # answers every call
-            self._outcome_u.append(
-                None if certain else batched(lambda n, r=streams.get("codes", name): r.random(n))
-            )
+            self._outcome_u.append(None if certain else batched(streams.get("codes", name).random))
             self._answer_delay.append(sampler(ep.answer_delay, streams.get("answer", name)))
             self._reject_delay.append(sampler(ep.reject_delay, streams.get("reject", name)))
             self._outcomes.append((cum, what))
@@ -162,7 +160,8 @@ class Engine:
                 self._setup_delay,
             )
         )
-        self._hold, self._callers = [], []
+        self._hold: list = []
+        self._callers: list = []
         for i, d in enumerate(s.dids):
             tr = d.traffic
             if tr is None:
@@ -646,7 +645,7 @@ class _Boundary:
 
     def __init__(self, engine: LiveEngine, t: float):
         self.callbacks = (engine._boundary,)
-        engine._schedule(self, NORMAL, t)
+        engine._schedule(self, NORMAL, t)  # type: ignore[arg-type]  # an event by duck typing
 
 
 def _as_list(values) -> list:

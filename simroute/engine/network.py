@@ -126,7 +126,7 @@ def compile_network(s: Scenario) -> Network:
     endpoints = [t.endpoint or _NO_ENDPOINT for t in s.trunks]
     faults = []
     for f in s.faults:
-        kind, target = ("pop", pops[f.pop]) if f.pop is not None else ("trunk", trunks[f.trunk])
+        kind, target = ("pop", pops[f.pop]) if f.pop is not None else ("trunk", trunks[str(f.trunk)])
         start = f.at or 0.0
         faults.append(
             FaultWindow(

@@ -53,16 +53,17 @@ def attempt_order(groups: Sequence[Bucket], uniform: Callable[[], float]) -> lis
         if len(trunks) == 1:
             order.append(trunks[0])
             continue
-        trunks, weights = list(trunks), list(bucket.weights)
-        while trunks:
+        remaining, weights = list(trunks), list(bucket.weights)
+        while remaining:
             total = sum(weights)
             r = int(uniform() * (total + 1))
             running = 0
-            for i, w in enumerate(weights):
+            i = 0
+            for i, w in enumerate(weights):  # noqa: B007 - the index that stops the loop is the pick
                 running += w
                 if running >= r:
                     break
-            order.append(trunks.pop(i))
+            order.append(remaining.pop(i))
             weights.pop(i)
     return order
 
@@ -106,7 +107,7 @@ class NumberListMatcher:
         """True when the call may go on, False when the list rejects it."""
         if self._exact is not None:
             return self._exact.get(number, self._default_allows)
-        table = self._prefixes
+        table = self._prefixes or {}
         for length in self._lengths:
             if length <= len(number):
                 hit = table.get(number[:length])

@@ -135,7 +135,8 @@ def check_budget(
         how += f", {runs} replications"
     where = label if label is not None else scenario.name
     raise BudgetError(
-        f"{where}: {'' if estimate >= _MAX else 'about '}{_count(estimate)} events expected ({how}), more than the budget of {_count(budget)}; "
+        f"{where}: {'' if estimate >= _MAX else 'about '}{_count(estimate)} events expected ({how}), "
+        f"more than the budget of {_count(budget)}; "
         f"use a shorter --duration, --records none to keep only the KPIs, a larger --max-events, "
         f"or --yes to run it anyway",
         estimate,

@@ -64,12 +64,13 @@ def run_once(
         kept.pbx = pbx_table(engine.pbx_rows)
         summaries = summarize(kept, windows)
         kept.trim()
-        return summaries, (kept if keep else None), (engine.events_checked if audit else None)
+        checked = engine.events_checked if isinstance(engine, AuditedEngine) else None
+        return summaries, (kept if keep else None), checked
     tally = LiveTally(net, windows, keep_calls=records == "calls")
     LiveEngine(net, seed, horizon, tally).run()
     summaries = [assemble(net, tally.tallies(w)) for w in range(len(windows))]
-    kept = CallRecords(tally.calls, net) if records == "calls" else None
-    return summaries, (kept if keep else None), None
+    calls = CallRecords(tally.calls, net) if tally.calls is not None else None
+    return summaries, (calls if keep else None), None
 
 
 def _summaries_only(args):

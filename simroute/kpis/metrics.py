@@ -70,7 +70,7 @@ class Occupancy:
         """Channel-seconds from time 0 up to ``t`` (piecewise linear between events)."""
         if not len(self.times):
             return np.zeros_like(np.asarray(t, float))
-        return np.interp(t, self.times, self._area, left=0.0)
+        return np.asarray(np.interp(t, self.times, self._area, left=0.0))
 
     def mean(self, a: float, b: float) -> float:
         """Time-average busy channels over ``[a, b)`` (carried erlangs)."""
@@ -204,6 +204,7 @@ def assemble(net, t: Tallies) -> dict:
 
 def _capacity_kpis(t: Tallies, g: int) -> dict:
     shared, metered = t.occupancy["shared"][g], t.occupancy["metered"][g]
+    assert t.metered_calls is not None and t.metered_seconds is not None
     return {
         "shared_carried_erlangs": float(shared[CARRIED]),
         "shared_peak": int(shared[PEAK]),
@@ -217,6 +218,7 @@ def _capacity_kpis(t: Tallies, g: int) -> dict:
 
 def _queue_kpis(net, t: Tallies, i: int) -> dict:
     """Contact-centre KPIs of a cloud PBX: service level, speed of answer, abandonment, occupancy."""
+    assert t.pbx is not None
     q = t.pbx[i]
     model = net.pbx[i]
     agents_on_duty = mean_agents(model, *t.window)

@@ -32,7 +32,7 @@ class Result:
     seed: int
     duration: float
     summary: dict = field(repr=False)
-    replications: pd.DataFrame = field(default=None, repr=False)
+    replications: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
     events_checked: int | None = None
 
     @property

@@ -52,8 +52,10 @@ class RecordStream:
                 self._writer.close()
             elif exc[0] is None and not self.rows_written:
                 self._tmp.write_text(",".join(FIELDS) + "\n")
-        finally:
-            return self._context.__exit__(*exc)
+        except BaseException as error:  # a failed last write: the target keeps its previous content
+            self._context.__exit__(type(error), error, error.__traceback__)
+            raise
+        return self._context.__exit__(*exc)
 
     def extend(self, row) -> None:
         """One attempt row from the engine: count it, buffer it, write a chunk when the buffer is full."""
@@ -75,7 +77,7 @@ class RecordStream:
             table = pa.Table.from_pandas(frame, preserve_index=False)
             if self._writer is None:
                 self._writer = pq.ParquetWriter(self._tmp, table.schema)
-            self._writer.write_table(table)
+            self._writer.write_table(table)  # type: ignore[attr-defined]
         else:
             frame.to_csv(self._tmp, mode="a", header=self.rows_written == 0, index=False, float_format="%.6f")
         self.rows_written += len(frame)

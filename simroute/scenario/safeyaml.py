@@ -32,6 +32,7 @@ import os
 import stat
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import yaml
 from yaml import events as _ev
@@ -207,7 +208,7 @@ def _mark_at(text: str, position: int, in_bytes: bool) -> _Mark:
 
 def _build(loader, limits: Limits) -> object:
     stack: list[_Frame] = []
-    anchors: dict[str, object] = {}
+    anchors: dict[str, Any] = {}
     total = 0  # values so far, aliases expanded
     documents = 0
     root = None

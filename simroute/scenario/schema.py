@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import reprlib
 from pathlib import Path
-from typing import Annotated, Literal, Union
+from typing import Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -253,7 +253,8 @@ class Route(_Model):
 
 
 class Callers(_Model):
-    """Who calls: shares of caller prefixes (to exercise number lists); the rest dial from ``default_prefix``."""
+    """Who calls: shares of caller prefixes (to exercise number lists); the rest dial from
+    ``default_prefix``."""
 
     prefix_shares: dict[CallerPrefix, Probability] = Field(default_factory=dict)
     default_prefix: CallerPrefix | None = None
@@ -311,6 +312,7 @@ class Traffic(_Model):
             return self.erlangs / self.holding_time.mean
         if self.calls_per_hour is not None:
             return self.calls_per_hour / 3600.0
+        assert self.steps is not None  # the model validator requires one of the three forms
         return self.steps[0].calls_per_hour / 3600.0
 
 
@@ -466,7 +468,7 @@ _UNION_TAGS = {
 }
 
 
-def _message(error: dict) -> str:
+def _message(error: Any) -> str:
     msg = error["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
@@ -565,7 +567,7 @@ def load_scenario(source: "str | Path | dict | Scenario", *, name: str | None = 
     else:
         path = Path(source)
         label = name or str(path)
-        data = _read_yaml(path, label)
+        data = _read_yaml(path, label)  # type: ignore[assignment]
     if data is None:
         raise ScenarioError(label, [("", "the file is empty")])
     if not isinstance(data, dict):
