@@ -1,8 +1,8 @@
 """Hypothesis strategies: valid scenario dicts that exercise every routing feature at once, small enough
 that one example simulates in a few milliseconds.
 
-Every scenario drawn here must load (``tests/test_invariants.py`` checks that too): the strategy is a
-model of the schema's valid space, not of its errors (``tests/test_fuzz.py`` draws those).
+Every scenario drawn here must load (``tests/engine/test_invariants.py`` checks that too): the strategy is a
+model of the schema's valid space, not of its errors (``tests/scenario/test_fuzz.py`` draws those).
 """
 
 from __future__ import annotations

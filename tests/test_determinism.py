@@ -94,7 +94,7 @@ def test_serial_and_parallel_replications_agree():
 
 
 def test_metrics_only_runs_are_deterministic_too():
-    """records='none' counts KPIs live (tests/test_records_modes.py compares them with the records');
+    """records='none' counts KPIs live (tests/records/test_modes.py compares them with the records');
     its bytes must repeat as well."""
     a = to_json(simroute.simulate(SCENARIO, records="none").summary)
     assert a == to_json(simroute.simulate(SCENARIO, records="none").summary)

@@ -22,7 +22,7 @@ without PyYAML's node tree, and refuses, with a one-line message naming the line
   scalar ones, and any constructor failure (bad dates, bad base64).
 
 What it builds otherwise equals ``yaml.safe_load``'s result (anchors, aliases and ``<<`` merge keys
-included; ``tests/test_fuzz.py`` checks this on generated documents). The limits are module
+included; ``tests/scenario/test_fuzz.py`` checks this on generated documents). The limits are module
 defaults (:data:`LIMITS`) that a caller may replace or pass per call.
 """
 

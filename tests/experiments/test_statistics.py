@@ -17,8 +17,8 @@ from simroute import theory
 from simroute.cli import main
 from simroute.experiments.intervals import flatten
 
-from .paths import SCENARIOS
-from .stats import assert_covers
+from ..paths import SCENARIOS
+from ..stats import assert_covers
 
 QUICKSTART = SCENARIOS / "quickstart.yaml"
 

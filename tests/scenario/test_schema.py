@@ -4,7 +4,6 @@ planner can make is reported as a one-line ScenarioError naming the file and the
 import copy
 import math
 import re
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -16,7 +15,8 @@ import simroute
 from simroute.scenario.distributions import Deterministic, Exponential, Lognormal
 from simroute.scenario.units import parse_duration
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+from ..paths import SCENARIOS
+
 QUICKSTART = SCENARIOS / "quickstart.yaml"
 QUICKSTART_DATA = yaml.safe_load(QUICKSTART.read_text(encoding="utf-8"))
 

@@ -10,8 +10,8 @@ import simroute
 from simroute.experiments.intervals import flatten
 from simroute.kpis.tally import QuantileSketch
 
-from .paths import SCENARIOS
-from .test_engine import busy_scenario
+from ..builders import busy_scenario
+from ..paths import SCENARIOS
 
 SKETCH_ACCURACY = QuantileSketch().accuracy * (1 + 1e-9)  # the sketch's bound, plus float rounding
 

@@ -17,7 +17,7 @@ from simroute.engine.routing import (
 )
 from simroute.scenario import codes
 
-from .stats import assert_binomial
+from ..stats import assert_binomial
 
 members = st.lists(st.tuples(st.integers(0, 5), st.integers(0, 65535)), min_size=1, max_size=8).map(
     lambda rows: [(i, p, w) for i, (p, w) in enumerate(rows)]

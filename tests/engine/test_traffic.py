@@ -8,8 +8,8 @@ import simroute
 from simroute.engine.traffic import CallerMix, arrival_times, rate_breakpoints
 from simroute.scenario.schema import Traffic
 
-from .paths import SCENARIOS
-from .stats import LEVEL
+from ..paths import SCENARIOS
+from ..stats import LEVEL
 
 
 def counts_per_bin(traffic, horizon, edges, seed=0):

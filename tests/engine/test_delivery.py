@@ -8,8 +8,8 @@ import simroute
 from simroute import theory
 from simroute.scenario import codes
 
-from .paths import SCENARIOS
-from .stats import assert_covers
+from ..paths import SCENARIOS
+from ..stats import assert_covers
 
 
 def contact_centre(agents, erlangs, patience=None, **pbx):

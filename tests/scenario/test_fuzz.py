@@ -18,7 +18,6 @@ import math
 import os
 import tracemalloc
 import typing
-from pathlib import Path
 
 import pytest
 import yaml
@@ -31,7 +30,8 @@ from simroute.cli import main
 from simroute.scenario import safeyaml
 from simroute.scenario.schema import Scenario
 
-CORPUS = Path(__file__).resolve().parent / "corpus"
+from ..paths import CORPUS
+
 FUZZ = settings(
     deadline=None,
     suppress_health_check=[

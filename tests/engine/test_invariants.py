@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 import simroute
 from simroute.scenario import codes
 
-from .strategies import scenarios
+from ..strategies import scenarios
 
 #: Causes refused before the trunk's channel is seized (no channel held, no time spent).
 INSTANT = {codes.NUMBER_LIST_REJECT, codes.TRUNK_CAPACITY, codes.POP_DOWN}

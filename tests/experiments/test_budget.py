@@ -22,7 +22,7 @@ from simroute.experiments.budget import (
     parse_events,
 )
 
-from .stats import LEVEL
+from ..stats import LEVEL
 
 
 def scenario(*traffics, duration="10h", faults=()):
