@@ -77,6 +77,17 @@ def _parser() -> argparse.ArgumentParser:
     )
     val.add_argument("--quick", action="store_true", help="a few cases with fewer replications (seconds)")
     val.add_argument("--jobs", type=int, default=1, help="local processes for replications")
+    cc = sub.add_parser("crosscheck", help="run a scenario on Kamailio and SIPp over loopback and compare")
+    cc.add_argument("scenario", type=Path, help="a scenario within the lab's subset (see README)")
+    cc.add_argument("--sip", action="store_true", required=True, help="the SIP lab (Kamailio and SIPp)")
+    cc.add_argument("--seconds", type=float, default=60.0, help="seconds of arrivals (default 60)")
+    cc.add_argument("--rate-scale", type=float, default=1.0, help="multiply every DID's call rate")
+    cc.add_argument("--seed", type=int, default=1, help="seed of the trace and of the replications")
+    cc.add_argument("--replications", type=int, default=20, help="simroute's replications of the trace")
+    cc.add_argument(
+        "--emit", type=Path, help="keep the generated configuration, scenarios, trace and logs here"
+    )
+    cc.add_argument("--json", action="store_true", help="print the side-by-side table as JSON")
     return parser
 
 
@@ -164,6 +175,25 @@ def _compare(args) -> int:
     return 0
 
 
+def _crosscheck(args) -> int:
+    from .crosscheck.run import crosscheck
+    from .report.tables import crosscheck_table
+
+    result = crosscheck(
+        args.scenario,
+        seconds=args.seconds,
+        rate_scale=args.rate_scale,
+        seed=args.seed,
+        replications=args.replications,
+        emit=args.emit,
+    )
+    if args.json:
+        print(result.table.to_json(orient="records", indent=2))
+    else:
+        print(crosscheck_table(result))
+    return 0 if result.agrees else 1
+
+
 def _validate(args) -> int:
     from . import validation
 
@@ -188,6 +218,8 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         if args.command == "validate":
             return _validate(args)
+        if args.command == "crosscheck":
+            return _crosscheck(args)
         return _compare(args) if args.command == "compare" else _run(args)
     except SimrouteError as exc:
         lines = str(exc).splitlines()

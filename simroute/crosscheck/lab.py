@@ -69,8 +69,13 @@ def lab_of(scenario: Scenario) -> Lab:
         where = f"dids[{d.number}]"
         if d.route.group != group.name:
             raise _refuse(f"{where}.route: a DID not routed to the group {group.name!r}")
-        for field in ("capacity_limit", "number_list", "channels_included", "dedicated_channels",
-                      "shared_capacity_group"):
+        for field in (
+            "capacity_limit",
+            "number_list",
+            "channels_included",
+            "dedicated_channels",
+            "shared_capacity_group",
+        ):
             if getattr(d, field, None) is not None:
                 raise _refuse(f"{where}.{field}")
         if d.traffic is None:
@@ -113,7 +118,7 @@ def lab_of(scenario: Scenario) -> Lab:
     names = [t.name for t in trunks]
     if len(set(names)) != len(names):
         raise _refuse("a trunk listed twice in the group")
-    for t in trunks:
-        if t.capacity < UNLIMITED and t.capacity > 1000:
-            raise _refuse(f"trunks[{t.name}].capacity_limit above 1000 in a loopback lab")
+    for lt in trunks:
+        if lt.capacity < UNLIMITED and lt.capacity > 1000:
+            raise _refuse(f"trunks[{lt.name}].capacity_limit above 1000 in a loopback lab")
     return Lab(scenario=s, group=group.name, trunks=tuple(trunks), max_attempts=group.max_attempts)

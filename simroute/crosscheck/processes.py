@@ -44,7 +44,8 @@ def _binary(tool: str) -> str:
 
 def free_udp_ports(n: int) -> list[int]:
     """``n`` distinct UDP ports on 127.0.0.1 that are free now (never 5060)."""
-    socks, ports = [], []
+    socks: list[socket.socket] = []
+    ports: list[int] = []
     try:
         while len(ports) < n:
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
@@ -75,8 +76,14 @@ class Processes:
     def start(self, name: str, argv: list[str], log: str) -> subprocess.Popen:
         argv = [_binary(argv[0]), *argv[1:]]
         out = open(self.folder / log, "wb")  # noqa: SIM115 - closed when the process is reaped
-        proc = subprocess.Popen(argv, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                cwd=self.folder, start_new_session=True)
+        proc = subprocess.Popen(
+            argv,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            cwd=self.folder,
+            start_new_session=True,
+        )
         out.close()
         self.procs.append((name, proc))
         return proc

@@ -67,18 +67,16 @@ Content-Length: 0
         + '  <recv request="ACK"/>\n'
         '  <nop next="end"/>\n'
         '  <label id="answer"/>\n'
-        '  <pause variable="wait"/>\n'
-        + send("200 OK")
-        + '  <recv request="ACK"/>\n'
-        '  <recv request="BYE"/>\n'
-        + send("200 OK")
-        + '  <nop next="end"/>\n'
+        '  <pause variable="wait"/>\n' + send("200 OK") + '  <recv request="ACK"/>\n'
+        '  <recv request="BYE"/>\n' + send("200 OK") + '  <nop next="end"/>\n'
         '  <label id="error"/>\n'
         '  <pause variable="wait"/>\n'
         + "".join(f'  <nop test="is{c}" next="e{c}"/>\n' for c in codes)
         + '  <nop next="end"/>\n'
         + "".join(
-            f'  <label id="e{c}"/>\n' + send(f"{c} {reason(c)}") + '  <recv request="ACK"/>\n  <nop next="end"/>\n'
+            f'  <label id="e{c}"/>\n'
+            + send(f"{c} {reason(c)}")
+            + '  <recv request="ACK"/>\n  <nop next="end"/>\n'
             for c in codes
         )
         + '  <label id="end"/>\n'
@@ -94,15 +92,12 @@ def uac(lab: Lab, failure_codes: list[int]) -> str:
     """The caller: field0 arrival (ms since SIPp start), field1 holding (ms), field2 DID, field3 caller,
     then one verdict field per trunk in the lab's order. ``failure_codes``: every final error code
     Kamailio may relay to the caller."""
-    verdicts = "\n".join(
-        f"{header_name(t.name)}: [field{4 + i}]" for i, t in enumerate(lab.trunks)
-    )
+    verdicts = "\n".join(f"{header_name(t.name)}: [field{4 + i}]" for i, t in enumerate(lab.trunks))
     fails = "".join(
         f'  <recv response="{c}" optional="true" next="failed"/>\n' for c in sorted(set(failure_codes))
     )
     return (
-        _XML
-        + '<scenario name="simroute caller following the trace">\n'
+        _XML + '<scenario name="simroute caller following the trace">\n'
         "  <nop>\n    <action>\n"
         '      <assignstr assign_to="nows" value="[clock_tick]"/>\n'
         '      <todouble assign_to="now" variable="nows"/>\n'
@@ -128,9 +123,7 @@ Content-Length: 0
 ]]></send>
 """
         '  <recv response="100" optional="true"/>\n'
-        '  <recv response="180" optional="true"/>\n'
-        + fails
-        + '  <recv response="200" rrs="true"/>\n'
+        '  <recv response="180" optional="true"/>\n' + fails + '  <recv response="200" rrs="true"/>\n'
         """  <send><![CDATA[
 ACK [next_url] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]

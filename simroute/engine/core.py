@@ -17,6 +17,7 @@ from heapq import heappush
 import simpy
 
 from ..scenario import codes
+from ..scenario.replay import ANSWER, REJECT, RING, caller_text
 from .heap import keep_freed_memory
 from .network import UNLIMITED, Network, outcome_table
 from .pbx import CloudPbx
@@ -56,6 +57,7 @@ class _Call:
         "queued_at",
         "left_at",
         "pbx_outcome",
+        "trace_i",
     )
     _ok = True  # what SimPy's Environment.step reads of an event that succeeded
 
@@ -162,11 +164,19 @@ class Engine:
         )
         self._hold: list = []
         self._callers: list = []
+        #: per DID, the next replayed call's row in its trace (None: not replayed), and per DID the
+        #: trace's verdicts by trunk index
+        self._trace_next: list = [None] * len(s.dids)
+        self._verdicts: list[dict] = [{} for _ in s.dids]
+        self._traces = [None if d.traffic is None else d.traffic.trace for d in s.dids]
         for i, d in enumerate(s.dids):
             tr = d.traffic
             if tr is None:
                 self._hold.append(None)
                 self._callers.append(None)
+                continue
+            if tr.trace is not None:
+                self._replay(i, d, tr.trace, duration, streams)
                 continue
             self._hold.append(sampler(tr.holding_time, streams.get("holding", d.number)))
             c = tr.callers
@@ -203,6 +213,46 @@ class Engine:
             self.env.process(self._random_fault(fault, rng) if fault.mtbf else self._fault(fault))
         self._inter_pop = s.settings.inter_pop_delay
 
+    def _replay(self, i: int, d, trace, duration: float, streams) -> None:
+        """DID ``i``'s calls from its trace: arrivals, holding times, callers and endpoint verdicts."""
+        self._hold.append(iter(trace.durations.tolist()).__next__)
+        callers = trace.caller_codes(i)
+        if callers is None:
+            c = d.traffic.callers
+            prefix = c.default_prefix if c.default_prefix is not None else (d.number.lstrip("0")[:2] or "1")
+            mix = CallerMix(
+                list(c.prefix_shares),
+                list(c.prefix_shares.values()),
+                prefix,
+                c.length,
+                streams.get("callers", d.number),
+            )
+            self._callers.append(batched(mix.draw, 1024))
+        else:
+            self._callers.append(iter(callers.tolist()).__next__)
+        self._trace_next[i] = itertools.count().__next__
+        self._verdicts[i] = {self.net.trunk_names.index(name): v for name, v in trace.verdicts.items()}
+        times = trace.times[trace.times < duration]
+        self._next_arrival(_Arrivals(i, iter(times.tolist()).__next__))
+
+    def _verdict(self, call, t: int, timeout: float):
+        """The trace's (cause, delay) for ``call`` on trunk ``t``, or None where it gives none."""
+        v = self._verdicts[call.did].get(t)
+        if v is None:
+            return None
+        kind = v[0][call.trace_i]
+        if kind == ANSWER:
+            return ANSWERED, float(v[2][call.trace_i])
+        if kind == REJECT:
+            return int(v[1][call.trace_i]), float(v[2][call.trace_i])
+        if kind == RING:
+            return RINGING_TIMEOUT, timeout
+        return None
+
+    def caller_text(self, caller: int) -> str:
+        """The caller as the text a number list reads (a replayed caller keeps its own text)."""
+        return str(caller) if caller >= 0 else caller_text(self._traces, caller)
+
     def _event_callbacks(self):
         """What runs when a DID's next call arrives, an attempt ends, a call hangs up."""
         return self.callbacks(self._arrive), self.callbacks(self._conclude), self.callbacks(self._hang_up)
@@ -236,10 +286,11 @@ class Engine:
         cid = self._call_ids()
         callers, holding, did_list, did_cap, channel_limited, g, direct = self._did_static[d]
         caller = callers()
+        next_row = self._trace_next[d]
         pop_cum = self._pop_cum
         ingress = bisect.bisect_right(pop_cum, self._pop_u() * pop_cum[-1]) if len(pop_cum) > 1 else 0
         hold = holding()
-        if did_list is not None and not did_list.allows(str(caller)):
+        if did_list is not None and not did_list.allows(self.caller_text(caller)):
             self._write(
                 self._pack(cid, 1, d, caller, ingress, -1, now, NAN, now, codes.NUMBER_LIST_REJECT, -1)
             )
@@ -274,6 +325,7 @@ class Engine:
         call = _new_call(_Call)  # attributes set here rather than in an __init__: one frame less per call
         call.cid, call.did, call.caller, call.ingress, call.order, call.k = cid, d, caller, ingress, order, 0
         call.hold, call.max_attempts, call.channel, call.arrival = hold, max_attempts, channel, now
+        call.trace_i = -1 if next_row is None else next_row()
         self._attempt(call)
 
     def _take_channel(self, d) -> int:
@@ -322,7 +374,7 @@ class Engine:
             lst, egress, cap, timeout, pbx, counts_endpoint, draw, answer_delay, setup = self._trunk_static[t]
             if egress < 0:
                 egress = ingress
-            if lst is not None and not lst.allows(net.cli_prefix[t] + str(call.caller)):
+            if lst is not None and not lst.allows(net.cli_prefix[t] + self.caller_text(call.caller)):
                 cause = codes.NUMBER_LIST_REJECT
             elif trunk_busy[t] >= cap:
                 cause = codes.TRUNK_CAPACITY
@@ -357,7 +409,10 @@ class Engine:
                 if counts_endpoint:
                     took_endpoint = True
                     self.endpoint_busy[t] += 1
-                if draw is None:
+                verdict = self._verdict(call, t, timeout) if call.trace_i >= 0 else None
+                if verdict is not None:
+                    cause, delay = verdict
+                elif draw is None:
                     cause, delay = ANSWERED, (answer_delay() if answer_delay is not no_delay else 0.0)
                 else:
                     cum, what = self._outcomes[t]

@@ -54,6 +54,8 @@ def _integral(traffic, horizon: float) -> float:
     """Expected arrivals in ``[0, horizon)``: the integral of the DID's arrival rate (calls per second)."""
     if horizon <= 0:
         return 0.0
+    if traffic.trace is not None:  # a replay: its calls before the horizon, exactly
+        return float((traffic.trace.times < horizon).sum())
     if traffic.steps is not None:  # the rate is 0 before the first step and the last one's after it
         total = 0.0
         steps = traffic.steps

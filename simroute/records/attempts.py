@@ -19,6 +19,7 @@ from ..engine.network import Network
 from ..engine.rows import FIELDS, PBX_FIELDS, ROW, ROW_DTYPE
 from ..errors import SimrouteError
 from ..scenario import codes
+from ..scenario.replay import caller_text
 
 __all__ = [
     "CALL_FIELDS",
@@ -46,6 +47,16 @@ CALL_FIELDS = (
     "cause",
     "channel",
 )
+
+
+def caller_texts(net: Network, callers: np.ndarray) -> np.ndarray:
+    """Callers as text: numbers as themselves, replayed callers as the trace wrote them."""
+    out = callers.astype(str).astype(object)
+    replayed = callers < 0
+    if replayed.any():
+        traces = [None if d.traffic is None else d.traffic.trace for d in net.scenario.dids]
+        out[replayed] = [caller_text(traces, int(c)) for c in callers[replayed]]
+    return out
 
 
 class _Column:
@@ -173,7 +184,7 @@ class Records:
                 "routing_attempt": self.routing_attempt,
                 "is_last_cdr": self.is_last,
                 "did": np.asarray(net.did_numbers, dtype=object)[self.did],
-                "caller": self.caller.astype(str),
+                "caller": caller_texts(self.net, self.caller),
                 "ingress_pop": pop_names[self.ingress_pop],
                 "egress_pop": pop_names[self.egress_pop()],
                 "trunk": trunk_names[self.trunk],
@@ -200,7 +211,7 @@ class Records:
             {
                 "call_id": np.arange(len(c.first)),
                 "did": np.asarray(net.did_numbers, dtype=object)[c.did],
-                "caller": w("caller")[c.first].astype(str),
+                "caller": caller_texts(self.net, w("caller")[c.first]),
                 "ingress_pop": np.asarray(net.pop_names, dtype=object)[c.pop],
                 "time_arrival": c.arrival,
                 "attempts": c.attempts,
@@ -286,7 +297,7 @@ class CallRecords:
             {
                 "call_id": t[:, 0].astype(np.int64),
                 "did": np.asarray(net.did_numbers, dtype=object)[t[:, 1].astype(np.int64)],
-                "caller": t[:, 2].astype(np.int64).astype(str),
+                "caller": caller_texts(self.net, t[:, 2].astype(np.int64)),
                 "ingress_pop": np.asarray(net.pop_names, dtype=object)[t[:, 3].astype(np.int64)],
                 "time_arrival": t[:, 4],
                 "attempts": t[:, 5].astype(np.int32),

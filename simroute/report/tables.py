@@ -164,3 +164,24 @@ def comparison_table(table: pd.DataFrame, confidence: float) -> str:
     frame = pd.DataFrame(rows)
     note = f"differences with {confidence:.0%} paired CI (common random numbers); * the CI excludes 0"
     return note + "\n" + (frame.to_string(index=False) if rows else "(no KPI differs)")
+
+
+def crosscheck_table(check) -> str:
+    """The SIP cross-check side by side: Kamailio's count, simroute's mean, difference and tolerance."""
+    t = check.table
+    lines = [
+        f"SIP cross-check: {len(check.trace.calls)} calls of the trace, Kamailio and SIPp vs simroute "
+        f"({check.folder})",
+        f"{'quantity':<34}{'kamailio':>10}{'simroute':>10}{'diff':>9}{'tolerance':>11}  ok",
+    ]
+    for row in t.itertuples():
+        tol = "exact" if row.exact else f"±{row.tolerance:.1f}"
+        lines.append(
+            f"{row.quantity:<34}{row.kamailio:>10.0f}{row.simroute:>10.1f}{row.difference:>9.1f}"
+            f"{tol:>11}  {'yes' if row.agrees else 'NO'}"
+        )
+    for name, count in check.anomalies.items():
+        if count:
+            lines.append(f"anomaly: {name} = {count}")
+    lines.append("agree" if check.agrees else "DISAGREE: see the rows marked NO")
+    return "\n".join(lines)

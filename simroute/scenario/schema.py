@@ -11,7 +11,15 @@ import reprlib
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from ..errors import ScenarioError
 from . import codes
@@ -279,17 +287,36 @@ class Step(_Model):
 
 
 class Traffic(_Model):
-    """Poisson arrivals at a rate (``calls_per_hour`` or ``erlangs``), optionally shaped over time."""
+    """Poisson arrivals at a rate (``calls_per_hour`` or ``erlangs``), optionally shaped over time; or
+    the calls of a trace file (``replay``, see :mod:`simroute.scenario.replay`)."""
 
     calls_per_hour: Rate | None = None
     erlangs: Rate | None = None
-    holding_time: Distribution
+    holding_time: Distribution | None = None
+    replay: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
     profile: list[Rate] | None = Field(default=None, min_length=24, max_length=24)
     steps: list[Step] | None = Field(default=None, min_length=1, max_length=100_000)
     callers: Callers = Field(default_factory=Callers)
+    _trace: Any = PrivateAttr(default=None)  # the ReplayTrace, read by load_scenario
+
+    @property
+    def trace(self):
+        """The replayed calls (:class:`~simroute.scenario.replay.ReplayTrace`), or None."""
+        return self._trace
 
     @model_validator(mode="after")
     def _one_rate(self):
+        if self.replay is not None:
+            extra = [
+                k
+                for k in ("calls_per_hour", "erlangs", "steps", "profile", "holding_time")
+                if getattr(self, k) is not None
+            ]
+            if extra:
+                raise ValueError(f"replay gives the calls and their durations: drop {', '.join(extra)}")
+            return self
+        if self.holding_time is None:
+            raise ValueError("holding_time is required (unless the calls come from a replay trace)")
         given = [k for k in ("calls_per_hour", "erlangs", "steps") if getattr(self, k) is not None]
         if len(given) != 1:
             raise ValueError(
@@ -307,8 +334,15 @@ class Traffic(_Model):
 
     @property
     def base_rate(self) -> float:
-        """Calls per second before any profile (the first step's rate for stepped traffic)."""
+        """Calls per second before any profile (the first step's rate for stepped traffic; a replay's
+        calls over the span of its trace)."""
+        if self.replay is not None:
+            trace = self._trace
+            if trace is None or not len(trace):
+                return 0.0
+            return len(trace) / max(float(trace.times[-1]), 1.0)
         if self.erlangs is not None:
+            assert self.holding_time is not None
             return self.erlangs / self.holding_time.mean
         if self.calls_per_hour is not None:
             return self.calls_per_hour / 3600.0
@@ -574,14 +608,64 @@ def load_scenario(source: "str | Path | dict | Scenario", *, name: str | None = 
         raise ScenarioError(
             label, [("", f"expected a mapping of scenario fields at the top, got {type(data).__name__}")]
         )
+    base = Path(source).parent if not isinstance(source, dict) else Path.cwd()
+    data = _absolute_replays(data, base)
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(label, [(_loc(e["loc"]), _message(e)) for e in exc.errors()]) from None
-    problems = _references(scenario)
+    problems = _references(scenario) or _read_replays(scenario)
     if problems:
         raise ScenarioError(label, problems)
     return scenario
+
+
+def _absolute_replays(data: dict, base: Path) -> dict:
+    """The data with every ``dids[i].traffic.replay`` path made absolute against ``base`` (the
+    scenario file's folder), so that a scenario rebuilt from its dump finds the same file."""
+    dids = data.get("dids")
+    if not isinstance(dids, list) or not any(
+        isinstance(d, dict)
+        and isinstance(d.get("traffic"), dict)
+        and isinstance(d["traffic"].get("replay"), str)
+        for d in dids
+    ):
+        return data
+    out = []
+    for d in dids:
+        if (
+            isinstance(d, dict)
+            and isinstance(d.get("traffic"), dict)
+            and isinstance(d["traffic"].get("replay"), str)
+        ):
+            path = Path(d["traffic"]["replay"])
+            d = {**d, "traffic": {**d["traffic"], "replay": str(path if path.is_absolute() else base / path)}}
+        out.append(d)
+    return {**data, "dids": out}
+
+
+def _read_replays(scenario: Scenario) -> list[tuple[str, str]]:
+    """Read every replayed trace into its scenario (problems name the DID, the file, row and column)."""
+    from .replay import TraceProblem, read_trace  # imported here: only replaying scenarios need it
+
+    problems = []
+    trunks = {t.name for t in scenario.trunks}
+    for i, d in enumerate(scenario.dids):
+        if d.traffic is None or d.traffic.replay is None:
+            continue
+        where = f"dids[{i}].traffic.replay"
+        try:
+            trace = read_trace(Path(d.traffic.replay))
+        except TraceProblem as exc:
+            problems.append((where, f"{d.traffic.replay}: {exc}"))
+            continue
+        unknown = sorted(set(trace.verdicts) - trunks)
+        if unknown:
+            problems.append(
+                (where, f"{d.traffic.replay}: endpoint column(s) for unknown trunk(s) {', '.join(unknown)}")
+            )
+        d.traffic._trace = trace
+    return problems
 
 
 def _read_yaml(path: Path, label: str) -> object:
