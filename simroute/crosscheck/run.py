@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..experiments.replications import replication_seeds, run_once
+from ..kpis.metrics import summarize
 from ..records.attempts import Records, pbx_table
 from ..scenario.schema import Scenario, load_scenario
 from . import kamailio, sipp
@@ -105,6 +106,21 @@ def settle(lab: Lab, trace: Trace, folder: Path, seed: int, replications: int, p
             return trace
         trace = without(trace, drop)
     return trace
+
+
+def kpi_rows(summary: dict, lab: Lab) -> dict[str, float]:
+    """summary.json's KPIs that the lab can show, from simroute's own KPI code (kpis.metrics)."""
+    k = summary["kpis"]
+    out = {
+        f"kpis.{name}": k[name]
+        for name in ("completion_rate", "attempts_per_call")
+        if k.get(name) is not None
+    }
+    for t in lab.trunks:
+        share = summary["trunks"][t.name].get("answered_share")
+        if share is not None:
+            out[f"trunks.{t.name}.answered_share"] = share
+    return {key: float(v) for key, v in out.items()}
 
 
 def emit_files(lab: Lab, trace: Trace, folder: Path) -> dict:
@@ -222,7 +238,11 @@ def crosscheck(
     simulated = _simulate(net_scenario, lab, _horizon(trace, lab), replications, seed)
     real, anomalies = read_kamailio(log, trace, simulated[0].net, LEAD_IN)
     real.pbx = pbx_table(array("d"))
-    table = side_by_side(lab_counts(real, lab), [lab_counts(r, lab) for r in simulated])
+    window = [(0.0, _horizon(trace, lab))]
+    table = side_by_side(
+        {**lab_counts(real, lab), **kpi_rows(summarize(real, window)[0], lab)},
+        [{**lab_counts(r, lab), **kpi_rows(summarize(r, window)[0], lab)} for r in simulated],
+    )
     stats_path = work / "caller-stats.csv"
     sipp_stats = read_sipp_stats(stats_path) if stats_path.exists() else {}
     if sipp_stats.get("created", len(trace.calls)) != len(trace.calls):

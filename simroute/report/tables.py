@@ -175,10 +175,13 @@ def crosscheck_table(check) -> str:
         f"{'quantity':<34}{'kamailio':>10}{'simroute':>10}{'diff':>9}{'tolerance':>11}  ok",
     ]
     for row in t.itertuples():
-        tol = "exact" if row.exact else f"±{row.tolerance:.1f}"
+        ratio = row.quantity.startswith(("kpis.", "trunks."))
+        kam = f"{row.kamailio:.3f}" if ratio else f"{row.kamailio:.0f}"
+        sim = f"{row.simroute:.3f}" if ratio else f"{row.simroute:.1f}"
+        diff = f"{row.difference:.3f}" if ratio else f"{row.difference:.1f}"
+        tol = "exact" if row.exact else (f"±{row.tolerance:.3f}" if ratio else f"±{row.tolerance:.1f}")
         lines.append(
-            f"{row.quantity:<34}{row.kamailio:>10.0f}{row.simroute:>10.1f}{row.difference:>9.1f}"
-            f"{tol:>11}  {'yes' if row.agrees else 'NO'}"
+            f"{row.quantity:<34}{kam:>10}{sim:>10}{diff:>9}{tol:>11}  {'yes' if row.agrees else 'NO'}"
         )
     for name, count in check.anomalies.items():
         if count:
