@@ -23,6 +23,7 @@ __all__ = [
     "POP_DOWN",
     "NO_CHANNEL",
     "REROUTABLE_SIP_CODES",
+    "DIDWW_REROUTING_IDS",
     "PRESETS",
     "cause_info",
     "outcome_name",
@@ -173,6 +174,18 @@ REROUTABLE_SIP_CODES = frozenset(
     }
 )
 
+#: [V] DIDWW's own ids of its re-routing disconnect codes (``rerouting_disconnect_code_ids`` in the API,
+#: Yeti's ``class4.disconnect_code`` keys): id -> the SIP code it stands for, and 1505 -> the ringing
+#: timeout cause. An id and its SIP code mean the same thing in a ``rerouting_codes`` list.
+DIDWW_REROUTING_IDS: dict[int, int] = {
+    56: 400, 57: 401, 58: 402, 59: 403, 60: 404, 64: 408, 65: 409, 66: 410, 67: 412, 68: 413,
+    69: 414, 70: 415, 71: 416, 72: 417, 73: 420, 74: 421, 75: 422, 76: 423, 77: 424, 78: 428,
+    79: 429, 80: 433, 81: 436, 82: 437, 83: 438, 84: 480, 86: 482, 87: 483, 88: 484, 89: 485,
+    90: 486, 91: 487, 92: 488, 96: 494, 97: 500, 98: 501, 99: 502, 100: 503, 101: 504, 102: 505,
+    103: 513, 104: 580, 105: 600, 106: 603, 107: 604, 108: 606,
+    1505: RINGING_TIMEOUT,
+}  # fmt: skip
+
 #: Names usable in ``rerouting_codes`` besides SIP codes.
 NAMED = {"ringing_timeout": RINGING_TIMEOUT, "capacity_limit": TRUNK_CAPACITY}
 
@@ -203,17 +216,19 @@ def outcome_name(cause: int) -> str:
 
 
 def reroute_causes(entries) -> frozenset[int]:
-    """Cause ids that send a call on to the next trunk, from SIP codes and names.
+    """Cause ids that send a call on to the next trunk, from SIP codes, DIDWW's code ids and names.
 
-    A SIP code covers the far end's response and the internal conditions that DIDWW reports as that
-    code (408 covers Timer B, 503 covers a down POP) [I]; ``ringing_timeout`` and ``capacity_limit`` are
-    named. A number-list reject never re-routes: the list exists to stop that caller.
+    A DIDWW id means its SIP code (90 is 486, 1505 the ringing timeout). A SIP code covers the far
+    end's response and the internal conditions that DIDWW reports as that code (408 covers Timer B,
+    503 covers a down POP) [I]; ``ringing_timeout`` and ``capacity_limit`` are named. A number-list
+    reject never re-routes: the list exists to stop that caller.
     """
     causes: set[int] = set()
     for entry in entries:
         if isinstance(entry, str):
             causes.add(NAMED[entry])
             continue
+        entry = DIDWW_REROUTING_IDS.get(entry, entry)
         causes.add(entry)
         causes.update(c for c in _SEEN_AS_SIP if _INTERNAL[c].sip_code == entry)
     return frozenset(causes)

@@ -221,12 +221,21 @@ class Trunk(_Model):
             if isinstance(entry, str) and entry not in codes.NAMED:
                 raise ValueError(
                     f"entry {i}: unknown re-routing name {reprlib.repr(entry)} "
-                    "(names: ringing_timeout, capacity_limit)"
+                    f"(names: {', '.join(codes.NAMED)})"
                 )
             if isinstance(entry, bool) or not isinstance(entry, (int, str)):
-                raise ValueError(f"entry {i}: expected a SIP code or a name, got {reprlib.repr(entry)}")
-            if isinstance(entry, int) and entry not in codes.REROUTABLE_SIP_CODES:
-                raise ValueError(f"entry {i}: {entry} is not one of DIDWW's re-routing disconnect codes")
+                raise ValueError(
+                    f"entry {i}: expected a SIP code, a DIDWW code id or a name, got {reprlib.repr(entry)}"
+                )
+            if (
+                isinstance(entry, int)
+                and entry not in codes.REROUTABLE_SIP_CODES
+                and entry not in codes.DIDWW_REROUTING_IDS
+            ):
+                raise ValueError(
+                    f"entry {i}: {entry} is neither a SIP code nor an id of DIDWW's re-routing "
+                    "disconnect codes (ids 56-108, 1505)"
+                )
         return value
 
 
