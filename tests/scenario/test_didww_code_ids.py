@@ -6,7 +6,7 @@ import simroute
 from simroute.errors import ScenarioError
 from simroute.scenario import codes
 
-from .test_engine import two_trunks
+from ..builders import two_trunks
 
 
 def test_the_id_table_covers_every_reroutable_code_once():
