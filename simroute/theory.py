@@ -11,9 +11,12 @@ Whitt (1993) for Mt/G/inf.
 
 Exact results (usable as test oracles): Erlang B and its inverses, Erlang C,
 Erlang A (numerically exact birth-death solution), Riordan's overflow moments,
-the strict priority chain, ringing timeout and the Mt/M/inf means.
+the strict priority chain, ringing timeout and the Mt/M/inf means, and the
+M/M/c/c retrial queue (a truncated CTMC solved numerically: numpy and scipy,
+imported only by that function).
 Approximations (reports only, never test oracles): the equivalent random
-theory (Wilkinson/Rapp) and Hayward's method.
+theory (Wilkinson/Rapp), Hayward's method, and the Extended Erlang B
+(Jewett & Shrago), which the retrial queue approaches when retrials are slow.
 
 Pure Python on purpose: only :mod:`math` is needed, so the module adds no
 runtime dependency.  Every function raises :class:`ValueError` naming the
@@ -44,6 +47,8 @@ __all__ = [
     "ringing_timeout_probability",
     "mt_g_inf_mean_piecewise",
     "mt_g_inf_mean_sinusoidal",
+    "extended_erlang_b",
+    "retrial_queue",
 ]
 
 # Relative accuracy targets of the iterative algorithms.
@@ -521,3 +526,138 @@ def mt_g_inf_mean_sinusoidal(
     w = 2.0 * math.pi / p
     wh = w * h
     return lam * h * (1.0 + a * (math.sin(w * now) - wh * math.cos(w * now)) / (1.0 + wh * wh))
+
+
+# --------------------------------------------------------------------------
+# callers who redial
+# --------------------------------------------------------------------------
+def extended_erlang_b(traffic: float, circuits: int, recall: float, *, tol: float = 1e-13) -> dict:
+    """Extended Erlang B (Jewett & Shrago): blocked traffic comes back with the recall factor ``recall``
+    (the share of blocked tries that try again) until the offered traffic settles.
+
+    A_0 = ``traffic`` (fresh erlang); A_{k+1} = A_0 + recall * B(A_k, c) * A_k. Returns ``offered`` (fresh
+    plus retried erlang), ``blocking`` (per try), ``retried`` and ``lost`` erlang, and per fresh caller
+    ``caller_loss`` = lost / A_0. An approximation (retries are taken as Poisson, as if long delayed).
+    """
+    a0 = _real("traffic", traffic)
+    n = _count("circuits", circuits)
+    r = _probability("recall", recall, low_open=False, high_open=True)
+    a = a0
+    for _ in range(1_000_000):
+        b = _erlang_b(a, n)
+        nxt = a0 + r * b * a
+        if abs(nxt - a) <= tol * max(1.0, a):
+            a = nxt
+            break
+        a = nxt
+    b = _erlang_b(a, n)
+    lost = (1.0 - r) * b * a
+    return {
+        "offered": a,
+        "blocking": b,
+        "retried": r * b * a,
+        "lost": lost,
+        "caller_loss": lost / a0 if a0 > 0 else 0.0,
+        "carried": a * (1.0 - b),
+    }
+
+
+def retrial_queue(
+    arrival_rate: float,
+    mean_service: float,
+    circuits: int,
+    retry_probability: float,
+    mean_retrial_delay: float,
+    *,
+    tail: float = 1e-12,
+    max_orbit: int = 100_000,
+) -> dict:
+    """The M/M/c/c retrial queue, exactly (a CTMC truncated where the orbit's tail is below ``tail``).
+
+    Fresh calls arrive at ``arrival_rate`` and hold a circuit for an exponential time of mean
+    ``mean_service``; a try that finds all ``circuits`` busy joins the orbit with ``retry_probability``
+    (else the caller gives up), and each caller in the orbit tries again after an exponential delay of
+    mean ``mean_retrial_delay``. State (busy circuits n, callers in orbit j).
+
+    Returns per fresh caller ``first_attempt_blocking`` (PASTA: P(n = c)), ``retrial_rate`` (retries per
+    fresh call), ``retry_blocking`` (blocked retries / retries), ``caller_loss`` (fresh callers who give up
+    after a blocked try), ``tries_per_caller``; and the time averages ``mean_orbit``, ``carried``.
+    """
+    lam = _real("arrival_rate", arrival_rate, positive=True)
+    h = _real("mean_service", mean_service, positive=True)
+    c = _count("circuits", circuits, minimum=1)
+    p = _probability("retry_probability", retry_probability, low_open=False, high_open=False)
+    if p == 1.0 and arrival_rate * mean_service >= circuits:
+        raise ValueError(
+            "with retry_probability 1 the offered traffic must be below the circuits (else the orbit grows)"
+        )
+    theta = 1.0 / _real("mean_retrial_delay", mean_retrial_delay, positive=True)
+    import numpy as np
+    from scipy.sparse.linalg import spsolve
+
+    mu = 1.0 / h
+    orbit = 16
+    while True:
+        size = (c + 1) * (orbit + 1)
+        q = _retrial_generator(lam, mu, c, p, theta, orbit)
+        a = q.T.tolil()
+        a[0, :] = 1.0  # replace one balance equation by the normalisation
+        rhs = np.zeros(size)
+        rhs[0] = 1.0
+        pi = np.maximum(spsolve(a.tocsr(), rhs), 0.0)
+        pi /= pi.sum()
+        grid = pi.reshape(orbit + 1, c + 1)  # [j, n]
+        if grid[-1].sum() < tail or orbit >= max_orbit:
+            break
+        orbit *= 2
+    j = np.arange(orbit + 1)[:, None]
+    full = grid[:, c]
+    mean_orbit = float((j[:, 0] * grid.sum(axis=1)).sum())
+    retries = theta * mean_orbit  # per unit time
+    blocked_retries = theta * float((j[:, 0] * full).sum())
+    blocking = float(full.sum())
+    gave_up = (1.0 - p) * (lam * blocking + blocked_retries)
+    return {
+        "first_attempt_blocking": blocking,
+        "retrial_rate": retries / lam,
+        "retry_blocking": blocked_retries / retries if retries > 0 else 0.0,
+        "caller_loss": gave_up / lam,
+        "tries_per_caller": 1.0 + retries / lam,
+        "mean_orbit": mean_orbit,
+        "carried": float((np.arange(c + 1) * grid.sum(axis=0)).sum()),
+        "orbit_truncated_at": orbit,
+    }
+
+
+def _retrial_generator(lam: float, mu: float, c: int, p: float, theta: float, orbit: int):
+    """The retrial queue's generator over states (n busy, j in orbit), j truncated at ``orbit``."""
+    import numpy as np
+    from scipy.sparse import coo_matrix
+
+    size = (c + 1) * (orbit + 1)
+    rows: list[int] = []
+    cols: list[int] = []
+    vals: list[float] = []
+    for j in range(orbit + 1):
+        for n in range(c + 1):
+            here = j * (c + 1) + n
+            moves = []
+            if n < c:
+                moves.append((here + 1, lam))  # a fresh call takes a circuit
+                if j > 0:
+                    moves.append((here + 1 - (c + 1), j * theta))  # a retry takes one
+            else:
+                if j < orbit:
+                    moves.append((here + (c + 1), lam * p))  # blocked, joins the orbit
+                if j > 0:
+                    moves.append((here - (c + 1), j * theta * (1.0 - p)))  # a blocked retry gives up
+            if n > 0:
+                moves.append((here - 1, n * mu))  # a call ends
+            for there, r in moves:
+                if r > 0:
+                    rows.append(here)
+                    cols.append(there)
+                    vals.append(r)
+    q = coo_matrix((vals, (rows, cols)), shape=(size, size)).tocsr()
+    out = np.asarray(q.sum(axis=1)).ravel()
+    return q - coo_matrix((out, (range(size), range(size))), shape=(size, size)).tocsr()

@@ -391,3 +391,46 @@ def test_piecewise_staircase_approaches_sinusoidal_steady_state():
 def test_bad_input_raises_value_error_naming_parameter(call, pattern):
     with pytest.raises(ValueError, match=pattern):
         call()
+
+
+# ---------------------------------------------------------------- callers who redial
+def test_retrial_queue_without_retries_is_erlang_b():
+    from simroute.theory import erlang_b, retrial_queue
+
+    r = retrial_queue(8.108 / 180, 180, 15, 0.0, 60)
+    assert r["first_attempt_blocking"] == pytest.approx(erlang_b(8.108, 15), rel=1e-10)
+    assert r["caller_loss"] == pytest.approx(erlang_b(8.108, 15), rel=1e-10)
+    assert r["retrial_rate"] == pytest.approx(0.0, abs=1e-12)
+
+
+@pytest.mark.parametrize("lam, theta", [(0.5, 0.8), (0.3, 5.0), (0.8, 0.2)])
+def test_retrial_queue_matches_the_m_m_1_retrial_closed_form(lam, theta):
+    """M/M/1 with the classical retrial policy (Falin & Templeton 1997): server busy rho, mean orbit
+    rho (rho + lambda/theta) / (1 - rho)."""
+    from simroute.theory import retrial_queue
+
+    r = retrial_queue(lam, 1.0, 1, 1.0, 1.0 / theta, tail=1e-15)
+    rho = lam
+    assert r["carried"] == pytest.approx(rho, rel=1e-9)
+    assert r["mean_orbit"] == pytest.approx(rho * (rho + lam / theta) / (1 - rho), rel=1e-7)
+    assert r["caller_loss"] == pytest.approx(0.0, abs=1e-12)
+
+
+def test_slow_retrials_approach_extended_erlang_b():
+    from simroute.theory import extended_erlang_b, retrial_queue
+
+    slow = retrial_queue(10 / 180, 180, 10, 0.7, 180 * 200)
+    eeb = extended_erlang_b(10, 10, 0.7)
+    assert slow["first_attempt_blocking"] == pytest.approx(eeb["blocking"], rel=2e-3)
+    assert slow["caller_loss"] == pytest.approx(eeb["caller_loss"], rel=2e-3)
+
+
+def test_extended_erlang_b_settles_on_its_fixed_point():
+    from simroute.theory import erlang_b, extended_erlang_b
+
+    r = extended_erlang_b(12.0, 10, 0.6)
+    assert r["offered"] == pytest.approx(12.0 + 0.6 * erlang_b(r["offered"], 10) * r["offered"], rel=1e-10)
+    assert r["carried"] + r["lost"] == pytest.approx(12.0, rel=1e-9)  # every fresh erlang is carried or lost
+    assert extended_erlang_b(12.0, 10, 0.0)["blocking"] == pytest.approx(erlang_b(12.0, 10), rel=1e-12)
+    with pytest.raises(ValueError, match="recall"):
+        extended_erlang_b(12.0, 10, 1.0)
