@@ -4,9 +4,8 @@ by batch means) and compare two variants on common random numbers."""
 from __future__ import annotations
 
 from concurrent.futures import Executor
+from functools import partial
 from typing import Any
-
-import pandas as pd
 
 from .engine.network import compile_network
 from .errors import ScenarioError
@@ -78,7 +77,7 @@ def simulate(
             seed,
             horizon,
             {**header, **summary},
-            replications_table([summary]),
+            partial(replications_table, [summary]),  # a DataFrame only when asked (pandas is slow to import)
             checked,
         )
     runs, kept = run_many(
@@ -112,6 +111,8 @@ class Comparison:
     unpaired confidence intervals. ``table`` is a DataFrame indexed by KPI path."""
 
     def __init__(self, a: Result, b: Result, confidence: float):
+        import pandas as pd
+
         self.a, self.b, self.confidence = a, b, confidence
         common = [c for c in a.replications.columns if c in b.replications.columns]
         fa, fb = a.replications[common], b.replications[common]

@@ -8,9 +8,12 @@ mean and half-width trees keep the summary's shape, so ``ci95`` mirrors ``kpis``
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["flatten", "labels", "unflatten", "t_quantile", "mean_and_half_width", "COUNT_PREFIXES"]
 
@@ -64,6 +67,8 @@ def t_quantile(confidence: float, df: float) -> float:
 
 def mean_and_half_width(frame: pd.DataFrame, confidence: float) -> tuple[pd.Series, pd.Series]:
     """Per column: the mean over rows (replications) and the Student-t half-width (NaN below 2 values)."""
+    import pandas as pd
+
     n = frame.notna().sum()
     constant = (
         frame.max() == frame.min()

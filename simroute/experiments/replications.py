@@ -9,9 +9,9 @@ cluster) give the same numbers.
 from __future__ import annotations
 
 from concurrent.futures import Executor, ProcessPoolExecutor
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ..engine.core import AuditedEngine, Engine, LiveEngine
 from ..engine.network import compile_network
@@ -21,6 +21,9 @@ from ..records.attempts import CallRecords, Records, pbx_table
 from ..records.stream import RecordStream
 from ..scenario.schema import Scenario
 from .intervals import COUNT_PREFIXES, flatten, labels, mean_and_half_width, unflatten
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["replication_seeds", "run_once", "run_many", "aggregate", "replications_table"]
 
@@ -113,6 +116,8 @@ def run_many(
 
 def _table(summaries: list[dict]) -> tuple[pd.DataFrame, list[tuple]]:
     """The per-replication table (one row of numeric KPIs each) and the summary path of each column."""
+    import pandas as pd  # here, not at the top: a single run needs no DataFrame
+
     rows = [flatten(s) for s in summaries]
     paths = list(dict.fromkeys(p for row in rows for p in row))
     frame = pd.DataFrame(
@@ -135,7 +140,9 @@ def aggregate(summaries: list[dict], confidence: float) -> tuple[dict, dict, pd.
     mean, half = mean_and_half_width(frame, confidence)
 
     def tree(values, extra=None):
-        leaves = {p: (None if pd.isna(values[c]) else float(values[c])) for p, c in zip(paths, frame.columns)}
+        leaves = {
+            p: (None if np.isnan(values[c]) else float(values[c])) for p, c in zip(paths, frame.columns)
+        }
         return unflatten({**leaves, **(extra or {})})
 
     return tree(mean, labels(summaries[0])), tree(half), frame

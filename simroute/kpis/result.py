@@ -3,17 +3,21 @@ its first replication as pandas tables."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ..engine.network import Network
 from ..errors import SimrouteError
 from ..records.attempts import Records
 from ..scenario.schema import Scenario
 from .metrics import Occupancy, holding_intervals
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Result"]
 
@@ -32,8 +36,20 @@ class Result:
     seed: int
     duration: float
     summary: dict = field(repr=False)
-    replications: pd.DataFrame = field(default_factory=pd.DataFrame, repr=False)
+    #: the per-replication table, or the function that makes it (pandas loads when first asked for)
+    _replications: pd.DataFrame | Callable[[], pd.DataFrame] | None = field(default=None, repr=False)
     events_checked: int | None = None
+
+    @property
+    def replications(self) -> pd.DataFrame:
+        """One row of KPIs per replication (or batch), columns named by dotted summary path."""
+        if self._replications is None:
+            import pandas as pd
+
+            self._replications = pd.DataFrame()
+        elif callable(self._replications):
+            self._replications = self._replications()
+        return self._replications
 
     @property
     def ci(self) -> dict | None:
@@ -58,10 +74,14 @@ class Result:
     @property
     def trunks(self) -> pd.DataFrame:
         """Per-trunk KPIs, one row per trunk."""
+        import pandas as pd
+
         return pd.DataFrame.from_dict(self.summary["trunks"], orient="index").rename_axis("trunk")
 
     def concurrency(self, freq: str = "1min") -> pd.DataFrame:
         """Average busy channels per interval of ``freq``, one column per trunk, group and DID."""
+        import pandas as pd
+
         step = pd.Timedelta(freq).total_seconds()
         if step <= 0:
             raise ValueError(f"freq must be a positive interval, got {freq!r}")

@@ -11,15 +11,18 @@ from __future__ import annotations
 from array import array
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ..engine.network import Network
 from ..engine.rows import FIELDS, PBX_FIELDS, ROW, ROW_DTYPE
 from ..errors import SimrouteError
 from ..scenario import codes
 from ..scenario.replay import caller_text
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = [
     "CALL_FIELDS",
@@ -171,6 +174,8 @@ class Records:
 
     def attempts_frame(self) -> pd.DataFrame:
         """One row per attempt, with DIDWW's CDR fields where they apply."""
+        import pandas as pd
+
         net = self.net
         info = {c: codes.cause_info(int(c)) for c in np.unique(self.cause)}
         group_names = np.asarray(net.group_names + [""], dtype=object)
@@ -203,6 +208,8 @@ class Records:
 
     def calls_frame(self) -> pd.DataFrame:
         """One row per call: where it came in, how many attempts, how it ended."""
+        import pandas as pd
+
         c, net, w = self.per_call, self.net, self.written
         answered = c.cause == codes.ANSWERED
         trunk_names = np.asarray(net.trunk_names + [""], dtype=object)
@@ -288,6 +295,8 @@ class CallRecords:
 
     def calls_frame(self) -> pd.DataFrame:
         """The same table as :meth:`Records.calls_frame`."""
+        import pandas as pd
+
         net, t = self.net, self.table
         cause = t[:, 9].astype(np.int32)
         answered = cause == codes.ANSWERED

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-import pandas as pd
+import math
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["kpi_table", "comparison_table"]
 
@@ -70,16 +74,49 @@ def _fmt(value, half=None) -> str:
     return f"{_num(value)} ± {_num(float(half))}"
 
 
+def _column(values: list) -> list:
+    """A column's cells as a DataFrame built from the rows would hold them: a number missing from some
+    rows (or ``None`` among numbers) makes the column float with NaN; other columns keep their objects."""
+    present = [v for v in values if v is not _MISSING]
+    if present and all(isinstance(v, bool) for v in present):
+        return values if len(present) == len(values) else [math.nan if v is _MISSING else v for v in values]
+    numeric = all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in present)
+    if numeric and any(v is not None for v in present):
+        if len(present) == len(values) and all(isinstance(v, int) for v in present):
+            return values
+        return [math.nan if v is _MISSING or v is None else float(v) for v in values]
+    return [math.nan if v is _MISSING else v for v in values]
+
+
+def _text(index: list[str], columns: dict[str, list[str]]) -> str:
+    """Plain text laid out as pandas' ``to_string`` lays out text cells: the index left-aligned, each
+    cell right-aligned with one leading space under its column's name, columns one space apart."""
+    width = max((len(i) for i in index), default=0)
+    widths = {name: max([len(name), *(len(v) + 1 for v in cells)]) for name, cells in columns.items()}
+    head = " " * width + "".join(" " + name.rjust(widths[name]) for name in columns)
+    body = [
+        row.ljust(width) + "".join(" " + cells[i].rjust(widths[name]) for name, cells in columns.items())
+        for i, row in enumerate(index)
+    ]
+    return "\n".join([head, *body])
+
+
 def _table(rows: dict, halves: dict | None, columns: list[str] | None = None) -> str:
-    frame = pd.DataFrame.from_dict(rows, orient="index")
+    names = list(dict.fromkeys(col for row in rows.values() for col in row))
     if columns:
-        frame = frame[[c for c in columns if c in frame.columns]]
+        names = [c for c in columns if c in names]
     halves = halves or {}
-    text = {
-        col: [_fmt(frame.at[row, col], (halves.get(row) or {}).get(col)) for row in frame.index]
-        for col in frame.columns
-    }
-    return pd.DataFrame(text, index=frame.index).rename(columns=_SHORT).to_string()
+    index = list(rows)
+    text = {}
+    for col in names:
+        cells = _column([rows[r].get(col, _MISSING) for r in index])
+        text[_SHORT.get(col, col)] = [
+            _fmt(value, (halves.get(r) or {}).get(col)) for r, value in zip(index, cells)
+        ]
+    return _text([str(i) for i in index], text)
+
+
+_MISSING = object()  # a key absent from a row (a NaN cell), unlike a present None
 
 
 def kpi_table(summary: dict) -> str:
@@ -147,6 +184,8 @@ def kpi_table(summary: dict) -> str:
 
 def comparison_table(table: pd.DataFrame, confidence: float) -> str:
     """B minus A per KPI, with the paired and the unpaired half-widths; significant rows marked ``*``."""
+    import pandas as pd
+
     rows = []
     for kpi, r in table.iterrows():
         if r["a"] == r["b"] and r["paired_half_width"] in (0, None):
