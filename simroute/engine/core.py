@@ -193,7 +193,7 @@ class Engine:
             self._callers.append(batched(mix.draw, 1024))
             times, rates, period = rate_breakpoints(tr, duration)
             batches = arrival_times(times, rates, duration, streams.get("arrivals", d.number), period)
-            self._next_arrival(_Arrivals(i, itertools.chain.from_iterable(map(_as_list, batches)).__next__))
+            self._next_arrival(_Arrivals(i, itertools.chain.from_iterable(batches).__next__))
         # what a call's arrival reads of its DID, in one tuple (direct: the one-trunk attempt order of a
         # directly routed DID)
         direct = [(t,) for t in net.did_trunk]
@@ -701,10 +701,6 @@ class _Boundary:
     def __init__(self, engine: LiveEngine, t: float):
         self.callbacks = (engine._boundary,)
         engine._schedule(self, NORMAL, t)  # type: ignore[arg-type]  # an event by duck typing
-
-
-def _as_list(values) -> list:
-    return values.tolist()
 
 
 def _as_row(*fields):

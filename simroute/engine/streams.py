@@ -30,29 +30,40 @@ class Streams:
         return np.random.Generator(np.random.PCG64(seq))
 
 
-def batched(draw, size: int = 4096):
-    """The ``__next__`` of an endless iterator over ``draw(size)`` batches, as plain Python numbers.
+def batched(draw, size: int = 4096, first: int | None = None):
+    """The ``__next__`` of an endless iterator over ``draw(n)`` batches, as plain Python numbers.
 
     ``draw`` is e.g. ``lambda n: rng.exponential(180.0, n)`` (an array or a list). The iterator is
     itertools' chain over the batches, so a value costs one ``next()`` in C: no Python frame per value,
-    which is what makes per-call random numbers cheap.
+    which is what makes per-call random numbers cheap. An array batch is kept as the array (8 bytes a
+    value, read through a memoryview), not as a list of Python floats (32 or more).
+
+    With ``first``, the batches start at ``first`` values and double up to ``size``: a stream that is
+    read a few times holds a few values, not a full batch. Only for a ``draw`` whose numbers do not
+    depend on how they are split into calls (see ``splittable`` of the distributions).
     """
-
-    def batch() -> list:
-        values = draw(size)
-        return values if isinstance(values, list) else values.tolist()
-
-    return itertools.chain.from_iterable(iter(batch, _NEVER)).__next__
+    sizes = itertools.repeat(size) if first is None else _doubling(first, size)
+    return itertools.chain.from_iterable(map(_values, map(draw, sizes))).__next__
 
 
-_NEVER = object()  # the sentinel no batch equals: the iterator of batches never ends
+def _doubling(first: int, size: int):
+    n = max(1, min(first, size))
+    while n < size:
+        yield n
+        n *= 2
+    yield from itertools.repeat(size)
+
+
+def _values(batch):
+    """What a batch is iterated as: a list as it is, an array through a memoryview (Python numbers)."""
+    return batch if isinstance(batch, list) else memoryview(np.ascontiguousarray(batch))
 
 
 def sampler(dist, rng: np.random.Generator):
     """A ``next()`` over batches of ``dist`` (a distribution model), or a constant 0 for a zero delay."""
     if is_instant(dist):
         return no_delay
-    return batched(lambda n: dist.sample(rng, n))
+    return batched(lambda n: dist.sample(rng, n), first=64 if dist.splittable() else None)
 
 
 def no_delay() -> float:

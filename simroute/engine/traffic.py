@@ -11,7 +11,7 @@ import numpy as np
 
 from ..scenario.schema import Traffic
 
-__all__ = ["rate_breakpoints", "arrival_times", "CallerMix"]
+__all__ = ["rate_breakpoints", "arrival_times", "piece_size", "CallerMix"]
 
 
 def rate_breakpoints(traffic: Traffic, horizon: float) -> tuple[np.ndarray, np.ndarray, float | None]:
@@ -37,10 +37,13 @@ def arrival_times(
     period: float | None = None,
     batch: int = 8192,
 ):
-    """Yield arrays of arrival times in ``[0, horizon)``, increasing, batch by batch.
+    """Yield memoryviews of arrival times in ``[0, horizon)``, increasing (iterating one gives floats).
 
     Unit-rate Poisson points on the cumulative-rate axis are mapped back through its inverse; with a
     period, whole periods are counted off first, so a long horizon costs no more memory than a day.
+    The points are summed in blocks of ``batch`` from each block's start, and a block is drawn in pieces
+    sized to the calls the DID expects (:func:`piece_size`): a quiet DID holds a few hundred bytes, not
+    a block, and the numbers are those of whole blocks bit for bit (the running sum carries over).
     """
     end = period if period is not None else horizon
     edges = np.append(times, end)
@@ -48,23 +51,50 @@ def arrival_times(
     per_cycle = cumulative[-1]
     if per_cycle <= 0:
         return
-    t = 0.0  # position on the unit-rate (Lambda) axis
+    piece = piece_size(per_cycle * (horizon / end if period is not None else 1.0), batch)
+    shape = (edges, cumulative, rates, per_cycle, end, horizon, period)
+    t = 0.0  # position on the unit-rate (Lambda) axis at the start of the block
     while True:
-        unit = t + np.cumsum(rng.exponential(1.0, batch))
-        t = unit[-1]
-        cycle = np.floor(unit / per_cycle) if period is not None else np.zeros_like(unit)
-        rest = np.maximum(unit - cycle * per_cycle, 0.0)
-        # a segment of zero rate has equal cumulative values at both ends: searchsorted with
-        # side='right' skips it, so no arrival lands where the rate is zero.
-        seg = np.minimum(np.searchsorted(cumulative, rest, side="right") - 1, len(rates) - 1)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            arrivals = cycle * end + edges[seg] + (rest - cumulative[seg]) / rates[seg]
-        done = ~(arrivals < horizon) if period is not None else unit >= per_cycle
-        keep = arrivals[~done]
-        if keep.size:
-            yield keep
-        if done.any():
+        running, finished = 0.0, False
+        for _ in range(batch // piece):
+            keep, done, running, last = _piece(rng.exponential(1.0, piece), running, t, shape)
+            if keep.size:
+                yield memoryview(keep)
+            finished = finished or done
+        if finished:  # the block the horizon fell in is complete: no later point can land before it
             return
+        t = last
+
+
+def piece_size(expected: float, batch: int) -> int:
+    """How many unit-rate points to draw at a time for a stream expecting ``expected`` points: the
+    power of two above it with some room (at least 64), at most ``batch``, and dividing ``batch``."""
+    piece = 64
+    while piece < batch and piece < 1.25 * expected + 16:
+        piece *= 2
+    return piece if piece <= batch and batch % piece == 0 else batch
+
+
+def _piece(draws: np.ndarray, running: float, t: float, shape):
+    """Arrival times of one piece of a block: ``(kept, reached_the_end, running_sum, last_point)``.
+
+    ``draws[0] += running`` continues the block's cumulative sum exactly as one ``np.cumsum`` over the
+    block would (add.accumulate adds left to right). Temporaries end with the call: a suspended stream
+    keeps only what it yielded.
+    """
+    edges, cumulative, rates, per_cycle, end, horizon, period = shape
+    draws[0] += running
+    partial = np.cumsum(draws)
+    unit = t + partial
+    cycle = np.floor(unit / per_cycle) if period is not None else np.zeros_like(unit)
+    rest = np.maximum(unit - cycle * per_cycle, 0.0)
+    # a segment of zero rate has equal cumulative values at both ends: searchsorted with
+    # side='right' skips it, so no arrival lands where the rate is zero.
+    seg = np.minimum(np.searchsorted(cumulative, rest, side="right") - 1, len(rates) - 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        arrivals = cycle * end + edges[seg] + (rest - cumulative[seg]) / rates[seg]
+    done = ~(arrivals < horizon) if period is not None else unit >= per_cycle
+    return arrivals[~done], bool(done.any()), float(partial[-1]), float(unit[-1])
 
 
 class CallerMix:

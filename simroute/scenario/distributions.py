@@ -51,6 +51,12 @@ class _Dist(BaseModel):
     def sample(self, rng: np.random.Generator, n: int) -> np.ndarray:  # pragma: no cover
         raise NotImplementedError
 
+    def splittable(self) -> bool:
+        """True when ``sample(rng, n)`` then ``sample(rng, m)`` give the same numbers as
+        ``sample(rng, n + m)`` (each value from its own stretch of the stream), so the engine may draw
+        small batches for a quiet stream without changing any result."""
+        return True
+
 
 class Exponential(_Dist):
     """Memoryless times: Poisson-process answer delays, classic Erlang holding times."""
@@ -185,6 +191,9 @@ class HyperExponential(_Dist):
     def sample(self, rng, n):
         phase = rng.choice(len(self.means), size=n, p=np.asarray(self.probs) / sum(self.probs))
         return rng.exponential(1.0, n) * np.asarray(self.means)[phase]
+
+    def splittable(self) -> bool:
+        return False  # all the phases of a batch are drawn before its exponentials
 
 
 def _constant_shorthand(value: object) -> object:
