@@ -55,14 +55,13 @@ def arrival_times(
     shape = (edges, cumulative, rates, per_cycle, end, horizon, period)
     t = 0.0  # position on the unit-rate (Lambda) axis at the start of the block
     while True:
-        running, finished = 0.0, False
+        running = 0.0
         for _ in range(batch // piece):
             keep, done, running, last = _piece(rng.exponential(1.0, piece), running, t, shape)
             if keep.size:
                 yield memoryview(keep)
-            finished = finished or done
-        if finished:  # the block the horizon fell in is complete: no later point can land before it
-            return
+            if done:  # the points increase: none after this one lands before the horizon
+                return
         t = last
 
 
