@@ -52,7 +52,7 @@ def arrival_times(
     if per_cycle <= 0:
         return
     piece = piece_size(per_cycle * (horizon / end if period is not None else 1.0), batch)
-    shape = (edges, cumulative, rates, per_cycle, end, horizon, period)
+    shape = (edges, cumulative, rates, per_cycle, end, horizon, period, bool((rates > 0).all()))
     t = 0.0  # position on the unit-rate (Lambda) axis at the start of the block
     while True:
         running = 0.0
@@ -81,7 +81,7 @@ def _piece(draws: np.ndarray, running: float, t: float, shape):
     block would (add.accumulate adds left to right). Temporaries end with the call: a suspended stream
     keeps only what it yielded.
     """
-    edges, cumulative, rates, per_cycle, end, horizon, period = shape
+    edges, cumulative, rates, per_cycle, end, horizon, period, positive = shape
     draws[0] += running
     partial = np.cumsum(draws)
     unit = t + partial
@@ -90,8 +90,11 @@ def _piece(draws: np.ndarray, running: float, t: float, shape):
     # a segment of zero rate has equal cumulative values at both ends: searchsorted with
     # side='right' skips it, so no arrival lands where the rate is zero.
     seg = np.minimum(np.searchsorted(cumulative, rest, side="right") - 1, len(rates) - 1)
-    with np.errstate(divide="ignore", invalid="ignore"):
+    if positive:  # no zero rate to divide by (np.errstate costs more than a small piece's arithmetic)
         arrivals = cycle * end + edges[seg] + (rest - cumulative[seg]) / rates[seg]
+    else:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            arrivals = cycle * end + edges[seg] + (rest - cumulative[seg]) / rates[seg]
     done = ~(arrivals < horizon) if period is not None else unit >= per_cycle
     return arrivals[~done], bool(done.any()), float(partial[-1]), float(unit[-1])
 
