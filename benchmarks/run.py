@@ -10,6 +10,7 @@ measured in the same round (not part of the test suite). See benchmarks/README.m
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as _dt
 import os
 import statistics
@@ -70,6 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--replications", action="store_true", help="also 8 replications on 1 and 2 processes"
     )
+    parser.add_argument("--timeout", type=float, help="seconds a case may take (default 1800; horizons 3600)")
     parser.add_argument("--tree", type=Path, default=harness.ROOT, help="the simroute checkout to measure")
     parser.add_argument("--out", type=Path, default=harness.HERE / "results.json", help="results JSON")
     parser.add_argument("--readme", type=Path, help="write the tables between the markers of this file")
@@ -84,6 +86,9 @@ def main(argv: list[str] | None = None) -> int:
     tree = args.tree.resolve()
     cases = suite.round_cases(mode, args.seed, replications=args.replications)
     once = [] if args.no_horizons else suite.once_cases(mode, args.seed)
+    if args.timeout:
+        cases = [dataclasses.replace(c, timeout=args.timeout) for c in cases]
+        once = [dataclasses.replace(c, timeout=args.timeout) for c in once]
     if args.only:
         wanted = set(args.only.split(","))
         cases, once = [c for c in cases if c.name in wanted], [c for c in once if c.name in wanted]
