@@ -6,7 +6,7 @@
 """
 
 from . import theory
-from .api import Comparison, compare, simulate
+from .api import Comparison, compare, simulate, size, sweep
 from .errors import ScenarioError, SimrouteError
 from .kpis.result import Result
 from .scenario.schema import Scenario, load_scenario
@@ -20,6 +20,8 @@ __all__ = [
     "compare",
     "load_scenario",
     "simulate",
+    "size",
+    "sweep",
     "theory",
 ]
 __version__ = "0.1.0"

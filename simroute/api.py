@@ -9,25 +9,51 @@ from typing import Any
 
 from .engine.network import compile_network
 from .errors import ScenarioError
+from .experiments.budget import estimate_events
+from .experiments.executors import executor_for
 from .experiments.intervals import mean_and_half_width, t_quantile
+from .experiments.precision import Precision, Rounds
+from .experiments.progress import Progress
 from .experiments.replications import aggregate, replication_seeds, replications_table, run_many, run_once
+from .experiments.sizing import SizingSpec, failures_of, size_for, with_failure
+from .experiments.sweep import SweepSpec, grid, run_sweep
+from .experiments.targets import parse_target
+from .experiments.vary import resolve
+from .experiments.warmup import PILOTS, choose_warmup
+from .io.files import write_records
 from .kpis.result import Result
 from .scenario.schema import load_scenario
 from .scenario.units import parse_duration
 
-__all__ = ["simulate", "compare", "Comparison"]
+__all__ = ["simulate", "compare", "Comparison", "sweep", "size"]
+
+
+#: Replications per point of a sweep or sizing when neither the call nor the scenario asks for more.
+DEFAULT_REPLICATIONS = 5
+#: What --precision watches when no --kpi is named.
+DEFAULT_PRECISION_KPIS = ("kpis.loss_probability",)
 
 
 def _prepare(scenario, seed, duration):
     scenario = load_scenario(scenario)
     seed = scenario.seed if seed is None else int(seed)
     horizon = scenario.duration if duration is None else parse_duration(duration)
-    if scenario.warmup >= horizon:
+    if scenario.warmup != "auto" and scenario.warmup >= horizon:
         raise ScenarioError(
             scenario.name,
             [("duration", f"must be longer than the warm-up ({horizon:g}s <= {scenario.warmup:g}s)")],
         )
     return scenario, seed, horizon
+
+
+def _auto_warmup(scenario, seed, horizon, replications: int):
+    """The scenario with ``warmup: auto`` replaced by the MSER-5 choice, and how it was chosen (None
+    when the scenario gives its warm-up)."""
+    if scenario.warmup != "auto":
+        return scenario, None
+    seeds = replication_seeds(seed, min(replications, PILOTS)) if replications > 1 else [seed]
+    chosen = choose_warmup(compile_network(scenario), seeds, horizon)
+    return scenario.model_copy(update={"warmup": chosen["warmup"]}), chosen
 
 
 def simulate(
@@ -54,7 +80,10 @@ def simulate(
     """
     scenario, seed, horizon = _prepare(scenario, seed, duration)
     n = replications if replications is not None else scenario.replications
+    scenario, chosen = _auto_warmup(scenario, seed, horizon, 1 if batches else n)
     header = {"scenario": scenario.name, "seed": seed, "duration": horizon, "warmup": scenario.warmup}
+    if chosen is not None:
+        header["warmup_auto"] = chosen
     if batches:
         return _batch_means(scenario, seed, horizon, batches, confidence, header, records)
     if stream_to is not None and (n > 1 or batches):
@@ -89,8 +118,10 @@ def simulate(
         executor=executor,
         records=records,
     )
-    mean, half, frame = aggregate([r[0] for r in runs], confidence)
+    mean, half, frame, few = aggregate([r[0] for r in runs], confidence)
     summary = {**header, "replications": n, "confidence": confidence, **mean, "ci95": half}
+    if few:
+        summary["few_events"] = few
     return Result(scenario, compile_network(scenario), kept, seed, horizon, summary, frame)
 
 
@@ -100,9 +131,11 @@ def _batch_means(scenario, seed, horizon, batches, confidence, header, records) 
     length = (horizon - scenario.warmup) / batches
     windows = [(scenario.warmup + i * length, scenario.warmup + (i + 1) * length) for i in range(batches)]
     summaries, kept, _ = run_once(scenario, seed, horizon, windows, keep=True, records=records)
-    mean, half, frame = aggregate(summaries, confidence)
+    mean, half, frame, few = aggregate(summaries, confidence)
     frame.index.name = "batch"
     summary = {**header, "batches": batches, "confidence": confidence, **mean, "ci95": half}
+    if few:
+        summary["few_events"] = few
     return Result(scenario, compile_network(scenario), kept, seed, horizon, summary, frame)
 
 
@@ -170,3 +203,174 @@ def compare(
         executor=executor,
     )
     return Comparison(simulate(scenario_a, **kwargs), simulate(b, **kwargs), confidence)
+
+
+def _rounds(scenario, replications, precision, max_replications) -> Rounds:
+    first = replications if replications is not None else max(scenario.replications, DEFAULT_REPLICATIONS)
+    if precision is None:
+        return Rounds(first, first, first)
+    return Rounds(first, first, max_replications if max_replications is not None else 20 * first)
+
+
+def _precision(precision, precision_abs, kpis, confidence, columns=None) -> Precision | None:
+    if precision is None and precision_abs is None:
+        return None
+    names = tuple(kpis or DEFAULT_PRECISION_KPIS)
+    return Precision(names, precision, precision_abs, confidence)
+
+
+def sweep(
+    scenario,
+    vary,
+    *,
+    replications: int | None = None,
+    seed: int | None = None,
+    duration: float | str | None = None,
+    confidence: float = 0.95,
+    precision: float | None = None,
+    precision_abs: float | None = None,
+    kpis: list[str] | None = None,
+    max_replications: int | None = None,
+    jobs: int | None = None,
+    cluster: str | None = None,
+    executor: Executor | None = None,
+    out=None,
+    resume: bool = False,
+    format: str = "auto",
+    progress: bool | None = False,
+    on_point=None,
+) -> pd.DataFrame:
+    """Run every combination of the ``vary`` values (``{path: values}``, values a list or ``"20:60:5"``)
+    with ``replications`` each on common random numbers, and return the tidy table: one row per point,
+    the varied fields, then per KPI its mean, ``.low`` and ``.high`` (the interval at ``confidence``).
+
+    ``precision`` (relative) or ``precision_abs`` runs each point in rounds of ``replications`` until the
+    ``kpis`` (default ``kpis.loss_probability``) are that precise, or ``max_replications`` are spent.
+    ``out`` (a folder) keeps each finished point as it completes (``points.jsonl``) and the table
+    (``sweep.parquet`` or ``.csv``); ``resume=True`` runs only the points it does not hold yet. ``jobs``,
+    ``cluster`` (a Dask scheduler address) or ``executor`` choose where replications run; by default a
+    local pool of all cores when the work makes it pay.
+    """
+    scenario, seed, horizon = _prepare(scenario, seed, duration)
+    the_grid = grid(scenario, vary)
+    rounds = _rounds(scenario, replications, precision, max_replications)
+    scenario, _ = _auto_warmup(scenario, seed, horizon, rounds.first)  # chosen on the scenario as given
+    rule = _precision(precision, precision_abs, kpis, confidence)
+    spec = SweepSpec(scenario, the_grid, seed, horizon, scenario.warmup, rounds, confidence, rule)
+    events = estimate_events(scenario, horizon) * rounds.first * len(the_grid.points)
+    total = rounds.first * len(the_grid.points)
+    with executor_for(jobs, cluster, executor, events) as pool, Progress(total, "runs", progress) as bar:
+        table = run_sweep(spec, pool, out=out, resume=resume, progress=bar, on_point=on_point)
+    if out is not None:
+        write_records(table, out, "sweep", format)
+    return table
+
+
+#: Sizing's default rounds: 5 replications, then 5 more at a time, at most 40 per value.
+SIZING_ROUNDS = (5, 5, 40)
+
+
+def size(
+    scenario,
+    vary: str,
+    target: str,
+    *,
+    replications: int | None = None,
+    max_replications: int | None = None,
+    seed: int | None = None,
+    duration: float | str | None = None,
+    confidence: float = 0.95,
+    resilience: bool = False,
+    cost: bool = False,
+    jobs: int | None = None,
+    cluster: str | None = None,
+    executor: Executor | None = None,
+    progress: bool | None = False,
+    cache: dict | None = None,
+) -> dict:
+    """The smallest value of the field ``vary`` (``trunks.pbx-fra.capacity_limit``) for which
+    ``target`` (``"blocking_probability<=0.01"``, any summary KPI, ``<=`` or ``>=``) holds with
+    confidence: the interval's unfavourable bound meets it.
+
+    Returns ``{"path", "value", "target", "kpi", "bound", "points", ...}``; with ``resilience`` also
+    ``failures`` (each POP and each trunk down for the whole run: the value each needs) and ``binding``
+    (the failure needing the most), and ``value`` is then the one that holds under every failure. With
+    ``cost``, the cheapest value meeting the target (``costs.total``) among the smallest and the next
+    few. ``cache`` (a dict) keeps replications between calls on the same scenario and seed.
+    """
+    scenario, seed, horizon = _prepare(scenario, seed, duration)
+    path = resolve(scenario, vary)
+    goal = parse_target(target)
+    first = replications if replications is not None else max(scenario.replications, SIZING_ROUNDS[0])
+    budget = max_replications if max_replications is not None else max(SIZING_ROUNDS[2], first)
+    rounds = Rounds(first, first, budget)
+    scenario, chosen = _auto_warmup(scenario, seed, horizon, first)  # chosen on the scenario as given
+    spec = SizingSpec(scenario, path, goal, seed, horizon, scenario.warmup, rounds, confidence)
+    cache = {} if cache is None else cache
+    cases = [("none", scenario)]
+    if resilience:
+        cases += [
+            (label, with_failure(scenario, fault, label)) for label, fault in failures_of(scenario, horizon)
+        ]
+    events = estimate_events(scenario, horizon) * first * 6 * len(cases)
+    results = {}
+    with (
+        executor_for(jobs, cluster, executor, events) as pool,
+        Progress(first * 6 * len(cases), "runs", progress) as bar,
+    ):
+        for label, variant in cases:
+            near = results["none"].value if label != "none" else None
+            results[label] = size_for(
+                spec, variant, pool, cache, cost=cost, on_replications=lambda n: bar.advance(n), near=near
+            )
+    base = results["none"]
+    kpi = _kpi_name(base, goal)
+    answer = {
+        "path": path.text,
+        "value": base.value,
+        "target": str(goal),
+        "kpi": kpi,
+        "bound": base.evaluation.bound if base.evaluation is not None else None,
+        "confidence": confidence,
+        "look_confidence": spec.look_confidence,
+        "replications": {"first": rounds.first, "round": rounds.size, "budget": rounds.budget},
+        "start": {"value": base.start, "from": base.start_from},
+        "warmup": scenario.warmup,
+        "points": [e.as_dict() for e in base.points],
+    }
+    if chosen is not None:
+        answer["warmup_auto"] = chosen
+    if base.note:
+        answer["note"] = base.note
+    if base.value is not None and base.evaluation is not None and cost:
+        answer["cost"] = base.evaluation.cost
+    if resilience:
+        failures = []
+        for label, found in results.items():
+            if label == "none":
+                continue
+            entry = {
+                "failure": label,
+                "value": found.value,
+                "bound": found.evaluation.bound if found.evaluation is not None else None,
+                "points": [e.as_dict() for e in found.points],
+            }
+            if found.note:
+                entry["note"] = found.note
+            failures.append(entry)
+        answer["failures"] = failures
+        unmet = [f for f in failures if f["value"] is None]
+        binding = unmet[0] if unmet else max(failures, key=lambda f: f["value"], default=None)
+        answer["binding"] = None if binding is None else binding["failure"]
+        answer["normal"] = {"value": base.value, "bound": answer["bound"]}
+        if base.value is None or unmet:
+            answer["value"] = None
+        else:
+            answer["value"] = max([base.value] + [f["value"] for f in failures])
+            if binding is not None and binding["value"] >= base.value:
+                answer["bound"] = binding["bound"]
+    return answer
+
+
+def _kpi_name(found, goal) -> str:
+    return goal.kpi if "." in goal.kpi else f"kpis.{goal.kpi}"

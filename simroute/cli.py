@@ -12,8 +12,11 @@ from pathlib import Path
 from . import api
 from .errors import SimrouteError
 from .experiments.budget import add_budget_arguments, check_budget
+from .experiments.executors import cores
+from .experiments.sweep import grid
+from .experiments.vary import parse_vary
 from .io.files import records_path, to_json, write_json, write_records
-from .report.tables import comparison_table, kpi_table
+from .report.tables import comparison_table, kpi_table, sizing_text, sweep_table
 from .scenario.schema import Scenario, load_scenario
 from .scenario.units import parse_duration
 
@@ -71,6 +74,47 @@ def _parser() -> argparse.ArgumentParser:
     _add_overrides(cmp, "print the comparison as JSON")
     _add_statistics(cmp, default_replications=20)
     add_budget_arguments(cmp)
+    swp = sub.add_parser("sweep", help="run a grid of variants (every combination of --vary values)")
+    swp.add_argument("scenario", type=Path, help="scenario YAML file")
+    swp.add_argument(
+        "--vary",
+        action="append",
+        required=True,
+        metavar="PATH=VALUES",
+        help="a field by names and its values: trunks.pbx-fra.capacity_limit=20:60:5 (or 20,30,40); "
+        "repeat for a grid",
+    )
+    swp.add_argument("--out", type=Path, help="folder for the table (sweep.parquet/.csv) and finished points")
+    swp.add_argument("--resume", action="store_true", help="continue the sweep saved in --out")
+    swp.add_argument("--format", choices=["auto", "csv", "parquet"], default="auto", help="table file format")
+    swp.add_argument("--kpi", action="append", help="KPI shown (and watched by --precision); repeatable")
+    _add_overrides(swp, "print the table as JSON records")
+    _add_statistics(swp)
+    _add_run_length(swp)
+    _add_execution(swp)
+    add_budget_arguments(swp)
+    siz = sub.add_parser("size", help="the smallest value of a field that meets a KPI target with confidence")
+    siz.add_argument("scenario", type=Path, help="scenario YAML file")
+    siz.add_argument(
+        "--vary", required=True, metavar="PATH", help="the field to size, e.g. trunks.pbx-fra.capacity_limit"
+    )
+    siz.add_argument(
+        "--target",
+        required=True,
+        metavar="KPI<=X",
+        help="e.g. blocking_probability<=0.01, trunks.pbx-fra.attempt_blocking<=0.01 (or >=)",
+    )
+    siz.add_argument("--resilience", action="store_true", help="also with each POP and each trunk down (N-1)")
+    siz.add_argument(
+        "--cost", action="store_true", help="the cheapest value meeting the target (costs.total)"
+    )
+    _add_overrides(siz, "print the answer as JSON")
+    _add_statistics(siz)
+    siz.add_argument(
+        "--max-replications", type=int, metavar="N", help="budget of replications per value (default 40)"
+    )
+    _add_execution(siz)
+    add_budget_arguments(siz)
     sub.add_parser("schema", help="print the scenario JSON Schema (for editors)")
     val = sub.add_parser(
         "validate", help="run the built-in validation suite against exact teletraffic results"
@@ -105,7 +149,116 @@ def _add_statistics(parser, default_replications=None):
         help="independent replications (mean ± CI half-width)",
     )
     parser.add_argument("--confidence", type=float, default=0.95, help="confidence level of the intervals")
-    parser.add_argument("--jobs", type=int, default=1, help="local processes for replications")
+    parser.add_argument("--jobs", type=_jobs, help="local processes for replications (default: all cores)")
+
+
+def _jobs(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number of processes, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"--jobs must be at least 1, got {value}")
+    return value
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    if not value > 0 or value == float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a number above 0, got {text!r}")
+    return value
+
+
+def _add_run_length(parser):
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument(
+        "--precision",
+        type=_positive,
+        metavar="REL",
+        help="add rounds of replications until every watched KPI's half-width is at most REL x its mean",
+    )
+    group.add_argument(
+        "--precision-abs",
+        type=_positive,
+        metavar="ABS",
+        help="add rounds of replications until every watched KPI's half-width is at most ABS",
+    )
+    parser.add_argument(
+        "--max-replications", type=int, metavar="N", help="budget of replications for --precision"
+    )
+
+
+def _add_execution(parser):
+    parser.add_argument(
+        "--cluster", metavar="ADDRESS", help="run on a Dask distributed scheduler (tcp://host:8786)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
+def _sweep(args) -> int:
+    scenario = load_scenario(args.scenario)
+    vary = [parse_vary(text) for text in args.vary]
+    points = len(grid(scenario, vary).points)
+    first = args.replications or max(scenario.replications, api.DEFAULT_REPLICATIONS)
+    check_budget(
+        scenario,
+        args.duration,
+        args.max_events,
+        args.yes,
+        replications=first * points,
+        label=str(args.scenario),
+    )
+    table = api.sweep(
+        scenario,
+        vary,
+        replications=args.replications,
+        seed=args.seed,
+        duration=args.duration,
+        confidence=args.confidence,
+        precision=args.precision,
+        precision_abs=args.precision_abs,
+        kpis=args.kpi,
+        max_replications=args.max_replications,
+        jobs=args.jobs if args.jobs is not None or args.cluster else cores(),
+        cluster=args.cluster,
+        out=args.out,
+        resume=args.resume,
+        format=args.format,
+        progress=False if args.quiet else None,
+    )
+    if args.json:
+        print(table.to_json(orient="records", indent=2))
+    else:
+        print(sweep_table(table, [p for p, _ in vary], args.kpi or list(api.DEFAULT_PRECISION_KPIS)))
+    return 0
+
+
+def _size(args) -> int:
+    scenario = load_scenario(args.scenario)
+    first = args.replications or max(scenario.replications, api.SIZING_ROUNDS[0])
+    check_budget(
+        scenario, args.duration, args.max_events, args.yes, replications=first, label=str(args.scenario)
+    )
+    answer = api.size(
+        scenario,
+        args.vary,
+        args.target,
+        replications=args.replications,
+        max_replications=args.max_replications,
+        seed=args.seed,
+        duration=args.duration,
+        confidence=args.confidence,
+        resilience=args.resilience,
+        cost=args.cost,
+        jobs=args.jobs if args.jobs is not None or args.cluster else cores(),
+        cluster=args.cluster,
+        progress=False if args.quiet else None,
+    )
+    print(to_json(answer) if args.json else sizing_text(answer), end="" if args.json else "\n")
+    return 0
 
 
 def _run(args) -> int:
@@ -131,7 +284,7 @@ def _run(args) -> int:
         replications=args.replications,
         batches=args.batches,
         confidence=args.confidence,
-        jobs=args.jobs,
+        jobs=args.jobs or cores(),
         records=records,
         stream_to=stream_to,
     )
@@ -166,7 +319,7 @@ def _compare(args) -> int:
         seed=args.seed,
         duration=args.duration,
         confidence=args.confidence,
-        jobs=args.jobs,
+        jobs=args.jobs or cores(),
     )
     if args.json:
         print(comparison.table.reset_index().to_json(orient="records", indent=2))
@@ -220,6 +373,10 @@ def main(argv: list[str] | None = None) -> int:
             return _validate(args)
         if args.command == "crosscheck":
             return _crosscheck(args)
+        if args.command == "sweep":
+            return _sweep(args)
+        if args.command == "size":
+            return _size(args)
         return _compare(args) if args.command == "compare" else _run(args)
     except SimrouteError as exc:
         lines = str(exc).splitlines()

@@ -8,19 +8,20 @@ cluster) give the same numbers.
 
 from __future__ import annotations
 
+import math
 from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..engine.core import AuditedEngine, Engine, LiveEngine
-from ..engine.network import compile_network
+from ..engine.network import Network, compile_network
 from ..kpis.metrics import assemble, summarize
 from ..kpis.tally import LiveTally
 from ..records.attempts import CallRecords, Records, pbx_table
 from ..records.stream import RecordStream
 from ..scenario.schema import Scenario
-from .intervals import COUNT_PREFIXES, flatten, labels, mean_and_half_width, unflatten
+from .intervals import COUNT_PREFIXES, estimates, flatten, labels, unflatten
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -37,7 +38,7 @@ RECORDS = ("attempts", "calls", "none")
 
 
 def run_once(
-    scenario: Scenario,
+    scenario: Scenario | Network,
     seed,
     horizon: float,
     windows: list[tuple[float, float]],
@@ -52,10 +53,11 @@ def run_once(
     count KPIs while the run goes (memory flat in the number of calls), keeping one row per call or none.
     ``stream_to`` (a .csv or .parquet path) writes the attempt records there in chunks as the run goes,
     with KPIs counted live, so a run of any length keeps its records without holding them.
+    ``scenario`` may be an already compiled :class:`Network` (what tasks on other processes carry).
     """
     if records not in RECORDS:
         raise ValueError(f"records must be one of {', '.join(RECORDS)}, got {records!r}")
-    net = compile_network(scenario)
+    net = scenario if isinstance(scenario, Network) else compile_network(scenario)
     if stream_to is not None:
         tally = LiveTally(net, windows)
         with RecordStream(tally, stream_to) as stream:
@@ -134,10 +136,24 @@ def replications_table(summaries: list[dict]) -> pd.DataFrame:
     return _table(summaries)[0]
 
 
-def aggregate(summaries: list[dict], confidence: float) -> tuple[dict, dict, pd.DataFrame]:
-    """Mean tree, half-width tree and the per-replication table (one row each) of KPI summaries."""
+def aggregate(summaries: list[dict], confidence: float) -> tuple[dict, dict, pd.DataFrame, dict]:
+    """Mean tree, half-width tree, the per-replication table (one row each) of KPI summaries, and the
+    KPIs whose replications saw too few events for a Student-t interval (dotted path -> its pooled
+    events, trials-based interval ``low``/``high`` and method); their half-width is None, their mean
+    the pooled proportion."""
     frame, paths = _table(summaries)
-    mean, half = mean_and_half_width(frame, confidence)
+    table = estimates(frame, confidence)
+    mean, half = table["mean"], table["half_width"].astype(float)
+    few = {}
+    for column in table.index[table["method"] != "t"]:
+        row = table.loc[column]
+        few[column] = {
+            "events": float(row["events"]),
+            "low": float(row["low"]),
+            "high": float(row["high"]),
+            "method": "quasi-Poisson on pooled counts",
+        }
+        half[column] = math.nan
 
     def tree(values, extra=None):
         leaves = {
@@ -145,4 +161,4 @@ def aggregate(summaries: list[dict], confidence: float) -> tuple[dict, dict, pd.
         }
         return unflatten({**leaves, **(extra or {})})
 
-    return tree(mean, labels(summaries[0])), tree(half), frame
+    return tree(mean, labels(summaries[0])), tree(half), frame, few

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["kpi_table", "comparison_table"]
+__all__ = ["kpi_table", "comparison_table", "crosscheck_table", "sweep_table", "sizing_text"]
 
 _TRUNK_COLUMNS = [
     "attempts",
@@ -179,6 +179,12 @@ def kpi_table(summary: dict) -> str:
             f"  total {_fmt(costs['total'], cci.get('total'))}  per answered call "
             f"{_fmt(costs['per_answered_call'], cci.get('per_answered_call'))}"
         )
+    few = summary.get("few_events")
+    if few:
+        level = f"{summary['confidence']:.0%}"
+        lines += ["", f"too few events for mean ± half-width; {level} interval on pooled counts instead:"]
+        for kpi, row in few.items():
+            lines.append(f"  {kpi:<40} [{_num(row['low'])}, {_num(row['high'])}]  {row['events']:.0f} events")
     return "\n".join(lines)
 
 
@@ -226,4 +232,62 @@ def crosscheck_table(check) -> str:
         if count:
             lines.append(f"anomaly: {name} = {count}")
     lines.append("agree" if check.agrees else "DISAGREE: see the rows marked NO")
+    return "\n".join(lines)
+
+
+def _interval(row, kpi: str) -> str:
+    low, high = row.get(f"{kpi}.low"), row.get(f"{kpi}.high")
+    value = row.get(kpi)
+    if value is None or pd.isna(value):
+        return "-"
+    if low is None or high is None or pd.isna(low) or pd.isna(high):
+        return _num(float(value))
+    if kpi in str(row.get("few_events") or "").split(";"):  # an interval on pooled counts, not ±
+        return f"{_num(float(value))} [{_num(float(low))}, {_num(float(high))}] few events"
+    return f"{_num(float(value))} ± {_num((float(high) - float(low)) / 2)}"
+
+
+def sweep_table(table: pd.DataFrame, varied: list[str], kpis: list[str]) -> str:
+    """A sweep's table for the terminal: the varied fields, replications, and the chosen KPIs with their
+    intervals (``[low, high] few events`` where the interval is on pooled counts)."""
+    shown = [k if k in table.columns else f"kpis.{k}" for k in kpis]
+    rows = []
+    for _, r in table.iterrows():
+        row = {v: r[v] for v in varied}
+        row["reps"] = r["replications"]
+        if "precision_met" in table.columns:
+            row["precise"] = "yes" if r["precision_met"] else "no (budget)"
+        for kpi in shown:
+            row[kpi] = _interval(r, kpi)
+        rows.append(row)
+    return pd.DataFrame(rows).to_string(index=False)
+
+
+def _verdict(value, bound, note=None) -> str:
+    if value is None:
+        return f"not met ({note})" if note else "not met within the search"
+    return f"{value:g}" + (f" (bound {_num(bound)})" if bound is not None else "")
+
+
+def sizing_text(answer: dict) -> str:
+    """A sizing answer for the terminal: the value, the bound it met, the points tried, the failures."""
+    conf = answer["confidence"]
+    lines = [
+        f"{answer['path']} = {_verdict(answer['value'], answer['bound'], answer.get('note'))}",
+        f"target {answer['target']} met by the unfavourable end of the {conf:.0%} interval "
+        f"({answer['look_confidence']:.2%} at each look); started from {answer['start']['from']}",
+    ]
+    if "failures" in answer:
+        lines.append(f"without failures: {_verdict(answer['normal']['value'], answer['normal']['bound'])}")
+        lines.append("N-1 (each for the whole run):")
+        for f in answer["failures"]:
+            mark = "  <- binding" if f["failure"] == answer["binding"] else ""
+            lines.append(f"  {f['failure']:<28} {_verdict(f['value'], f['bound'], f.get('note'))}{mark}")
+    lines.append("points tried (no failure):")
+    for p in answer["points"]:
+        lines.append(
+            f"  {p['value']:>8g}  {p['verdict']:<9} {_num(p['mean'])} [{_num(p['low'])}, {_num(p['high'])}]"
+            f"  {p['replications']} replications{' (few events)' if p['interval'] != 't' else ''}"
+            + (f"  cost {_num(p['cost'])}" if p.get("cost") is not None else "")
+        )
     return "\n".join(lines)

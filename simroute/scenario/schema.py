@@ -24,6 +24,7 @@ from pydantic import (
 from ..errors import ScenarioError
 from . import codes
 from .distributions import Distribution, Duration, PositiveDuration
+from .units import parse_duration
 
 __all__ = [
     "Scenario",
@@ -470,7 +471,9 @@ class Scenario(_Model):
     name: Name
     description: str | None = None
     duration: PositiveDuration
-    warmup: Duration = 0.0
+    warmup: Union[float, Literal["auto"]] = Field(
+        default=0.0, description="time before the KPIs start, or auto (chosen by MSER-5 from the run)"
+    )
     seed: int = Field(default=0, ge=0, le=2**63 - 1)
     replications: int = Field(default=1, ge=1, le=100_000)
     settings: Settings = Field(default_factory=Settings)
@@ -482,6 +485,16 @@ class Scenario(_Model):
     trunk_groups: list[TrunkGroup] = Field(default_factory=list)
     dids: list[Did] = Field(min_length=1)
     faults: list[Fault] = Field(default_factory=list)
+
+    @field_validator("warmup", mode="before")
+    @classmethod
+    def _warmup(cls, value):
+        if value == "auto":
+            return value
+        try:
+            return parse_duration(value)
+        except ValueError as exc:
+            raise ValueError(f"{exc} (or auto)") from None
 
 
 def _loc(parts) -> str:
@@ -535,7 +548,7 @@ def _references(s: Scenario) -> list[tuple[str, str]]:
             seen.setdefault(value, i)
         return seen
 
-    if s.warmup >= s.duration:
+    if s.warmup != "auto" and s.warmup >= s.duration:
         problems.append(("warmup", f"must be shorter than duration ({s.warmup:g}s >= {s.duration:g}s)"))
     pops = unique(s.pops, lambda p: p.name, "pops", "name")
     lists = unique(s.number_lists, lambda n: n.name, "number_lists", "name")
