@@ -15,7 +15,7 @@ from .experiments.intervals import mean_and_half_width, t_quantile
 from .experiments.precision import Precision, Rounds
 from .experiments.progress import Progress
 from .experiments.replications import aggregate, replication_seeds, replications_table, run_many, run_once
-from .experiments.sizing import SizingSpec, failures_of, size_for, with_failure
+from .experiments.sizing import Sizing, SizingSpec, failures_of, size_for, with_failure
 from .experiments.sweep import SweepSpec, grid, run_sweep
 from .experiments.targets import parse_target
 from .experiments.vary import resolve
@@ -313,7 +313,7 @@ def size(
             (label, with_failure(scenario, fault, label)) for label, fault in failures_of(scenario, horizon)
         ]
     events = estimate_events(scenario, horizon) * first * 6 * len(cases)
-    results = {}
+    results: dict[str, Sizing] = {}
     with (
         executor_for(jobs, cluster, executor, events) as pool,
         Progress(first * 6 * len(cases), "runs", progress) as bar,
@@ -345,30 +345,29 @@ def size(
     if base.value is not None and base.evaluation is not None and cost:
         answer["cost"] = base.evaluation.cost
     if resilience:
-        failures = []
-        for label, found in results.items():
-            if label == "none":
-                continue
-            entry = {
+        found = {label: r for label, r in results.items() if label != "none"}
+        answer["failures"] = [
+            {
                 "failure": label,
-                "value": found.value,
-                "bound": found.evaluation.bound if found.evaluation is not None else None,
-                "points": [e.as_dict() for e in found.points],
+                "value": r.value,
+                "bound": r.evaluation.bound if r.evaluation is not None else None,
+                "points": [e.as_dict() for e in r.points],
+                **({"note": r.note} if r.note else {}),
             }
-            if found.note:
-                entry["note"] = found.note
-            failures.append(entry)
-        answer["failures"] = failures
-        unmet = [f for f in failures if f["value"] is None]
-        binding = unmet[0] if unmet else max(failures, key=lambda f: f["value"], default=None)
-        answer["binding"] = None if binding is None else binding["failure"]
+            for label, r in found.items()
+        ]
+        unmet = [label for label, r in found.items() if r.value is None]
+        met = {label: r.value for label, r in found.items() if r.value is not None}
+        binding = unmet[0] if unmet else (max(met, key=lambda label: met[label]) if met else None)
+        answer["binding"] = binding
         answer["normal"] = {"value": base.value, "bound": answer["bound"]}
         if base.value is None or unmet:
             answer["value"] = None
         else:
-            answer["value"] = max([base.value] + [f["value"] for f in failures])
-            if binding is not None and binding["value"] >= base.value:
-                answer["bound"] = binding["bound"]
+            answer["value"] = max([base.value, *met.values()])
+            if binding is not None and met[binding] >= base.value:
+                evaluation = found[binding].evaluation
+                answer["bound"] = evaluation.bound if evaluation is not None else None
     return answer
 
 

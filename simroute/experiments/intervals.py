@@ -148,7 +148,10 @@ def dispersion(frame: pd.DataFrame, column: str) -> float:
     The largest of: the spread between replications (Pearson's chi-square over its degrees of freedom);
     for a trunk's ``attempt_blocking``, the burstiness its time at capacity implies; for a call-level KPI,
     the burstiest resource of the scenario (every trunk, group and DID with a time congestion)."""
-    events, trials = _pooled(frame, column)
+    pooled = _pooled(frame, column)
+    if pooled is None:
+        return 1.0
+    events, trials = pooled
     head, _, leaf = column.rpartition(".")
     value = frame[column].to_numpy(float)
     n = frame[f"{head}.{PROPORTIONS[leaf]}"].to_numpy(float)
@@ -179,7 +182,10 @@ def pooled_interval(frame: pd.DataFrame, column: str, confidence: float) -> tupl
     is judged on its failures)."""
     from scipy.special import gammaincinv
 
-    events, trials = _pooled(frame, column)
+    pooled = _pooled(frame, column)
+    if pooled is None:
+        raise ValueError(f"{column} is not a proportion with its trials beside it")
+    events, trials = pooled
     flip = events > trials - events
     rare = trials - events if flip else events
     d = dispersion(frame, column)

@@ -53,10 +53,9 @@ class Precision:
         report, ok = {}, True
         for name in self.kpis:
             kpi = kpi_column(name, table.index)
-            row = table.loc[kpi]
-            half = float(row["half_width"])
-            allowed = self.absolute if self.absolute is not None else self.relative * abs(float(row["mean"]))
-            good = bool(np.isfinite(half) and half <= allowed and (self.absolute is not None or row["mean"]))
+            half, mean = float(table["half_width"][kpi]), float(table["mean"][kpi])
+            allowed = self.absolute if self.absolute is not None else (self.relative or 0.0) * abs(mean)
+            good = bool(np.isfinite(half) and half <= allowed and (self.absolute is not None or mean))
             report[kpi] = {"half_width": half, "allowed": allowed, "met": good}
             ok &= good
         return ok, report

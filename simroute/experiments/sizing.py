@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -164,6 +165,8 @@ def _offered_erlangs(scenario: Scenario, trunk: str) -> tuple[float, float] | No
         t = did.traffic
         if t is None:
             continue
+        if t.holding_time is None:
+            return None
         if t.steps is not None:
             return None
         peak = max(t.profile) if t.profile is not None else 1.0  # size for the busiest hour
@@ -303,7 +306,7 @@ def size_for(
                 if (
                     e.verdict == "meets"
                     and e.cost is not None
-                    and (tried[best].cost is None or e.cost < tried[best].cost)
+                    and (tried[best].cost is None or e.cost < (tried[best].cost or 0.0))
                 ):
                     best = v
             good = best
@@ -331,7 +334,7 @@ def _maximum(path: FieldPath) -> int | None:
 
 
 def _current(scenario: Scenario, path: FieldPath):
-    node: object = scenario
+    node: Any = scenario
     for step in path.steps:
         node = node[step] if isinstance(step, int) else getattr(node, step, None)
         if node is None:

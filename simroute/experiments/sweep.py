@@ -50,7 +50,8 @@ def grid(scenario: Scenario, vary) -> Grid:
     pairs = list(vary.items()) if isinstance(vary, dict) else list(vary)
     if not pairs:
         raise SimrouteError("a sweep needs at least one --vary PATH=VALUES")
-    paths, lists = [], []
+    paths: list[FieldPath] = []
+    lists: list[list] = []
     for path, values in pairs:
         resolved = resolve(scenario, path)
         if resolved.text in [p.text for p in paths]:
@@ -101,7 +102,7 @@ def point_row(spec: SweepSpec, values: tuple, summaries: list[dict], precision: 
     row["replications"] = len(summaries)
     if precision is not None:
         row["precision_met"] = precision["met"]
-    few = [kpi for kpi, r in table.iterrows() if r["method"] != "t"]
+    few = [str(kpi) for kpi in table.index[table["method"] != "t"]]
     row["few_events"] = ";".join(few)
     for kpi, r in table.iterrows():
         row[kpi] = _plain(r["mean"])
@@ -138,6 +139,7 @@ class Journal:
                 f.write(json.dumps({"sweep": fingerprint}) + "\n")
 
     def _read(self, fingerprint: str) -> None:
+        assert self.path is not None
         lines = self.path.read_text(encoding="utf-8").splitlines()
         try:
             head = json.loads(lines[0]) if lines else {}
@@ -180,7 +182,7 @@ def run_sweep(
     """
     journal = Journal(out, spec.fingerprint(), resume)
     todo = [i for i in range(len(spec.grid.points)) if i not in journal.rows]
-    networks = {}
+    networks: dict = {}
     for i in todo:
         values = spec.grid.points[i]
         variant = apply(spec.scenario, list(zip(spec.grid.paths, values)))

@@ -36,11 +36,11 @@ class FieldPath:
 
     text: str
     steps: tuple
-    model: type
+    model: type[BaseModel]
     field: str
 
 
-def _model_of(annotation) -> type | None:
+def _model_of(annotation) -> type[BaseModel] | None:
     """The pydantic model inside a field's type (``Endpoint | None``, ``list[Trunk]``), if any."""
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation
@@ -60,7 +60,7 @@ def _is_list(annotation) -> bool:
     return False
 
 
-def _key_of(model: type) -> str | None:
+def _key_of(model: type[BaseModel]) -> str | None:
     return next((k for k in _KEYS if k in model.model_fields), None)
 
 
@@ -70,7 +70,7 @@ def resolve(scenario: Scenario, text: str) -> FieldPath:
     if not text or any(p == "" for p in parts):
         raise VaryError(f"{text!r}: a path is field names joined by dots, e.g. trunks.pbx-fra.capacity_limit")
     node: object = scenario
-    model: type = Scenario
+    model: type[BaseModel] = Scenario
     steps: list = []
     done: list[str] = []
     i = 0
@@ -88,9 +88,8 @@ def resolve(scenario: Scenario, text: str) -> FieldPath:
         sub = _model_of(annotation)
         if i == len(parts):
             if sub is not None:
-                raise VaryError(
-                    f"{text}: {part} is a {'list' if _is_list(annotation) else 'block'} of fields, not a value"
-                )
+                kind = "list" if _is_list(annotation) else "block"
+                raise VaryError(f"{text}: {part} is a {kind} of fields, not a value")
             return FieldPath(text, tuple(steps), model, part)
         if sub is None:
             raise VaryError(f"{text}: {'.'.join(done)} is a value, it has no field {parts[i]!r}")
