@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     PrivateAttr,
@@ -55,6 +56,19 @@ Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Share = Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]
 Rate = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+
+
+def _warmup(value: object) -> object:
+    """A warm-up is a duration, or ``auto`` (chosen from the run by MSER-5)."""
+    if value == "auto":
+        return value
+    try:
+        return parse_duration(value)
+    except ValueError as exc:
+        raise ValueError(f"{exc} (or auto)") from None
+
+
+Warmup = Annotated[Union[float, Literal["auto"]], BeforeValidator(_warmup)]
 
 
 def _takes_numbers(annotation) -> bool:
@@ -471,7 +485,7 @@ class Scenario(_Model):
     name: Name
     description: str | None = None
     duration: PositiveDuration
-    warmup: Union[float, Literal["auto"]] = Field(
+    warmup: Warmup = Field(
         default=0.0, description="time before the KPIs start, or auto (chosen by MSER-5 from the run)"
     )
     seed: int = Field(default=0, ge=0, le=2**63 - 1)
@@ -485,16 +499,6 @@ class Scenario(_Model):
     trunk_groups: list[TrunkGroup] = Field(default_factory=list)
     dids: list[Did] = Field(min_length=1)
     faults: list[Fault] = Field(default_factory=list)
-
-    @field_validator("warmup", mode="before")
-    @classmethod
-    def _warmup(cls, value):
-        if value == "auto":
-            return value
-        try:
-            return parse_duration(value)
-        except ValueError as exc:
-            raise ValueError(f"{exc} (or auto)") from None
 
 
 def _loc(parts) -> str:
