@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from concurrent.futures import Executor
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .engine.network import compile_network
 from .errors import ScenarioError
@@ -24,6 +24,9 @@ from .io.files import write_records
 from .kpis.result import Result
 from .scenario.schema import load_scenario
 from .scenario.units import parse_duration
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["simulate", "compare", "Comparison", "sweep", "size"]
 

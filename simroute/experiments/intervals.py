@@ -200,6 +200,8 @@ def estimates(frame: pd.DataFrame, confidence: float) -> pd.DataFrame:
     """Per KPI column of ``frame`` (one row per replication): ``mean``, ``half_width``, ``low``, ``high``,
     ``method`` (``t``: Student-t over replications; ``pooled``: too few events, see
     :func:`pooled_interval`) and ``events`` (pooled events of a proportion, else NaN)."""
+    import pandas as pd
+
     mean, half = mean_and_half_width(frame, confidence)
     rows = {}
     for column in frame.columns:

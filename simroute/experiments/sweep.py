@@ -16,9 +16,9 @@ import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from ..engine.network import compile_network
 from ..errors import SimrouteError
@@ -27,6 +27,9 @@ from .intervals import estimates
 from .precision import Precision, Rounds, run_rounds
 from .replications import replications_table
 from .vary import FieldPath, apply, parse_values, resolve
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 __all__ = ["Grid", "SweepSpec", "grid", "run_sweep", "JOURNAL"]
 
@@ -215,6 +218,8 @@ def run_sweep(
         on_replication=None if progress is None else progress.advance,
         on_round=None if progress is None else progress.grow,
     )
+    import pandas as pd
+
     rows = [journal.rows[i] for i in range(len(spec.grid.points))]
     frame = pd.DataFrame(rows)
     frame.index.name = "point"

@@ -236,6 +236,8 @@ def crosscheck_table(check) -> str:
 
 
 def _interval(row, kpi: str) -> str:
+    import pandas as pd
+
     low, high = row.get(f"{kpi}.low"), row.get(f"{kpi}.high")
     value = row.get(kpi)
     if value is None or pd.isna(value):
@@ -250,6 +252,8 @@ def _interval(row, kpi: str) -> str:
 def sweep_table(table: pd.DataFrame, varied: list[str], kpis: list[str]) -> str:
     """A sweep's table for the terminal: the varied fields, replications, and the chosen KPIs with their
     intervals (``[low, high] few events`` where the interval is on pooled counts)."""
+    import pandas as pd
+
     shown = [k if k in table.columns else f"kpis.{k}" for k in kpis]
     rows = []
     for _, r in table.iterrows():
