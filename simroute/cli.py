@@ -115,6 +115,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_execution(siz)
     add_budget_arguments(siz)
+    _add_import(sub)
     sub.add_parser("schema", help="print the scenario JSON Schema (for editors)")
     val = sub.add_parser(
         "validate", help="run the built-in validation suite against exact teletraffic results"
@@ -133,6 +134,33 @@ def _parser() -> argparse.ArgumentParser:
     )
     cc.add_argument("--json", action="store_true", help="print the side-by-side table as JSON")
     return parser
+
+
+def _add_import(sub) -> None:
+    imp = sub.add_parser("import", help="write a scenario from another system's configuration")
+    kinds = imp.add_subparsers(dest="source", required=True)
+    didww = kinds.add_parser(
+        "didww", help="DIDWW API JSON:API documents (trunks, groups, POPs, DIDs, capacity)"
+    )
+    didww.add_argument("files", type=Path, nargs="+", help="JSON:API documents, in any combination and order")
+    didww.add_argument("-o", "--output", type=Path, help="scenario YAML to write (default: standard output)")
+
+
+def _import(args) -> int:
+    import warnings
+
+    from .io import didww
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", didww.DidwwWarning)
+        scenario = didww.import_documents(args.files)
+    for w in caught:
+        print(f"simroute: warning: {w.message}", file=sys.stderr)
+    if args.output is None:
+        print(didww.scenario_text(scenario), end="")
+    else:
+        didww.write_scenario(scenario, args.output)
+    return 0
 
 
 def _add_overrides(parser, json_help: str):
@@ -377,6 +405,8 @@ def main(argv: list[str] | None = None) -> int:
             return _sweep(args)
         if args.command == "size":
             return _size(args)
+        if args.command == "import":
+            return _import(args)
         return _compare(args) if args.command == "compare" else _run(args)
     except SimrouteError as exc:
         lines = str(exc).splitlines()
