@@ -35,7 +35,14 @@ SIP_OF_ID = dict(
 )
 SIP_OF_ID[1505] = "ringing_timeout"
 
-RELEVANT = {"voice_in_trunks", "voice_in_trunk_groups", "pops", "dids", "capacity_pools", "shared_capacity_groups"}
+RELEVANT = {
+    "voice_in_trunks",
+    "voice_in_trunk_groups",
+    "pops",
+    "dids",
+    "capacity_pools",
+    "shared_capacity_groups",
+}
 
 
 def _types(doc: dict) -> set[str]:
@@ -77,7 +84,9 @@ def _run_checks(scenario: dict, docs: list):
     for did in loaded.dids:
         stats = per_did[did.number]
         assert stats["offered"] > 0, did.number  # 240 expected a day at the default 10/h
-        no_channel = did.channels_included == 0 and not did.dedicated_channels and not did.shared_capacity_group
+        no_channel = (
+            did.channels_included == 0 and not did.dedicated_channels and not did.shared_capacity_group
+        )
         assert (stats["answered"] == 0) == no_channel, (did.number, stats)
 
 
@@ -92,7 +101,9 @@ def test_every_sdk_fixture_imports_loads_and_runs(path):
     _run_checks(_quiet_import(docs), docs)
 
 
-@pytest.mark.parametrize("name,status,body", list(_cassette_bodies()), ids=lambda v: v if isinstance(v, str) else "")
+@pytest.mark.parametrize(
+    "name,status,body", list(_cassette_bodies()), ids=lambda v: v if isinstance(v, str) else ""
+)
 def test_every_recorded_sandbox_response_imports_or_is_refused(name, status, body):
     if status >= 400:
         with pytest.raises(DocumentError, match=r"/errors: an API error response.*422"):
@@ -243,7 +254,9 @@ def test_unknown_attributes_warn_once_each():
 def test_a_relationship_to_a_missing_resource_names_it():
     docs = _account()
     docs[0]["data"][0]["relationships"]["pop"]["data"]["id"] = "p-nowhere"
-    with pytest.raises(DocumentError, match=r"/data/0/relationships/pop/data: .*pops p-nowhere.*in none of the documents"):
+    with pytest.raises(
+        DocumentError, match=r"/data/0/relationships/pop/data: .*pops p-nowhere.*in none of the documents"
+    ):
         import_documents(docs)
 
 
@@ -279,12 +292,22 @@ def _bad(tmp_path, name: str, content: bytes | str) -> Path:
         ("binary.json", b"\x1f\x8b\x08\x00garbage", "not UTF-8"),
         (
             "types.json",
-            json.dumps({"data": {"id": "x", "type": "voice_in_trunks", "attributes": {"name": "a", "priority": "1"}}}),
+            json.dumps(
+                {"data": {"id": "x", "type": "voice_in_trunks", "attributes": {"name": "a", "priority": "1"}}}
+            ),
             "/data/attributes/priority: input should be a valid integer",
         ),
         (
             "range.json",
-            json.dumps({"data": {"id": "x", "type": "voice_in_trunks", "attributes": {"name": "a", "ringing_timeout": 90}}}),
+            json.dumps(
+                {
+                    "data": {
+                        "id": "x",
+                        "type": "voice_in_trunks",
+                        "attributes": {"name": "a", "ringing_timeout": 90},
+                    }
+                }
+            ),
             "/data/attributes/ringing_timeout",
         ),
         (
