@@ -65,6 +65,13 @@ def _parser() -> argparse.ArgumentParser:
         help="keep every attempt (default), one row per call, none (KPIs counted live, memory "
         "flat), or stream the attempts to --out in chunks while the run goes",
     )
+    run.add_argument(
+        "--cdr-format",
+        choices=["simroute", "didww"],
+        default="simroute",
+        help="didww: write the attempts to --out as cdr.csv, a DIDWW 2026-style export (simroute fit "
+        "reads it)",
+    )
     _add_statistics(run)
     run.add_argument("--batches", type=int, help="batch means over one long run instead of replications")
     add_budget_arguments(run)
@@ -144,6 +151,37 @@ def _add_import(sub) -> None:
     )
     didww.add_argument("files", type=Path, nargs="+", help="JSON:API documents, in any combination and order")
     didww.add_argument("-o", "--output", type=Path, help="scenario YAML to write (default: standard output)")
+    didww.add_argument(
+        "--traffic",
+        type=Path,
+        help="a traffic.yaml from simroute fit: its DIDs' traffic and trunks' endpoints",
+    )
+    fit = sub.add_parser(
+        "fit", help="fit traffic and endpoint behaviour from a CDR export (DIDWW or plain CSV)"
+    )
+    fit.add_argument("cdr", type=Path, help="CDR export, .csv or .csv.gz (DIDWW 2017 or 2026 columns)")
+    fit.add_argument("-o", "--output", type=Path, help="traffic YAML to write (default: standard output)")
+    fit.add_argument("--resolution", default="15min", help="interval of the arrival counts (default 15min)")
+    fit.add_argument(
+        "--duration-rounding",
+        choices=["ceil", "round", "floor"],
+        default="ceil",
+        help="how the export made whole seconds of durations (default ceil: billed per started second)",
+    )
+    fit.add_argument("--alpha", type=float, default=0.01, help="level of the goodness-of-fit tests (0.01)")
+
+
+def _fit(args) -> int:
+    from .io import fit
+
+    fitted = fit.fit_cdr(
+        args.cdr, resolution=args.resolution, rounding=args.duration_rounding, alpha=args.alpha
+    )
+    if args.output is None:
+        print(fit.fit_text(fitted), end="")
+    else:
+        fit.write_fit(fitted, args.output)
+    return 0
 
 
 def _import(args) -> int:
@@ -154,6 +192,11 @@ def _import(args) -> int:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", didww.DidwwWarning)
         scenario = didww.import_documents(args.files)
+        if args.traffic is not None:
+            from .io.fit import apply_fit
+
+            fitted = apply_fit(scenario, args.traffic)
+            scenario = didww.Imported(fitted, [*scenario.notes, f"traffic and endpoints from {args.traffic}"])
     for w in caught:
         print(f"simroute: warning: {w.message}", file=sys.stderr)
     if args.output is None:
@@ -296,6 +339,10 @@ def _run(args) -> int:
         if args.out is None:
             raise SimrouteError("--records stream writes the records to --out: give an output folder")
         stream_to, records = records_path(args.out, "attempts", args.format), "attempts"
+    if args.cdr_format == "didww" and (args.out is None or args.records != "attempts"):
+        raise SimrouteError(
+            "--cdr-format didww writes every attempt to --out: give --out, with --records attempts"
+        )
     scenario = load_scenario(args.scenario)
     check_budget(
         scenario,
@@ -317,7 +364,11 @@ def _run(args) -> int:
         stream_to=stream_to,
     )
     if args.out is not None:
-        if stream_to is None and records == "attempts":
+        if args.cdr_format == "didww":
+            from .io.cdr import write_didww
+
+            write_didww(result, args.out / "cdr.csv")
+        elif stream_to is None and records == "attempts":
             write_records(result.attempts, args.out, "attempts", args.format)
         elif records == "calls":
             write_records(result.calls, args.out, "calls", args.format)
@@ -407,6 +458,8 @@ def main(argv: list[str] | None = None) -> int:
             return _size(args)
         if args.command == "import":
             return _import(args)
+        if args.command == "fit":
+            return _fit(args)
         return _compare(args) if args.command == "compare" else _run(args)
     except SimrouteError as exc:
         lines = str(exc).splitlines()

@@ -15,8 +15,9 @@ from simroute.cli import main
 from simroute.io.didww import DidwwWarning, import_documents, write_scenario
 from simroute.io.jsonapi import DocumentError
 from simroute.scenario.schema import load_scenario
+from tests.paths import ROOT
 
-HERE = Path(__file__).parent / "fixtures" / "didww"
+HERE = ROOT / "tests" / "fixtures" / "didww"
 JAVA = HERE / "java-sdk/src/test/resources/fixtures"
 GO = HERE / "go-sdk/testdata/fixtures"
 PHP = HERE / "php-sdk-cassettes/tests/fixtures"
