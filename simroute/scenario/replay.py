@@ -93,8 +93,17 @@ def _verdict(text: str, row: int, column: str) -> tuple[int, int, float]:
     )
 
 
-def read_trace(path: Path) -> ReplayTrace:
-    """Read and check a plain replay CSV (see the module docstring)."""
+def read_trace(path: Path, did: str | None = None) -> ReplayTrace:
+    """Read and check a plain replay CSV (see the module docstring), or DID ``did``'s calls in a DIDWW
+    CDR export (:func:`simroute.scenario.trace.didww_replay`; any file without a ``time_start`` column)."""
+    if not _plain(path):
+        from .trace import TraceError, didww_replay
+
+        try:
+            export = didww_replay(path, did or "", (ANSWER, REJECT, RING))
+        except TraceError as exc:
+            raise TraceProblem(str(exc).removeprefix(f"{path}: ")) from None
+        return ReplayTrace(str(path), *export)
     try:
         f = open(path, newline="", encoding="utf-8")
     except OSError as exc:
@@ -165,6 +174,19 @@ def read_trace(path: Path) -> ReplayTrace:
         callers=[callers[i] for i in order] if callers else None,
         verdicts=verdicts,
     )
+
+
+def _plain(path: Path) -> bool:
+    """Whether a trace is a plain CSV (its header names ``time_start``); gzip is a DIDWW export."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(4096)
+    except OSError:
+        return True  # read_trace reports it
+    if head[:2] == b"\x1f\x8b":
+        return False
+    first = head.split(b"\n", 1)[0].decode("utf-8", "replace")
+    return "time_start" in [c.strip() for c in first.split(",")] or not first.strip()
 
 
 def caller_text(traces: list[ReplayTrace | None], code: int) -> str:

@@ -681,7 +681,7 @@ def _read_replays(scenario: Scenario) -> list[tuple[str, str]]:
             continue
         where = f"dids[{i}].traffic.replay"
         try:
-            trace = read_trace(Path(d.traffic.replay))
+            trace = read_trace(Path(d.traffic.replay), d.number)
         except TraceProblem as exc:
             problems.append((where, f"{d.traffic.replay}: {exc}"))
             continue

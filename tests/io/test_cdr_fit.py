@@ -240,3 +240,80 @@ def test_the_error_lists_the_required_columns(tmp_path, capsys):
     err = capsys.readouterr().err
     for column in ("Date/Time Start (UTC)", "Destination DID", "Date/Time (UTC)", "Duration (secs)"):
         assert column in err
+
+
+# --- replaying DIDWW exports -----------------------------------------------------------------------
+
+
+def _two_dids() -> dict:
+    s = _scenario(profile=None)
+    s["duration"] = "3h"
+    second = {
+        **s["dids"][0],
+        "number": "4930999999",
+        "traffic": {**s["dids"][0]["traffic"], "calls_per_hour": 60},
+    }
+    s["dids"].append(second)
+    return s
+
+
+def test_replaying_didww_cdrs_gives_the_same_offered_calls_call_for_call(tmp_path):
+    original = simroute.simulate(_two_dids())
+    write_didww(original, tmp_path / "traces" / "cdr.csv.gz")
+    replay = _two_dids()
+    for did in replay["dids"]:
+        did["traffic"] = {"replay": "traces/cdr.csv.gz"}  # relative: against the scenario file
+    path = tmp_path / "replay.yaml"
+    path.write_text(yaml.safe_dump(replay))
+    want = original.calls.sort_values(["did", "time_arrival"], kind="stable")
+    for seed in (1, 2):  # the same calls in every replication
+        got = simroute.simulate(path, seed=seed).calls.sort_values(["did", "time_arrival"], kind="stable")
+        assert len(got) == len(want)
+        assert list(got["did"]) == list(want["did"])
+        assert (
+            got["time_arrival"].to_numpy() == np.floor(want["time_arrival"].to_numpy())
+        ).all()  # to the second
+        assert list(got["caller"]) == list(want["caller"])
+        # the export's endpoint verdicts replay too: every call ends as it did
+        assert list(got["outcome"]) == list(want["outcome"])
+
+
+def test_a_replayed_export_keeps_callers_as_text(tmp_path):
+    header = ",".join(DIDWW_2026_COLUMNS) + "\n"
+    rows = [
+        [
+            "2026-03-02 10:00:00",
+            "2026-03-02 10:00:02",
+            "2026-03-02 10:01:00",
+            "Success",
+            "+4930111",
+            "",
+            "4930123",
+        ],
+        ["2026-03-02 10:05:00", "", "2026-03-02 10:05:01", "Failed", "0049301", "", "4930123"],
+        ["2026-03-02 10:06:00", "2026-03-02 10:06:01", "2026-03-02 10:07:00", "Success", "", "", "4930123"],
+    ]
+    tails = [["58", "1", "200", "OK", "Origination", "t"], ["0", "1", "486", "Busy Here", "Destination", "t"]]
+    tails.append(["59", "1", "200", "OK", "Origination", "t"])
+    lines = [",".join(r + t + ["", "", "", "0", "0"]) for r, t in zip(rows, tails)]
+    (tmp_path / "cdr.csv").write_text(header + "\n".join(lines) + "\n")
+    (tmp_path / "s.yaml").write_text(
+        "name: r\nduration: 1d\ntrunks: [{name: t, rerouting_codes: none}]\n"
+        "dids: [{number: '4930123', route: {trunk: t}, traffic: {replay: cdr.csv}}]\n"
+    )
+    a = simroute.simulate(tmp_path / "s.yaml").attempts
+    assert list(a["caller"]) == ["+4930111", "0049301", ""]
+    assert list(a["time_start"]) == [36000.0, 36300.0, 36360.0]  # from midnight UTC of the first call
+    assert list(a["cause"]) == [200, 486, 200]
+    assert list(a["duration"]) == [58.0, 0.0, 59.0]
+
+
+def test_replaying_a_did_the_export_lacks_is_one_clear_line(tmp_path, capsys):
+    write_didww(simroute.simulate(_two_dids(), duration="10m"), tmp_path / "cdr.csv")
+    s = _two_dids()
+    s["dids"][0]["number"] = "4930555"
+    s["dids"][0]["traffic"] = {"replay": "cdr.csv"}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(s))
+    assert main(["run", str(tmp_path / "s.yaml")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "dids[0].traffic.replay" in err and "no call to DID 4930555" in err
