@@ -333,15 +333,15 @@ def didww_replay(path: Path, did: str, kinds: tuple[int, int, int]):
         connect = cdr["connect"].to_numpy() - origin if "connect" in cdr else np.full(len(cdr), np.nan)
         timeout = response.str.contains("ringing timeout").to_numpy()
         for name in sorted(t for t in set(cdr["trunk"]) if t):
-            kinds, codes_, delays = np.zeros(n, np.int8), np.zeros(n, np.int32), np.zeros(n)
+            kind, codes_, delays = np.zeros(n, np.int8), np.zeros(n, np.int32), np.zeros(n)
             for i in np.flatnonzero((cdr["trunk"] == name).to_numpy()):
                 k = rank[call[i]]
                 if answered[i] and not math.isnan(connect[i]):
-                    kinds[k], codes_[k], delays[k] = ANSWER, 200, max(connect[i] - start[i], 0.0)
+                    kind[k], codes_[k], delays[k] = ANSWER, 200, max(connect[i] - start[i], 0.0)
                 elif timeout[i]:
-                    kinds[k] = RING
+                    kind[k] = RING
                 elif far is not None and far[i] and 400 <= code[i] <= 699:
-                    kinds[k], codes_[k], delays[k] = REJECT, int(code[i]), max(end[i] - start[i], 0.0)
-            verdicts[name] = (kinds, codes_, delays)
+                    kind[k], codes_[k], delays[k] = REJECT, int(code[i]), max(end[i] - start[i], 0.0)
+            verdicts[name] = (kind, codes_, delays)
     callers = [str(c) for c in cdr["source"].to_numpy()[first][order]]
     return start[first][order], durations[order], callers, verdicts
