@@ -514,7 +514,10 @@ class _Capacity:
         self.groups: list[dict] = []
         self.group_names: dict[str, str] = {}
         self.group_of_did: dict[str, str] = {}
+        self.pool_of_group: dict[str, str] = {}  # a pool's shared_capacity_groups: the other side
         for item in imp.of("capacity_pools"):
+            for scg in imp.target(item, ("shared_capacity_groups",), "shared_capacity_groups") or []:
+                self.pool_of_group[scg.id] = item.id
             pool = imp.attrs[(item.type, item.id)]
             self.pool_names[item.id] = name = _unique(pool.name, set(self.pool_names.values()))
             price = _money(pool.monthly_price, item, "monthly_price")
@@ -544,6 +547,8 @@ class _Capacity:
         found = self.imp.target(item, ("capacity_pool",), "capacity_pools")
         if found:
             return self.pool_names[found[0].id]
+        if item.id in self.pool_of_group:
+            return self.pool_names[self.pool_of_group[item.id]]
         name = f"capacity pool of {who}"
         if name not in self.pool_names.values():
             self.imp.warn(

@@ -352,3 +352,12 @@ def test_a_recorded_422_is_refused():
     for _, body in bodies:
         with pytest.raises(DocumentError, match="422"):
             import_documents([body])
+
+
+def test_a_pools_shared_groups_take_the_pool_from_the_pools_side():
+    """capacity_pools/show.json includes its shared capacity groups, linked from the pool only."""
+    scenario = load_scenario(_quiet_import([TRUNKS, JAVA / "capacity_pools/show.json"]))
+    pool = json.loads((JAVA / "capacity_pools/show.json").read_text())["data"]["attributes"]["name"]
+    assert scenario.shared_capacity_groups
+    assert {g.capacity_pool for g in scenario.shared_capacity_groups} == {pool}
+    assert [p.name for p in scenario.capacity_pools] == [pool]
