@@ -240,9 +240,10 @@ def read_cdr(source) -> tuple[pd.DataFrame, str]:
 
 
 def answered_rows(cdr: pd.DataFrame) -> np.ndarray:
-    """Which attempts were answered: SIP 200, else (no code column) a billed duration above zero."""
+    """Which attempts were answered: SIP 200, else (no code) a billed duration above zero."""
     if "code" in cdr:
-        return (cdr["code"] == 200).to_numpy()
+        code = cdr["code"].to_numpy()
+        return (code == 200) | (np.isnan(code) & (cdr["duration"].to_numpy() > 0))
     if "connect" in cdr:
         return cdr["connect"].notna().to_numpy()
     return (cdr["duration"] > 0).to_numpy()
