@@ -221,7 +221,7 @@ class _Import:
             source, where = item.where(prefix[0] if prefix else str(head))
             if not prefix and head is not None and head not in item.origin:
                 where += "/attributes"
-            tail = loc if prefix else loc[1:]
+            tail = [*prefix[1:], *loc] if prefix else loc[1:]
             tail = tail if error["type"] != "missing" else tail[:-1]
             where += "".join(f"/{p}" for p in tail)
             if error["type"] == "missing":
@@ -234,7 +234,7 @@ class _Import:
         for extra in parsed.model_extra or {}:
             source, where = item.where(prefix[0] if prefix else extra)
             if prefix:
-                where += f"/{extra}"
+                where += "".join(f"/{p}" for p in (*prefix[1:], extra))
             self.warn(
                 (item.type, *prefix, extra),
                 source,

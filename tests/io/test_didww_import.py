@@ -250,6 +250,7 @@ def test_unknown_attributes_warn_once_each():
     assert sum("'brand_new_field'" in m for m in messages) == 1
     assert sum("'another_new_one'" in m for m in messages) == 1
     assert any("/data/0/attributes/brand_new_field" in m for m in messages)
+    assert any("/data/0/attributes/configuration/attributes/another_new_one" in m for m in messages)
 
 
 def test_a_relationship_to_a_missing_resource_names_it():
@@ -310,6 +311,22 @@ def _bad(tmp_path, name: str, content: bytes | str) -> Path:
                 }
             ),
             "/data/attributes/ringing_timeout",
+        ),
+        (
+            "dst.json",
+            json.dumps(
+                {
+                    "data": {
+                        "id": "x",
+                        "type": "voice_in_trunks",
+                        "attributes": {
+                            "name": "a",
+                            "configuration": {"type": "pstn_configurations", "attributes": {"dst": 4930}},
+                        },
+                    }
+                }
+            ),
+            "/data/attributes/configuration/attributes/dst: input should be a valid string",
         ),
         (
             "badid.json",
