@@ -37,16 +37,9 @@ class DidwwWarning(UserWarning):
     """Something in the documents simroute skips (an unknown attribute, an unrouted DID...)."""
 
 
-#: [V] DIDWW's re-routing disconnect code ids -> SIP code (1505: DIDWW's internal Ringing timeout).
-#: The one place the importer reads them from: the scenario's own table when it has one.
-REROUTING_IDS: dict[int, int] = getattr(codes, "DIDWW_REROUTING_IDS", None) or {
-    56: 400, 57: 401, 58: 402, 59: 403, 60: 404, 64: 408, 65: 409, 66: 410, 67: 412, 68: 413,
-    69: 414, 70: 415, 71: 416, 72: 417, 73: 420, 74: 421, 75: 422, 76: 423, 77: 424, 78: 428,
-    79: 429, 80: 433, 81: 436, 82: 437, 83: 438, 84: 480, 86: 482, 87: 483, 88: 484, 89: 485,
-    90: 486, 91: 487, 92: 488, 96: 494, 97: 500, 98: 501, 99: 502, 100: 503, 101: 504, 102: 505,
-    103: 513, 104: 580, 105: 600, 106: 603, 107: 604, 108: 606,
-    1505: codes.RINGING_TIMEOUT,
-}  # fmt: skip
+#: [V] DIDWW's re-routing disconnect code ids -> SIP code (1505: DIDWW's internal Ringing timeout): the
+#: scenario's own table, so the loader and the importer read the same ids.
+REROUTING_IDS: dict[int, int] = codes.DIDWW_REROUTING_IDS
 
 #: What the API does not hold, filled in on import (and listed at the top of the written file).
 DEFAULTS = {
