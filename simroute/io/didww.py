@@ -93,6 +93,10 @@ _SIP_KNOWN = set(
 )
 
 
+#: Trunk configurations of older API versions (2017-09-18), imported as SIP trunks.
+_VOIP_CONFIGURATIONS = {"iax2_configurations", "h323_configurations"}
+
+
 class SipConfiguration(_Attrs):
     sip_timer_b: Annotated[int, Field(ge=1)] | None = None  # milliseconds
     rerouting_disconnect_code_ids: list[int] | None = None
@@ -344,13 +348,20 @@ def _trunk(imp: _Import, item: Stored, attrs: TrunkAttributes, name: str, pops: 
         codes_ = _rerouting(imp, item, sip)
         if codes_ is not None:
             out["rerouting_codes"] = codes_
+    elif config_type in _VOIP_CONFIGURATIONS:
+        # [V] older API versions also had IAX2 and H.323 trunks: routing treats them as any VoIP trunk
+        imp.warn(
+            ("voip", config_type),
+            *item.where("configuration"),
+            f"{config_type} trunks are modelled as SIP trunks (routing, caps and timeouts; not signalling)",
+        )
     else:
         source, where = item.where("configuration")
         raise DocumentError(
             source,
             where + "/type",
             f"configuration type {config_type!r} is not one simroute models (sip_configurations, "
-            "pstn_configurations)",
+            f"pstn_configurations, {', '.join(sorted(_VOIP_CONFIGURATIONS))})",
         )
     pop = imp.target(item, ("pop",), "pops")
     if pop:

@@ -378,3 +378,16 @@ def test_a_pools_shared_groups_take_the_pool_from_the_pools_side():
     assert scenario.shared_capacity_groups
     assert {g.capacity_pool for g in scenario.shared_capacity_groups} == {pool}
     assert [p.name for p in scenario.capacity_pools] == [pool]
+
+
+def test_older_voip_configurations_import_as_sip_trunks_with_a_warning():
+    doc = json.loads((JAVA / "voice_in_trunks/create_sip_with_rerouting.json").read_text())
+    doc["data"]["attributes"]["configuration"] = {"type": "iax2_configurations", "attributes": {"host": "x"}}
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        scenario = load_scenario(import_documents([doc]))
+    assert scenario.trunks[0].kind == "sip"
+    assert any("iax2_configurations trunks are modelled as SIP" in str(w.message) for w in caught)
+    doc["data"]["attributes"]["configuration"]["type"] = "carrier_pigeon_configurations"
+    with pytest.raises(DocumentError, match=r"/data/attributes/configuration/type: configuration type"):
+        import_documents([doc])
