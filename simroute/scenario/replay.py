@@ -177,7 +177,7 @@ def read_trace(path: Path, did: str | None = None) -> ReplayTrace:
 
 
 def _plain(path: Path) -> bool:
-    """Whether a trace is a plain CSV (its header names ``time_start``); gzip is a DIDWW export."""
+    """Whether a trace is a plain CSV: not gzip, and no DIDWW ``Date/Time ...`` column in its header."""
     try:
         with open(path, "rb") as f:
             head = f.read(4096)
@@ -185,8 +185,8 @@ def _plain(path: Path) -> bool:
         return True  # read_trace reports it
     if head[:2] == b"\x1f\x8b":
         return False
-    first = head.split(b"\n", 1)[0].decode("utf-8", "replace")
-    return "time_start" in [c.strip() for c in first.split(",")] or not first.strip()
+    first = [c.strip().strip('"') for c in head.split(b"\n", 1)[0].decode("utf-8", "replace").split(",")]
+    return not any(c.startswith("Date/Time") for c in first)  # DIDWW's exports start with their times
 
 
 def caller_text(traces: list[ReplayTrace | None], code: int) -> str:
