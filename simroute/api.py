@@ -7,6 +7,7 @@ from concurrent.futures import Executor
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+from .engine.heap import keep_freed_memory
 from .engine.network import compile_network
 from .errors import ScenarioError
 from .experiments.budget import estimate_events
@@ -72,6 +73,7 @@ def simulate(
     records: str = "attempts",
     stream_to=None,
     audit: bool = False,
+    tune_heap: bool = False,
 ) -> Result:
     """Run ``scenario`` (a path, a dict or a Scenario) and return its :class:`Result`.
 
@@ -79,8 +81,12 @@ def simulate(
     ``replications``) above 1, the summary holds means and a ``ci95`` tree of Student-t half-widths at
     ``confidence``; ``batches`` instead splits one long run after the warm-up into equal batches (batch
     means). ``jobs`` runs replications in local processes; ``executor`` on any Executor (e.g. Dask's).
-    ``audit=True`` checks every cap after every event (slower; for tests).
+    ``audit=True`` checks every cap after every event (slower; for tests). ``tune_heap=True`` sets the C
+    allocator's thresholds for this whole process so that runs reuse freed heap (glibc only; see
+    :mod:`simroute.engine.heap`): an opt-in, since it changes the process, not just the run.
     """
+    if tune_heap:
+        keep_freed_memory()
     scenario, seed, horizon = _prepare(scenario, seed, duration)
     n = replications if replications is not None else scenario.replications
     scenario, chosen = _auto_warmup(scenario, seed, horizon, 1 if batches else n)

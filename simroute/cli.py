@@ -74,6 +74,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     _add_statistics(run)
     run.add_argument("--batches", type=int, help="batch means over one long run instead of replications")
+    run.add_argument(
+        "--tune-heap",
+        action="store_true",
+        help="let this process keep freed heap for reuse (glibc malloc thresholds; faster long runs)",
+    )
     add_budget_arguments(run)
     cmp = sub.add_parser("compare", help="compare two variants on common random numbers")
     cmp.add_argument("a", type=Path, help="scenario A (the baseline)")
@@ -362,6 +367,7 @@ def _run(args) -> int:
         jobs=args.jobs or cores(),
         records=records,
         stream_to=stream_to,
+        tune_heap=args.tune_heap,
     )
     if args.out is not None:
         if args.cdr_format == "didww":

@@ -1,9 +1,10 @@
 """The event loop: the only module that knows SimPy.
 
 No SimPy process per call, and no SimPy event object per step: a call in flight is one slotted object
-that SimPy schedules directly as its own event (attempt end, hang-up). Each finished attempt packs one
-64-byte row onto a bytearray (see :mod:`simroute.records`), never a Python object per row. Random
-numbers come in numpy batches from named streams.
+that SimPy schedules directly as its own event (attempt end, hang-up), through :mod:`.clock`, the one
+module that touches SimPy's internals. Each finished attempt packs one 64-byte row onto a bytearray
+(:mod:`.rows`), never a Python object per row; a run that does not keep its rows hands them to a
+:class:`~.sink.RowSink` in chunks. Random numbers come in numpy batches from named streams.
 """
 
 from __future__ import annotations
@@ -13,90 +14,126 @@ import itertools
 import math
 from array import array
 from heapq import heappush
-
-import simpy
+from typing import NamedTuple
 
 from ..scenario import codes
 from ..scenario.replay import ANSWER, REJECT, RING, caller_text
-from .heap import keep_freed_memory
+from .clock import NORMAL, Clock, Wakeup
 from .network import UNLIMITED, Network, outcome_table
 from .pbx import CloudPbx
 from .routing import attempt_order, should_reroute
 from .rows import ROW
+from .sink import LevelObserver, RowSink
 from .streams import Streams, batched, no_delay, sampler
 from .traffic import CallerMix, arrival_times, rate_breakpoints
 
-__all__ = ["Engine", "AuditedEngine", "LiveEngine", "CapacityViolation"]
+__all__ = ["Engine", "AuditedEngine", "LiveEngine", "CapacityViolation", "TrunkStatic", "DidStatic"]
 
 NAN = math.nan
-NORMAL = 1  # SimPy's priority for ordinary events
 _NO_FAULT = (None, 0)  # a trunk's forced response and link outage while no fault is in effect
 ANSWERED, RINGING_TIMEOUT, TIMER_B = codes.ANSWERED, codes.RINGING_TIMEOUT, codes.TIMER_B
+NO_CHANNEL, NONE_FREE = codes.CHANNEL_NONE, codes.CHANNEL_NONE_FREE
+INCLUDED, DEDICATED, SHARED = codes.CHANNEL_INCLUDED, codes.CHANNEL_DEDICATED, codes.CHANNEL_SHARED
+METERED = codes.CHANNEL_METERED
 
 
-class _Call:
+class _Call(Wakeup):
     """A call in progress. It is also the SimPy event that wakes it (attempt end, hang-up), rescheduled
-    with ``Environment.schedule``: one object per call in flight, none per event, none per record."""
+    through the clock: one object per call in flight, none per event, none per record.
+
+    Every field is set here, when the call arrives; the engine and the cloud PBX then move it on.
+    """
 
     __slots__ = (
-        "callbacks",
-        "cid",
-        "did",
-        "caller",
-        "ingress",
-        "order",
-        "k",
-        "hold",
-        "start",
-        "cause",
-        "took_endpoint",
-        "max_attempts",
-        "channel",
-        "connect",
-        "arrival",
-        "queued_at",
-        "left_at",
-        "pbx_outcome",
-        "trace_i",
+        "cid",  # call id, 0.. in order of arrival
+        "did",  # DID index
+        "caller",  # calling number
+        "ingress",  # ingress POP index
+        "order",  # the trunks to try, in order
+        "k",  # index in ``order`` of the attempt in progress (0: the first)
+        "hold",  # holding time once answered (seconds)
+        "max_attempts",  # attempts allowed (the group's limit; 1 for a directly routed DID)
+        "channel",  # DID channel kind held (codes.CHANNEL_*)
+        "arrival",  # arrival time
+        "start",  # start of the attempt in progress
+        "cause",  # how the attempt in progress ends (known when it is scheduled)
+        "took_endpoint",  # the attempt holds one of the far end's counted channels
+        "connect",  # answer time (NaN until answered)
+        "queued_at",  # cloud PBX: time the caller joined the queue (NaN: not yet, or never)
+        "left_at",  # cloud PBX: time the caller left the queue (NaN: not yet)
+        "pbx_outcome",  # cloud PBX: codes.PBX_WAITING until the caller leaves the queue, then how
+        "pbx_deadline",  # cloud PBX: what happens at the caller's deadline unless an agent comes first
+        "trace_i",  # the call's row in its DID's replayed trace, -1: not replayed
     )
-    _ok = True  # what SimPy's Environment.step reads of an event that succeeded
+
+    def __init__(self, cid, did, caller, ingress, order, hold, max_attempts, channel, now, trace_i):
+        self.at = now
+        self.cid, self.did, self.caller, self.ingress = cid, did, caller, ingress
+        self.order, self.k, self.hold, self.max_attempts = order, 0, hold, max_attempts
+        self.channel, self.arrival, self.start, self.cause = channel, now, now, 0
+        self.took_endpoint, self.connect = False, NAN
+        self.queued_at = self.left_at = NAN
+        self.pbx_outcome = self.pbx_deadline = codes.PBX_WAITING
+        self.trace_i = trace_i
 
 
-_new_call = object.__new__
-
-
-class _Arrivals:
+class _Arrivals(Wakeup):
     """A DID's arrival stream, rescheduled as its own event at each next arrival time."""
 
-    __slots__ = ("callbacks", "did", "next_time")
-    _ok = True
+    __slots__ = ("did", "next_time")
 
     def __init__(self, did, next_time):
         self.did = did
         self.next_time = next_time
 
 
+class TrunkStatic(NamedTuple):
+    """What an attempt reads of its trunk, in one tuple (the hot path unpacks it in this order)."""
+
+    number_list: object  # NumberListMatcher or None
+    pop: int  # pinned egress POP, -1: the ingress POP
+    cap: int  # channel capacity
+    ringing_timeout: float
+    pbx: CloudPbx | None
+    counts_endpoint: bool  # the far end's channels can run out
+    outcome_draw: object  # uniform batch of the far end's response, None: answers every call
+    answer_delay: object  # sampler
+    setup_delay: object  # sampler of the PSTN post-dial delay, or None
+
+
+class DidStatic(NamedTuple):
+    """What a call's arrival reads of its DID, in one tuple (the hot path unpacks it in this order)."""
+
+    callers: object  # batched draw of calling numbers
+    holding: object  # sampler of holding times
+    number_list: object  # NumberListMatcher or None
+    cap: int  # channel capacity
+    channel_limited: bool  # the DID has a channel model (included, dedicated, shared, metered)
+    group: int  # trunk group index, -1: routed directly
+    direct: tuple  # the one-trunk attempt order of a directly routed DID
+
+
 class Engine:
     """Runs one replication of a compiled :class:`~simroute.network.Network` with one seed."""
 
-    def __init__(self, net: Network, seed, duration: float, sink=None):
-        keep_freed_memory()  # once per process: runs reuse freed heap instead of faulting in fresh pages
+    def __init__(self, net: Network, seed, duration: float):
         self.net = net
         self.duration = duration
-        self.env = simpy.Environment()
-        self._schedule = self.env.schedule
-        # Environment.schedule's own heap and counter, for the two events every call has (arrival and
-        # hang-up): pushing (time, priority, id, event) directly saves a call per event (SimPy 4 layout)
-        self._queue, self._eid = self.env._queue, self.env._eid
+        self.clock = clock = Clock()
+        self.env = clock.env
+        self._schedule_in, self._schedule_at = clock.schedule_in, clock.schedule_at
+        # the clock's heap and id counter, for the two events every call has (arrival and hang-up):
+        # Clock.schedule_at inlined saves a call per event
+        self._heap, self._next_id = clock.heap, clock.next_id
         # SimPy iterates an event's callbacks: a tuple made once serves every event (no list per event)
         self._on_arrive, self._on_conclude, self._on_hang_up = self._event_callbacks()
-        #: where attempt rows go: packed in the records' ROW layout into one bytearray (struct packing is
-        #: about three times cheaper than array.extend), or a sink whose ``extend`` takes each row as a tuple
-        self.rows = bytearray() if sink is None else sink
-        self._pack = ROW.pack if sink is None else _as_row
+        #: attempt rows, packed in the ROW layout onto one bytearray (struct packing is about three times
+        #: cheaper than array.extend); a LiveEngine hands them to its sink in chunks
+        self.rows = bytearray()
         self._write = self.rows.extend
-        #: where cloud-PBX rows go (one per call a PBX answered)
-        self.pbx_rows = array("d") if sink is None else sink.pbx_rows
+        self._pack = ROW.pack
+        #: cloud-PBX rows (PBX_FIELDS, one per call a PBX answered)
+        self.pbx_rows = array("d")
         self._call_ids = itertools.count().__next__
         streams = Streams(seed)
         s = net.scenario
@@ -148,9 +185,9 @@ class Engine:
             None if model is None else CloudPbx(self, t, model, streams) for t, model in enumerate(net.pbx)
         ]
 
-        # what an attempt reads of its trunk, in one tuple
-        self._trunk_static = list(
-            zip(
+        self._trunk_static = [
+            TrunkStatic(*fields)
+            for fields in zip(
                 net.trunk_list,
                 net.trunk_pop,
                 net.trunk_cap,
@@ -161,7 +198,7 @@ class Engine:
                 self._answer_delay,
                 self._setup_delay,
             )
-        )
+        ]
         self._hold: list = []
         self._callers: list = []
         #: per DID, the next replayed call's row in its trace (None: not replayed), and per DID the
@@ -194,20 +231,18 @@ class Engine:
             times, rates, period = rate_breakpoints(tr, duration)
             batches = arrival_times(times, rates, duration, streams.get("arrivals", d.number), period)
             self._next_arrival(_Arrivals(i, itertools.chain.from_iterable(batches).__next__))
-        # what a call's arrival reads of its DID, in one tuple (direct: the one-trunk attempt order of a
-        # directly routed DID)
-        direct = [(t,) for t in net.did_trunk]
-        self._did_static = list(
-            zip(
+        self._did_static = [
+            DidStatic(*fields)
+            for fields in zip(
                 self._callers,
                 self._hold,
                 net.did_list,
                 net.did_cap,
                 net.did_channel_limited,
                 net.did_group,
-                direct,
+                [(t,) for t in net.did_trunk],
             )
-        )
+        ]
         for i, fault in enumerate(net.faults):
             rng = streams.get("faults", str(i))
             self.env.process(self._random_fault(fault, rng) if fault.mtbf else self._fault(fault))
@@ -269,20 +304,21 @@ class Engine:
         except StopIteration:
             return
         source.callbacks = self._on_arrive
-        self._schedule(source, NORMAL, t - self.env._now)
+        self._schedule_at(source, t)
 
     def _arrive(self, source):
         """A call arrives: DID number list, DID cap, channels, group cap, then its first attempt; and
         the DID's next arrival is scheduled."""
         d = source.did
+        now = source.at
         try:
             t = source.next_time()
         except StopIteration:
             pass
         else:
             source.callbacks = self._on_arrive
-            heappush(self._queue, (t, NORMAL, next(self._eid), source))  # Environment.schedule, inlined
-        now = self.env._now
+            source.at = t
+            heappush(self._heap, (t, NORMAL, self._next_id(), source))  # Clock.schedule_at, inlined
         cid = self._call_ids()
         callers, holding, did_list, did_cap, channel_limited, g, direct = self._did_static[d]
         caller = callers()
@@ -291,17 +327,15 @@ class Engine:
         ingress = bisect.bisect_right(pop_cum, self._pop_u() * pop_cum[-1]) if len(pop_cum) > 1 else 0
         hold = holding()
         if did_list is not None and not did_list.allows(self.caller_text(caller)):
-            self._write(
-                self._pack(cid, 1, d, caller, ingress, -1, now, NAN, now, codes.NUMBER_LIST_REJECT, -1)
-            )
+            self._refuse(cid, d, caller, ingress, now, codes.NUMBER_LIST_REJECT, NO_CHANNEL)
             return
         did_busy = self.did_busy
         if did_busy[d] >= did_cap:
-            self._write(self._pack(cid, 1, d, caller, ingress, -1, now, NAN, now, codes.DID_CAPACITY, -1))
+            self._refuse(cid, d, caller, ingress, now, codes.DID_CAPACITY, NO_CHANNEL)
             return
-        channel = self._take_channel(d) if channel_limited else -1
-        if channel == -2:
-            self._write(self._pack(cid, 1, d, caller, ingress, -1, now, NAN, now, codes.NO_CHANNEL, -1))
+        channel = self._take_channel(d) if channel_limited else NO_CHANNEL
+        if channel == NONE_FREE:
+            self._refuse(cid, d, caller, ingress, now, codes.NO_CHANNEL, NO_CHANNEL)
             return
         did_busy[d] += 1
         self.pop_busy[ingress] += 1
@@ -311,9 +345,7 @@ class Engine:
                 did_busy[d] -= 1
                 self.pop_busy[ingress] -= 1
                 self._release_channel(d, channel)
-                self._write(
-                    self._pack(cid, 1, d, caller, ingress, -1, now, NAN, now, codes.GROUP_CAPACITY, channel)
-                )
+                self._refuse(cid, d, caller, ingress, now, codes.GROUP_CAPACITY, channel)
                 return
             self.group_busy[g] += 1
             order, max_attempts = (
@@ -322,40 +354,41 @@ class Engine:
             )
         else:
             order, max_attempts = direct, 1
-        call = _new_call(_Call)  # attributes set here rather than in an __init__: one frame less per call
-        call.cid, call.did, call.caller, call.ingress, call.order, call.k = cid, d, caller, ingress, order, 0
-        call.hold, call.max_attempts, call.channel, call.arrival = hold, max_attempts, channel, now
-        call.trace_i = -1 if next_row is None else next_row()
-        self._attempt(call)
+        trace_i = -1 if next_row is None else next_row()
+        self._attempt(_Call(cid, d, caller, ingress, order, hold, max_attempts, channel, now, trace_i))
+
+    def _refuse(self, cid, d, caller, ingress, now, cause, channel) -> None:
+        """The call is refused before any trunk: its one row (trunk -1)."""
+        self._write(self._pack(cid, 1, d, caller, ingress, -1, now, NAN, now, cause, channel))
 
     def _take_channel(self, d) -> int:
-        """The first free DID channel in DIDWW's order: 0 included, 1 dedicated, 2 shared, 3 metered;
-        -2 when none is free."""
+        """The first free DID channel kind in DIDWW's order (included, dedicated, shared, metered), or
+        CHANNEL_NONE_FREE."""
         net = self.net
         if self.included_busy[d] < net.did_included[d]:
             self.included_busy[d] += 1
-            return 0
+            return INCLUDED
         if self.dedicated_busy[d] < net.did_dedicated[d]:
             self.dedicated_busy[d] += 1
-            return 1
+            return DEDICATED
         g = net.did_capacity_group[d]
         if g >= 0:
             if self.shared_busy[g] < net.capacity_group_shared[g]:
                 self.shared_busy[g] += 1
-                return 2
+                return SHARED
             if self.metered_busy[g] < net.capacity_group_metered[g]:
                 self.metered_busy[g] += 1
-                return 3
-        return -2
+                return METERED
+        return NONE_FREE
 
     def _release_channel(self, d, channel) -> None:
-        if channel < 0:
+        if channel == NO_CHANNEL:
             return
-        if channel == 0:
+        if channel == INCLUDED:
             self.included_busy[d] -= 1
-        elif channel == 1:
+        elif channel == DEDICATED:
             self.dedicated_busy[d] -= 1
-        elif channel == 2:
+        elif channel == SHARED:
             self.shared_busy[self.net.did_capacity_group[d]] -= 1
         else:
             self.metered_busy[self.net.did_capacity_group[d]] -= 1
@@ -366,7 +399,7 @@ class Engine:
         net = self.net
         trunk_busy = self.trunk_busy
         order = call.order
-        now = self.env._now
+        now = call.at
         ingress = call.ingress
         while True:
             k = call.k
@@ -437,18 +470,20 @@ class Engine:
         if delay:
             call.cause = cause
             call.callbacks = self._on_conclude
-            self._schedule(call, NORMAL, delay)
+            call.at = at = now + delay
+            heappush(self._heap, (at, NORMAL, self._next_id(), call))  # Clock.schedule_at, inlined
         elif cause == ANSWERED and pbx is None:  # answered at once: _conclude inlined
             call.connect = now
             call.callbacks = self._on_hang_up
-            heappush(self._queue, (now + call.hold, NORMAL, next(self._eid), call))
+            call.at = at = now + call.hold
+            heappush(self._heap, (at, NORMAL, self._next_id(), call))  # Clock.schedule_at, inlined
         else:  # refused at once: no event needed
             call.cause = cause
             self._conclude(call)
 
     def _conclude(self, call):
         """The attempt's outcome is known: hold the call, or release and re-route or end it."""
-        now = self.env._now
+        now = call.at
         k = call.k
         t = call.order[k]
         cause = call.cause
@@ -459,11 +494,9 @@ class Engine:
                 pbx.answered(call)
                 return
             call.callbacks = self._on_hang_up
-            self._schedule(call, NORMAL, call.hold)
+            self._schedule_at(call, now + call.hold)
             return
-        self.trunk_busy[t] -= 1
-        if call.took_endpoint:
-            self.endpoint_busy[t] -= 1
+        self._release_trunk(call, t)
         self._write(
             self._pack(
                 call.cid,
@@ -487,36 +520,30 @@ class Engine:
 
     def _hang_up(self, call):
         """An answered call ends: its attempt row is written now that its end is known."""
-        k = call.k
-        t = call.order[k]
+        t = call.order[call.k]
         self._write(
             self._pack(
                 call.cid,
-                k + 1,
+                call.k + 1,
                 call.did,
                 call.caller,
                 call.ingress,
                 t,
                 call.start,
                 call.connect,
-                self.env._now,
+                call.at,
                 ANSWERED,
                 call.channel,
             )
         )
+        self._release_trunk(call, t)
+        self._end_call(call)
+
+    def _release_trunk(self, call, t) -> None:
+        """Release the trunk channel (and far-end channel) that the call's attempt held."""
         self.trunk_busy[t] -= 1
         if call.took_endpoint:
             self.endpoint_busy[t] -= 1
-        # what _end_call releases, written out: every answered call ends here, and the call saved is
-        # about 2 % of the engine's time (the audited engine checks both paths balance)
-        d = call.did
-        self.did_busy[d] -= 1
-        self.pop_busy[call.ingress] -= 1
-        g = self.net.did_group[d]
-        if g >= 0:
-            self.group_busy[g] -= 1
-        if call.channel >= 0:
-            self._release_channel(d, call.channel)
 
     def _end_call(self, call):
         """Release what the call held for its whole life: DID, POP, group and DID channel."""
@@ -526,7 +553,7 @@ class Engine:
         g = self.net.did_group[d]
         if g >= 0:
             self.group_busy[g] -= 1
-        if call.channel >= 0:
+        if call.channel != NO_CHANNEL:
             self._release_channel(d, call.channel)
 
     # -- faults -------------------------------------------------------------------------------------
@@ -662,13 +689,15 @@ class AuditedEngine(Engine):
 
 
 class LiveEngine(Engine):
-    """An engine whose attempt rows go to a :class:`~simroute.tally.LiveTally` and whose busy counters
-    are observed after every event, so KPIs accumulate while it runs (``records="none"``)."""
+    """An engine that does not keep its rows: it hands them to a :class:`~.sink.RowSink` in chunks, and
+    a :class:`~.sink.LevelObserver` watches its busy counters after every event (``records="none"``,
+    ``"calls"`` and streamed records)."""
 
-    def __init__(self, net: Network, seed, duration: float, tally):
-        """``tally``: a :class:`~simroute.tally.LiveTally`, or a sink wrapping one (same ``levels``)."""
-        super().__init__(net, seed, duration, sink=tally)
-        self._levels = tally.levels
+    def __init__(self, net: Network, seed, duration: float, sink: RowSink, levels: LevelObserver):
+        super().__init__(net, seed, duration)
+        self.sink = sink
+        self._chunk_bytes = sink.chunk_rows * ROW.size
+        self._levels = levels
         self._busy = [
             self.trunk_busy,
             self.did_busy,
@@ -679,30 +708,38 @@ class LiveEngine(Engine):
             self.queue_busy,
             self.agents_busy,
         ]
-        for t in self._levels.boundary_times():
+        for t in levels.boundary_times():
             _Boundary(self, t)
 
     def callbacks(self, handler) -> tuple:
         return handler, self._observe
 
     def _observe(self, _event):
-        self._levels.observe(self.env._now, self._busy)
+        self._levels.observe(self.clock.now(), self._busy)
+        if len(self.rows) >= self._chunk_bytes:
+            self._hand_over()
 
-    def _boundary(self, _event):
-        self._levels.boundary(self.env._now)
+    def _boundary(self, event):
+        self._levels.boundary(event.at)
+
+    def _hand_over(self) -> None:
+        """Give the rows written so far to the sink, and start a new chunk."""
+        self.sink.take(bytes(self.rows), self.pbx_rows.tobytes())
+        del self.rows[:]
+        del self.pbx_rows[:]
+
+    def run(self):
+        """Run, then hand the last chunk over."""
+        super().run()
+        self._hand_over()
+        return self.sink
 
 
-class _Boundary:
+class _Boundary(Wakeup):
     """An event at a KPI window's start or end (SimPy runs it among the calls' events)."""
 
-    __slots__ = ("callbacks",)
-    _ok = True
+    __slots__ = ()
 
     def __init__(self, engine: LiveEngine, t: float):
         self.callbacks = (engine._boundary,)
-        engine._schedule(self, NORMAL, t)  # type: ignore[arg-type]  # an event by duck typing
-
-
-def _as_row(*fields):
-    """A row as a tuple, for sinks that count rows rather than store them."""
-    return fields
+        engine._schedule_at(self, t)

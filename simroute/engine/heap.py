@@ -7,6 +7,9 @@ trim thresholds keeps freed blocks in the heap for the next array, with a bound:
 still come from ``mmap`` and go back at once, and at most 256 MiB of free heap is kept at its top.
 These are glibc's documented tunables (``mallopt``, or ``MALLOC_MMAP_THRESHOLD_`` and
 ``MALLOC_TRIM_THRESHOLD_`` in the environment, which Dask's docs also recommend for workers).
+
+It changes the whole process (a notebook's, a Dask worker's), so nothing calls it on import or on engine
+start: it is an opt-in, ``simulate(..., tune_heap=True)`` or ``simroute run --tune-heap``.
 """
 
 from __future__ import annotations

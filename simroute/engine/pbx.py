@@ -13,18 +13,16 @@ from collections import deque
 
 from ..scenario import codes
 from ..scenario.schema import Pbx
+from .clock import Wakeup
 from .streams import sampler
 
 __all__ = ["CloudPbx"]
 
-NORMAL = 1
 
-
-class _Wake:
+class _Wake(Wakeup):
     """A one-off event: a caller's deadline, or the hour when the agent count changes."""
 
-    __slots__ = ("callbacks", "payload")
-    _ok = True
+    __slots__ = ("payload",)
 
     def __init__(self, callbacks, payload):
         self.callbacks = callbacks
@@ -68,20 +66,18 @@ class CloudPbx:
 
     def answered(self, call) -> None:
         """The PBX has answered ``call``: IVR first, then the queue."""
-        call.queued_at = call.left_at = math.nan
-        call.pbx_outcome = 0
         self.in_ivr += 1
         ivr = self._ivr()
         if ivr:
             call.callbacks = self._after_ivr
-            self.engine._schedule(call, NORMAL, ivr)
+            self.engine._schedule_in(call, ivr)
         else:
             self._queue_up(call)
 
     # -- the queue -----------------------------------------------------------------------------------
     def _queue_up(self, call) -> None:
         self.in_ivr -= 1
-        now = self.engine.env._now
+        now = call.at
         call.queued_at = now
         if self.on_duty - self.engine.agents_busy[self.trunk] > 0:
             self._serve(call, now)
@@ -91,45 +87,42 @@ class CloudPbx:
         patience = self._patience() if self._patience is not None else math.inf
         deadline = min(patience, self._max_wait)
         if deadline < math.inf:
-            outcome = codes.PBX_ABANDONED if patience < self._max_wait else codes.PBX_VOICEMAIL
-            wake = _Wake(self._on_deadline, call)
-            call.pbx_outcome = -outcome  # pending: what happens at the deadline unless an agent comes first
-            self.engine._schedule(wake, NORMAL, deadline)
+            call.pbx_deadline = codes.PBX_ABANDONED if patience < self._max_wait else codes.PBX_VOICEMAIL
+            self.engine._schedule_in(_Wake(self._on_deadline, call), deadline)
 
     def _serve(self, call, now) -> None:
         self.engine.agents_busy[self.trunk] += 1
         call.left_at = now
         call.pbx_outcome = codes.PBX_SERVED
         call.callbacks = self._after_talk
-        self.engine._schedule(call, NORMAL, call.hold)
+        self.engine._schedule_at(call, now + call.hold)
 
     def _talked(self, call) -> None:
         self.engine.agents_busy[self.trunk] -= 1
-        self._serve_waiting()
+        self._serve_waiting(call.at)
         self._finish(call)
 
-    def _serve_waiting(self) -> None:
+    def _serve_waiting(self, now: float) -> None:
         """Free agents take the longest-waiting callers (callers who already left are skipped)."""
         engine, queue = self.engine, self.queue
-        now = engine.env._now
         while queue and self.on_duty - engine.agents_busy[self.trunk] > 0:
             call = queue.popleft()
-            if call.pbx_outcome > 0:  # abandoned or in voicemail already
+            if call.pbx_outcome != codes.PBX_WAITING:  # abandoned or in voicemail already
                 continue
             engine.queue_busy[self.trunk] -= 1
             self._serve(call, now)
 
     def _deadline(self, wake) -> None:
         call = wake.payload
-        if call.pbx_outcome >= 0:  # an agent took it first (or it is not waiting)
+        if call.pbx_outcome != codes.PBX_WAITING:  # an agent took it first
             return
-        now = self.engine.env._now
+        now = call.at = wake.at  # the call's latest moment
         self.engine.queue_busy[self.trunk] -= 1
         call.left_at = now
-        call.pbx_outcome = -call.pbx_outcome
+        call.pbx_outcome = call.pbx_deadline
         if call.pbx_outcome == codes.PBX_VOICEMAIL:
             call.callbacks = self._after_voicemail
-            self.engine._schedule(call, NORMAL, self._voicemail())
+            self.engine._schedule_in(call, self._voicemail())
         else:
             self._finish(call)
 
@@ -144,19 +137,18 @@ class CloudPbx:
                 call.queued_at,
                 call.left_at,
                 call.pbx_outcome,
-                engine.env._now,
+                call.at,
             )
         )
         engine._hang_up(call)
 
     # -- agents on duty by the hour ------------------------------------------------------------------
-    def _next_hour(self, hour: int) -> None:
-        wake = _Wake(self._on_shift, hour)
-        self.engine._schedule(wake, NORMAL, hour * 3600.0 - self.engine.env._now)
+    def _next_hour(self, hour: int, now: float = 0.0) -> None:
+        self.engine._schedule_in(_Wake(self._on_shift, hour), hour * 3600.0 - now)
 
     def _shift(self, wake) -> None:
         hour = wake.payload
         self.on_duty = self.model.agents_at(hour)
-        self._serve_waiting()
+        self._serve_waiting(wake.at)
         if (hour + 1) * 3600.0 < self.engine.duration:
-            self._next_hour(hour + 1)
+            self._next_hour(hour + 1, wake.at)

@@ -61,7 +61,7 @@ def run_once(
     if stream_to is not None:
         tally = LiveTally(net, windows)
         with RecordStream(tally, stream_to) as stream:
-            LiveEngine(net, seed, horizon, stream).run()
+            LiveEngine(net, seed, horizon, stream, tally.levels).run()
         return [assemble(net, tally.tallies(w)) for w in range(len(windows))], None, None
     if records == "attempts":
         engine = (AuditedEngine if audit else Engine)(net, seed, horizon)
@@ -72,7 +72,7 @@ def run_once(
         checked = engine.events_checked if isinstance(engine, AuditedEngine) else None
         return summaries, (kept if keep else None), checked
     tally = LiveTally(net, windows, keep_calls=records == "calls")
-    LiveEngine(net, seed, horizon, tally).run()
+    LiveEngine(net, seed, horizon, tally, tally.levels).run()
     summaries = [assemble(net, tally.tallies(w)) for w in range(len(windows))]
     calls = CallRecords(tally.calls, net) if tally.calls is not None else None
     return summaries, (calls if keep else None), None

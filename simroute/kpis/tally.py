@@ -18,6 +18,7 @@ import numpy as np
 
 from ..engine.network import Network
 from ..engine.routing import should_reroute
+from ..engine.rows import PBX_FIELDS, ROW
 from ..scenario import codes
 from .metrics import Tallies, congestion_caps, pbx_row_counts
 
@@ -82,7 +83,9 @@ class _Window:
 
 
 class LiveTally:
-    """A sink for the engine's attempt rows that counts them instead of keeping them."""
+    """A sink for the engine's attempt rows that counts them instead of keeping them (a RowSink)."""
+
+    chunk_rows = 1 << 16
 
     def __init__(self, net: Network, windows: list[tuple[float, float]], keep_calls: bool = False):
         self.net = net
@@ -95,6 +98,20 @@ class LiveTally:
         self.calls = array("d") if keep_calls else None
         self.levels = Levels(net, windows)
         self.pbx_rows = _PbxRows(self)
+
+    def take(self, rows: bytes, pbx_rows: bytes) -> None:
+        """A chunk of the engine's rows (RowSink)."""
+        self.take_rows(rows)
+        self.take_pbx(pbx_rows)
+
+    def take_rows(self, rows: bytes) -> list[bool]:
+        """Count a chunk of packed attempt rows; per row, whether it is its call's last."""
+        return [self.extend(row) for row in ROW.iter_unpack(rows)]
+
+    def take_pbx(self, pbx_rows: bytes) -> None:
+        flat = np.frombuffer(pbx_rows, dtype=np.float64)
+        for row in flat.reshape(-1, len(PBX_FIELDS)).tolist():
+            self.pbx_rows.extend(row)
 
     def _window(self, t: float) -> int:
         w = bisect.bisect_right(self._starts, t) - 1

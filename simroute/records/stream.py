@@ -21,17 +21,18 @@ CHUNK_ROWS = 500_000  # rows per chunk: 32 MB of buffer, then a table of that ma
 
 
 class RecordStream:
-    """A sink for the engine's attempt rows: tally, buffer, and append to ``target`` chunk by chunk."""
+    """A sink for the engine's attempt rows (a RowSink): tally, buffer, and append to ``target`` chunk by
+    chunk. Cloud-PBX rows are counted, not streamed."""
 
     def __init__(self, tally, target: Path, chunk_rows: int | None = None):
         self.tally = tally
-        self.levels = tally.levels  # the LiveEngine observes channel levels through its sink
-        self.pbx_rows = tally.pbx_rows  # cloud-PBX rows are counted, not streamed
         self.target = Path(target)
         self.fmt = self.target.suffix.lstrip(".")
         if self.fmt not in ("csv", "parquet"):
             raise ValueError(f"records file must end in .csv or .parquet, got {self.target.name!r}")
-        self._chunk = (chunk_rows or CHUNK_ROWS) * ROW.size
+        rows_per_chunk = chunk_rows or CHUNK_ROWS
+        self.chunk_rows = min(tally.chunk_rows, rows_per_chunk)  # what the engine hands over at a time
+        self._chunk = rows_per_chunk * ROW.size
         self._rows = bytearray()
         self._last = bytearray()
         self._context = None
@@ -57,10 +58,11 @@ class RecordStream:
             raise
         return self._context.__exit__(*exc)
 
-    def extend(self, row) -> None:
-        """One attempt row from the engine: count it, buffer it, write a chunk when the buffer is full."""
-        self._last.append(self.tally.extend(row))
-        self._rows += ROW.pack(*row)
+    def take(self, rows: bytes, pbx_rows: bytes) -> None:
+        """A chunk of the engine's rows: count them, buffer them, write a chunk when the buffer is full."""
+        self._last += bytes(self.tally.take_rows(rows))
+        self.tally.take_pbx(pbx_rows)
+        self._rows += rows
         if len(self._rows) >= self._chunk:
             self._flush()
 

@@ -22,6 +22,17 @@ __all__ = [
     "TIMER_B",
     "POP_DOWN",
     "NO_CHANNEL",
+    "CHANNEL_KINDS",
+    "CHANNEL_INCLUDED",
+    "CHANNEL_DEDICATED",
+    "CHANNEL_SHARED",
+    "CHANNEL_METERED",
+    "CHANNEL_NONE",
+    "CHANNEL_NONE_FREE",
+    "PBX_WAITING",
+    "PBX_SERVED",
+    "PBX_ABANDONED",
+    "PBX_VOICEMAIL",
     "REROUTABLE_SIP_CODES",
     "DIDWW_REROUTING_IDS",
     "PRESETS",
@@ -116,11 +127,17 @@ CAUSES: dict[int, Cause] = {ANSWERED: Cause(200, "Answered", "Origination", "ans
 #: Internal causes that a SIP code in a re-routing list also covers [I].
 _SEEN_AS_SIP = (TIMER_B, POP_DOWN)
 
-#: Channel kinds a call can hold on its DID, in DIDWW's order of use (-1: the DID has no channel model).
+#: Channel kinds a call can hold on its DID, in DIDWW's order of use; a row's ``channel`` field is an
+#: index into this tuple, or CHANNEL_NONE.
 CHANNEL_KINDS = ("included", "dedicated", "shared", "metered")
+CHANNEL_INCLUDED, CHANNEL_DEDICATED, CHANNEL_SHARED, CHANNEL_METERED = range(len(CHANNEL_KINDS))
+#: The call holds no DID channel (its DID has no channel model)
+CHANNEL_NONE = -1
+#: Every channel kind of the DID is in use: the call is refused (NO_CHANNEL); never written to a row
+CHANNEL_NONE_FREE = -2
 
-#: How a call that a cloud PBX answered left its queue.
-PBX_SERVED, PBX_ABANDONED, PBX_VOICEMAIL = 1, 2, 3
+#: How a call that a cloud PBX answered left its queue (PBX_WAITING: in the IVR or the queue, not yet).
+PBX_WAITING, PBX_SERVED, PBX_ABANDONED, PBX_VOICEMAIL = 0, 1, 2, 3
 
 #: [V] The SIP codes DIDWW lets a trunk re-route on (its "Rerouting Disconnect Codes", ids 56-108).
 REROUTABLE_SIP_CODES = frozenset(

@@ -1,0 +1,70 @@
+"""The engine's one door into SimPy's internals: the event heap, the event ids and the success flag.
+
+The engine schedules its own slotted objects as SimPy events (no SimPy Event object per step) and
+pushes the two events every call has straight onto the environment's heap, which saves a Python call
+per event. That relies on SimPy 4's private layout, named here and nowhere else:
+
+- ``Environment._queue``: a heap of ``(time, priority, event id, event)`` tuples;
+- ``Environment._eid``: the counter that numbers events in the order they were scheduled;
+- ``Environment._now``: the current time, set by ``Environment.step`` from the entry it pops;
+- ``Event._ok``: read by ``step`` after the callbacks ran (True: the event succeeded).
+
+``tests/engine/test_clock.py`` checks this layout against the installed SimPy, and ``pyproject.toml``
+pins SimPy to the major version it checks. Every engine event carries ``at``, the time it was scheduled
+for, so handlers read the time from their event instead of from the environment.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from heapq import heappush
+
+import simpy
+
+__all__ = ["Clock", "Wakeup", "NORMAL", "SIMPY_MAJOR"]
+
+#: SimPy's priority for ordinary events (``simpy.events.NORMAL``)
+NORMAL = 1
+#: The SimPy major version whose internals this module uses
+SIMPY_MAJOR = 4
+
+
+class Wakeup:
+    """Base of the engine's own events: the fields SimPy's ``step`` reads (``callbacks``, ``_ok``) and
+    ``at``, the time the event was scheduled for."""
+
+    __slots__ = ("callbacks", "at")
+    callbacks: tuple | None
+    at: float
+    _ok = True  # what Environment.step reads of an event that succeeded
+
+
+class Clock:
+    """A SimPy environment with the engine's fast paths into its heap.
+
+    ``heap`` and ``next_id`` are handed to the engine so that the hottest call sites can inline
+    :meth:`schedule_at` as ``heappush(heap, (t, NORMAL, next_id(), event))``.
+    """
+
+    __slots__ = ("env", "heap", "next_id")
+
+    def __init__(self) -> None:
+        env = simpy.Environment()
+        self.env = env
+        self.heap: list = env._queue
+        self.next_id: Callable[[], int] = env._eid.__next__
+
+    def now(self) -> float:
+        """The current simulated time."""
+        return self.env._now
+
+    def schedule_at(self, event: Wakeup, t: float) -> None:
+        """Run ``event``'s callbacks at absolute time ``t`` (after events already due at ``t``)."""
+        event.at = t
+        heappush(self.heap, (t, NORMAL, self.next_id(), event))
+
+    def schedule_in(self, event: Wakeup, delay: float) -> None:
+        """Run ``event``'s callbacks ``delay`` seconds from now (``now + delay``, as SimPy computes it)."""
+        t = self.env._now + delay
+        event.at = t
+        heappush(self.heap, (t, NORMAL, self.next_id(), event))

@@ -1,0 +1,79 @@
+"""Guard for simroute.engine.clock, the one module that uses SimPy's private fields: if the installed
+SimPy's internals differ from what the adapter relies on, these fail (and pyproject pins the major)."""
+
+import inspect
+import itertools
+import re
+from pathlib import Path
+
+import simpy
+
+from simroute.engine import clock
+from simroute.engine.clock import NORMAL, SIMPY_MAJOR, Clock, Wakeup
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_installed_simpy_is_the_major_version_the_adapter_checks():
+    assert int(simpy.__version__.split(".")[0]) == SIMPY_MAJOR
+    pins = re.search(r'"simpy>=([\d.]+),<(\d+)"', (ROOT / "pyproject.toml").read_text())
+    assert pins is not None, "pyproject.toml must pin simpy to one major version"
+    assert int(pins.group(2)) == SIMPY_MAJOR + 1 and int(pins.group(1).split(".")[0]) == SIMPY_MAJOR
+
+
+def test_environment_layout_is_the_one_the_adapter_reads():
+    env = simpy.Environment()
+    assert isinstance(env._queue, list) and env._queue == []
+    assert isinstance(env._eid, itertools.count)
+    assert env._now == 0
+    assert simpy.events.NORMAL == NORMAL
+    env.schedule(simpy.Event(env), NORMAL, 2.5)
+    (entry,) = env._queue
+    assert len(entry) == 4 and entry[0] == 2.5 and entry[1] == NORMAL and isinstance(entry[2], int)
+    assert isinstance(entry[3], simpy.Event)
+    # step pops the entry, sets _now from it, and reads _ok after the callbacks
+    source = inspect.getsource(simpy.Environment.step)
+    assert "self._now, _, _, event = heappop(self._queue)" in source
+    assert "event._ok" in source
+
+
+def test_engine_events_run_at_their_time_in_schedule_order():
+    c = Clock()
+    seen = []
+
+    class Ping(Wakeup):
+        __slots__ = ("name",)
+
+    def ping(event):
+        seen.append((c.now(), event.at, event.name))
+
+    for name, t in (("b", 2.0), ("a", 1.0), ("c", 2.0)):
+        p = Ping()
+        p.name, p.callbacks = name, (ping,)
+        c.schedule_at(p, t)
+    later = Ping()
+    later.name, later.callbacks = "d", (ping,)
+    c.env.run(until=1.5)
+    c.schedule_in(later, 0.5)  # due at 2.0, after the two events already due then
+    c.env.run()
+    assert seen == [(1.0, 1.0, "a"), (2.0, 2.0, "b"), (2.0, 2.0, "c"), (2.0, 2.0, "d")]
+    # a SimPy timeout and an engine event interleave on one heap
+    c2 = Clock()
+    order = []
+    c2.env.timeout(1.0).callbacks.append(lambda _e: order.append("timeout"))
+    p = Ping()
+    p.name, p.callbacks = "engine", (lambda e: order.append(e.name),)
+    c2.schedule_at(p, 0.5)
+    c2.env.run()
+    assert order == ["engine", "timeout"]
+
+
+def test_no_other_module_touches_simpy_internals():
+    """The private fields are named in the clock adapter only."""
+    private = re.compile(r"\._(queue|eid|now|ok)\b|\b_ok\s*=")
+    offenders = [
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "simroute").rglob("*.py")
+        if p != Path(clock.__file__) and private.search(p.read_text())
+    ]
+    assert offenders == []
