@@ -607,7 +607,18 @@ class Engine:
     def run(self):
         """Simulate arrivals up to the horizon, then let every call in progress finish."""
         self.env.run()
+        self._close_queues()
         return self.rows
+
+    def _close_queues(self) -> float:
+        """When no event is left, callers may still wait in a cloud PBX's queue (no patience, no agent
+        coming): they leave it at the horizon (or the last event, if later), so every call is counted.
+        Returns that time."""
+        end = max(self.duration, self.clock.now())
+        for pbx in self._pbx:
+            if pbx is not None:
+                pbx.close(end)
+        return end
 
 
 class CapacityViolation(AssertionError):
@@ -730,7 +741,8 @@ class LiveEngine(Engine):
 
     def run(self):
         """Run, then hand the last chunk over."""
-        super().run()
+        self.env.run()
+        self._levels.observe(self._close_queues(), self._busy)
         self._hand_over()
         return self.sink
 

@@ -142,6 +142,18 @@ class CloudPbx:
         )
         engine._hang_up(call)
 
+    def close(self, end: float) -> None:
+        """The run has nothing left to do and these callers still wait (no patience, no agent coming):
+        each leaves the queue at ``end`` (PBX_IN_QUEUE_AT_END) and hangs up, so every call is counted."""
+        while self.queue:
+            call = self.queue.popleft()
+            if call.pbx_outcome != codes.PBX_WAITING:  # left already
+                continue
+            self.engine.queue_busy[self.trunk] -= 1
+            call.at = call.left_at = end
+            call.pbx_outcome = codes.PBX_IN_QUEUE_AT_END
+            self._finish(call)
+
     # -- agents on duty by the hour ------------------------------------------------------------------
     def _next_hour(self, hour: int, now: float = 0.0) -> None:
         self.engine._schedule_in(_Wake(self._on_shift, hour), hour * 3600.0 - now)

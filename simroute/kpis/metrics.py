@@ -111,7 +111,20 @@ OFFERED, DONE, REACHED = range(3)
 # columns of each Tallies.occupancy table
 CARRIED, PEAK, CONGESTION = range(3)
 # columns of Tallies.pbx (one row per trunk; zero for trunks that are not cloud PBXs)
-ENTERED, WAITED, SERVED, ABANDONED, VOICEMAIL, WITHIN_SL, WAIT_ALL, WAIT_SERVED = range(8)
+PBX_COLUMNS = (
+    "entered",
+    "waited",
+    "served",
+    "abandoned",
+    "voicemail",
+    "within_sl",
+    "wait_all",
+    "wait_served",
+    "in_queue_at_end",
+)
+ENTERED, WAITED, SERVED, ABANDONED, VOICEMAIL, WITHIN_SL, WAIT_ALL, WAIT_SERVED, IN_QUEUE_AT_END = range(
+    len(PBX_COLUMNS)
+)
 
 
 @dataclass
@@ -228,6 +241,7 @@ def _queue_kpis(net, t: Tallies, i: int) -> dict:
         "served": int(q[SERVED]),
         "abandoned": int(q[ABANDONED]),
         "voicemail": int(q[VOICEMAIL]),
+        "in_queue_at_end": int(q[IN_QUEUE_AT_END]),
         "p_wait": _ratio(q[WAITED], q[ENTERED]),
         "service_level": _ratio(q[WITHIN_SL], q[ENTERED]),
         "service_level_threshold": model.service_level_threshold,
@@ -497,13 +511,14 @@ def pbx_row_counts(net, trunk: int, queued: float, left: float, outcome: int) ->
             served and wait <= net.pbx[trunk].service_level_threshold,
             wait,
             wait if served else 0.0,
+            outcome == codes.PBX_IN_QUEUE_AT_END,
         ]
     )
 
 
 def _pbx_counts(net, table: np.ndarray, a: float, b: float) -> np.ndarray:
     """Queue counts (Tallies.pbx) of the cloud-PBX calls that arrived in ``[a, b)``."""
-    counts = np.zeros((len(net.trunk_names), 8))
+    counts = np.zeros((len(net.trunk_names), len(PBX_COLUMNS)))
     arrival = table[:, 2]
     for row in table[(arrival >= a) & (arrival < b)]:
         counts[int(row[1])] += pbx_row_counts(net, int(row[1]), row[4], row[5], int(row[6]))

@@ -20,7 +20,7 @@ from ..engine.network import Network
 from ..engine.routing import should_reroute
 from ..engine.rows import PBX_FIELDS, ROW
 from ..scenario import codes
-from .metrics import Tallies, congestion_caps, pbx_row_counts
+from .metrics import PBX_COLUMNS, Tallies, congestion_caps, pbx_row_counts
 
 __all__ = ["LiveTally", "Levels", "QuantileSketch"]
 
@@ -79,7 +79,7 @@ class _Window:
         self.trunk_seconds = [0.0] * len(net.trunk_names)
         self.metered_seconds = [0.0] * len(net.capacity_group_names)
         self.metered_calls = [0] * len(net.capacity_group_names)
-        self.pbx = np.zeros((len(net.trunk_names), 8))
+        self.pbx = np.zeros((len(net.trunk_names), len(PBX_COLUMNS)))
 
 
 class LiveTally:

@@ -33,6 +33,7 @@ __all__ = [
     "PBX_SERVED",
     "PBX_ABANDONED",
     "PBX_VOICEMAIL",
+    "PBX_IN_QUEUE_AT_END",
     "REROUTABLE_SIP_CODES",
     "DIDWW_REROUTING_IDS",
     "PRESETS",
@@ -137,7 +138,9 @@ CHANNEL_NONE = -1
 CHANNEL_NONE_FREE = -2
 
 #: How a call that a cloud PBX answered left its queue (PBX_WAITING: in the IVR or the queue, not yet).
-PBX_WAITING, PBX_SERVED, PBX_ABANDONED, PBX_VOICEMAIL = 0, 1, 2, 3
+#: PBX_IN_QUEUE_AT_END: still waiting when nothing else was left to happen (no patience, no agent coming):
+#: it leaves the queue then, at the horizon at the earliest, so that it is counted.
+PBX_WAITING, PBX_SERVED, PBX_ABANDONED, PBX_VOICEMAIL, PBX_IN_QUEUE_AT_END = 0, 1, 2, 3, 4
 
 #: [V] The SIP codes DIDWW lets a trunk re-route on (its "Rerouting Disconnect Codes", ids 56-108).
 REROUTABLE_SIP_CODES = frozenset(

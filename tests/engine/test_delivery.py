@@ -167,3 +167,38 @@ def test_a_did_with_no_channel_fields_is_unlimited_and_zero_included_takes_no_ca
     outcomes = result.summary["dids"]
     assert outcomes["4930111"]["answered"] == outcomes["4930111"]["offered"] > 0  # no channel fields
     assert outcomes["4930222"]["answered"] == 0 < outcomes["4930222"]["offered"]  # "0 included" alone
+
+
+def test_callers_never_served_are_counted_in_every_records_mode(tmp_path):
+    """Issue 11 item 9: no agents, a queue of 100, no patience: the callers still waiting when nothing
+    else can happen leave the queue at the horizon (in_queue_at_end) and count as offered calls, the same
+    in every records mode; none is lost from the counts and the default run does not stop."""
+    scenario = {
+        "name": "no-agents",
+        "duration": "5h",
+        "warmup": 0,
+        "seed": 5,
+        "trunks": [{"name": "cloud", "kind": "pbx", "pbx": {"agents": 0, "queue_capacity": 100}}],
+        "dids": [
+            {
+                "number": "18005550100",
+                "route": {"trunk": "cloud"},
+                "traffic": {"calls_per_hour": 30, "holding_time": {"dist": "exponential", "mean": 180}},
+            }
+        ],
+    }
+    kept = simroute.simulate(scenario, audit=True)  # the audit also checks every channel is given back
+    offered = kept.summary["kpis"]["offered"]
+    assert offered == len(kept.calls) > 100
+    queue = kept.summary["trunks"]["cloud"]["queue"]
+    assert queue["entered"] == queue["in_queue_at_end"] == 100
+    assert queue["served"] == queue["abandoned"] == queue["voicemail"] == 0
+    assert kept.summary["kpis"]["outcomes"] == {"answered": 100, "sip_486": offered - 100}
+    assert (kept.records.pbx[:, 5] == 5 * 3600.0).all()  # they leave the queue at the horizon
+    assert queue["peak_queue_length"] == 100
+    for mode in ("calls", "none"):
+        live = simroute.simulate(scenario, records=mode)
+        assert live.summary["kpis"] == kept.summary["kpis"], mode
+        assert live.summary["trunks"]["cloud"]["queue"] == queue, mode
+    streamed = simroute.simulate(scenario, stream_to=tmp_path / "attempts.csv")
+    assert streamed.summary["kpis"] == kept.summary["kpis"]
