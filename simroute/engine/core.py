@@ -78,13 +78,15 @@ class _Call(Wakeup):
 
 
 class _Arrivals(Wakeup):
-    """A DID's arrival stream, rescheduled as its own event at each next arrival time."""
+    """A DID's arrival stream, rescheduled as its own event at each next arrival time. ``call``: the
+    latest call it brought that got past the DID (what its latest event moved)."""
 
-    __slots__ = ("did", "next_time")
+    __slots__ = ("did", "next_time", "call")
 
     def __init__(self, did, next_time):
         self.did = did
         self.next_time = next_time
+        self.call = None
 
 
 class TrunkStatic(NamedTuple):
@@ -355,7 +357,9 @@ class Engine:
         else:
             order, max_attempts = direct, 1
         trace_i = -1 if next_row is None else next_row()
-        self._attempt(_Call(cid, d, caller, ingress, order, hold, max_attempts, channel, now, trace_i))
+        call = _Call(cid, d, caller, ingress, order, hold, max_attempts, channel, now, trace_i)
+        source.call = call
+        self._attempt(call)
 
     def _refuse(self, cid, d, caller, ingress, now, cause, channel) -> None:
         """The call is refused before any trunk: its one row (trunk -1)."""
@@ -719,14 +723,29 @@ class LiveEngine(Engine):
             self.queue_busy,
             self.agents_busy,
         ]
+        self._now = self.clock.now
+        levels.watch(self._busy, net)
         for t in levels.boundary_times():
             _Boundary(self, t)
 
     def callbacks(self, handler) -> tuple:
         return handler, self._observe
 
-    def _observe(self, _event):
-        self._levels.observe(self.clock.now(), self._busy)
+    def _observe(self, event):
+        """After every event: the counters it moved (those of the call it moved, and of a cloud PBX's
+        queue), and the rows handed over once a chunk is full."""
+        now = self._now()  # not the event's ``at``: a handler may have rescheduled it
+        kind = type(event)
+        if kind is _Call:
+            self._levels.moved(now, event)
+        elif kind is _Arrivals:
+            if event.call is not None:
+                self._levels.moved(now, event.call)
+        else:  # a cloud PBX's own event: a caller's deadline, or a shift change
+            moved = event.payload
+            if type(moved) is _Call:
+                self._levels.moved(now, moved)
+            self._levels.pbx_moved(now, event.trunk)
         if len(self.rows) >= self._chunk_bytes:
             self._hand_over()
 

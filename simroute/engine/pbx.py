@@ -20,13 +20,15 @@ __all__ = ["CloudPbx"]
 
 
 class _Wake(Wakeup):
-    """A one-off event: a caller's deadline, or the hour when the agent count changes."""
+    """A one-off event of the PBX on ``trunk``: a caller's deadline (``payload``: the call), or the hour
+    when the agent count changes (``payload``: the hour)."""
 
-    __slots__ = ("payload",)
+    __slots__ = ("payload", "trunk")
 
-    def __init__(self, callbacks, payload):
+    def __init__(self, callbacks, payload, trunk):
         self.callbacks = callbacks
         self.payload = payload
+        self.trunk = trunk
 
 
 class CloudPbx:
@@ -88,7 +90,7 @@ class CloudPbx:
         deadline = min(patience, self._max_wait)
         if deadline < math.inf:
             call.pbx_deadline = codes.PBX_ABANDONED if patience < self._max_wait else codes.PBX_VOICEMAIL
-            self.engine._schedule_in(_Wake(self._on_deadline, call), deadline)
+            self.engine._schedule_in(_Wake(self._on_deadline, call, self.trunk), deadline)
 
     def _serve(self, call, now) -> None:
         self.engine.agents_busy[self.trunk] += 1
@@ -156,7 +158,7 @@ class CloudPbx:
 
     # -- agents on duty by the hour ------------------------------------------------------------------
     def _next_hour(self, hour: int, now: float = 0.0) -> None:
-        self.engine._schedule_in(_Wake(self._on_shift, hour), hour * 3600.0 - now)
+        self.engine._schedule_in(_Wake(self._on_shift, hour, self.trunk), hour * 3600.0 - now)
 
     def _shift(self, wake) -> None:
         hour = wake.payload

@@ -33,6 +33,18 @@ class LevelObserver(Protocol):
         """A KPI window starts or ends at ``now``."""
         ...
 
+    def watch(self, busy: list[list[int]], net) -> None:
+        """The counters to observe (called once, before the run)."""
+        ...
+
+    def moved(self, now: float, call) -> None:
+        """After an event that moved ``call`` (its trunks, DID, group, POP, channels, cloud PBX)."""
+        ...
+
+    def pbx_moved(self, now: float, trunk: int) -> None:
+        """After an event of ``trunk``'s cloud PBX alone (a shift change)."""
+        ...
+
     def observe(self, now: float, busy: list[list[int]]) -> None:
-        """Called after every event with the counters as they are now."""
+        """Look at every counter (at the end of the run)."""
         ...

@@ -16,6 +16,32 @@ from ..engine.network import UNLIMITED
 from ..records.attempts import Records
 from ..scenario import codes
 from . import costs
+from .counting import (
+    ABANDONED,
+    ANSWERED,
+    ATTEMPTS,
+    BLOCKED,
+    DONE,
+    ENTERED,
+    ERRORS,
+    FIRST,
+    IN_QUEUE_AT_END,
+    OFFERED,
+    PBX_COLUMNS,
+    REACHED,
+    SEIZED,
+    SERVED,
+    TIMEOUTS,
+    VOICEMAIL,
+    WAIT_ALL,
+    WAIT_SERVED,
+    WAITED,
+    WITHIN_SL,
+    Counts,
+    RowColumns,
+    count_pbx,
+    count_rows,
+)
 
 __all__ = [
     "Occupancy",
@@ -27,8 +53,8 @@ __all__ = [
     "summarize",
 ]
 
-_REFUSED = np.array([codes.NUMBER_LIST_REJECT, codes.TRUNK_CAPACITY, codes.POP_DOWN])
-_BEFORE_GROUP = np.array([codes.NUMBER_LIST_REJECT, codes.DID_CAPACITY])
+_REFUSED = np.array(sorted(codes.REFUSED_BEFORE_SEIZURE))
+_BEFORE_GROUP = np.array(sorted(codes.REFUSED_BEFORE_GROUP))
 
 
 class Occupancy:
@@ -47,7 +73,9 @@ class Occupancy:
     def key_of(starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The sorted starts and sorted ends of the intervals that hold something (non-zero length)."""
         keep = ends > starts
-        return np.sort(starts[keep]), np.sort(ends[keep])
+        # stable: a merge sort, linear on the runs the rows come in (ends in the order written, call
+        # arrivals in call order)
+        return np.sort(starts[keep], kind="stable"), np.sort(ends[keep], kind="stable")
 
     @classmethod
     def from_key(cls, starts: np.ndarray, ends: np.ndarray) -> Occupancy:
@@ -104,27 +132,8 @@ def _ratio(num: float, den: float) -> float | None:
     return float(num) / float(den) if den else None
 
 
-# columns of Tallies.trunk
-ATTEMPTS, ANSWERED, FIRST, BLOCKED, SEIZED, ERRORS, TIMEOUTS = range(7)
-# columns of Tallies.did, .group, .pop
-OFFERED, DONE, REACHED = range(3)
 # columns of each Tallies.occupancy table
 CARRIED, PEAK, CONGESTION = range(3)
-# columns of Tallies.pbx (one row per trunk; zero for trunks that are not cloud PBXs)
-PBX_COLUMNS = (
-    "entered",
-    "waited",
-    "served",
-    "abandoned",
-    "voicemail",
-    "within_sl",
-    "wait_all",
-    "wait_served",
-    "in_queue_at_end",
-)
-ENTERED, WAITED, SERVED, ABANDONED, VOICEMAIL, WITHIN_SL, WAIT_ALL, WAIT_SERVED, IN_QUEUE_AT_END = range(
-    len(PBX_COLUMNS)
-)
 
 
 @dataclass
@@ -150,6 +159,27 @@ class Tallies:
     metered_seconds: np.ndarray | None = None  # call seconds on metered channels, per capacity group
     metered_calls: np.ndarray | None = None
     pbx: np.ndarray | None = None  # cloud-PBX queue counts, per trunk
+
+    @classmethod
+    def of(cls, c: Counts, pdd_p95, occupancy, window, pbx) -> Tallies:
+        """A window's tallies from its counts, its post-dial delay percentile and its occupancy."""
+        return cls(
+            outcomes=c.outcome_counts(),
+            trunk=c.trunk,
+            did=c.did,
+            group=c.group,
+            pop=c.pop,
+            attempts_on_trunks=c.attempts_on_trunks,
+            pdd_sum=c.pdd_sum,
+            pdd_count=c.pdd_count,
+            pdd_p95=pdd_p95,
+            occupancy=occupancy,
+            window=window,
+            trunk_seconds=c.trunk_seconds,
+            metered_seconds=c.metered_seconds,
+            metered_calls=c.metered_calls,
+            pbx=pbx,
+        )
 
 
 def assemble(net, t: Tallies) -> dict:
@@ -288,7 +318,7 @@ def _occupancies(rec: Records, held: _Held, call_cg: np.ndarray) -> dict[str, li
     """
     c, net = rec.per_call, rec.net
     intervals = holding_intervals(rec, held)
-    for kind, code in (("shared", 2), ("metered", 3)):
+    for kind, code in (("shared", codes.CHANNEL_SHARED), ("metered", codes.CHANNEL_METERED)):
         intervals[kind] = [
             (c.arrival[(c.channel == code) & (call_cg == g)], c.end[(c.channel == code) & (call_cg == g)])
             for g in range(len(net.capacity_group_names))
@@ -345,17 +375,17 @@ class _Held(NamedTuple):
 
 
 class _Run(NamedTuple):
-    """What every window of one run reads: who held what, capacity groups by call, the occupancy sweeps."""
+    """What every window of one run reads: the rows as the counting rule reads them, and the occupancy
+    sweeps."""
 
-    held: _Held
-    call_cg: np.ndarray
+    rows: RowColumns
     occupied: dict[str, list[Occupancy]]
 
 
 def _run(rec: Records) -> _Run:
     held = _held(rec)
     call_cg = np.asarray(rec.net.did_capacity_group + [-1], dtype=np.int64)[rec.per_call.did]
-    return _Run(held, call_cg, _occupancies(rec, held, call_cg))
+    return _Run(row_columns(rec), _occupancies(rec, held, call_cg))
 
 
 def _held(rec: Records) -> _Held:
@@ -386,7 +416,8 @@ def _split(
         index, starts, ends = index[held], starts[held], ends[held]
     if n == 1:  # every index is 0
         return [(starts, ends)]
-    order = np.argsort(index, kind="stable")
+    small = np.uint16 if n <= np.iinfo(np.uint16).max else np.int64
+    order = np.argsort(index.astype(small), kind="stable")  # 16-bit keys: a radix sort, linear
     bounds = np.searchsorted(index[order], np.arange(n + 1))
     s, e = starts[order], ends[order]
     return [(s[i:j], e[i:j]) for i, j in zip(bounds[:-1], bounds[1:])]
@@ -406,123 +437,48 @@ def holding_intervals(
     }
 
 
+def row_columns(rec: Records) -> RowColumns:
+    """The kept rows as the counting rule reads them, with each row's call arrival and last flag."""
+    c, w = rec.per_call, rec.written
+    attempt = w("routing_attempt")
+    return RowColumns(
+        attempt=attempt,
+        did=w("did"),
+        pop=w("ingress_pop"),
+        trunk=w("trunk"),
+        connect=w("time_connect"),
+        end=w("time_end"),
+        cause=w("cause"),
+        channel=w("channel"),
+        arrival=c.arrival[c.row_call],
+        last=attempt == c.attempts[c.row_call],
+    )
+
+
 def tallies_from_records(rec: Records, a: float, b: float, run: _Run | None = None) -> Tallies:
     """Count a window's KPIs from attempt records (calls arriving in ``[a, b)``; time averages over it).
     ``run``: what the windows of one run share, made once (see :func:`summarize`)."""
-    net, c, w = rec.net, rec.per_call, rec.written
+    net = rec.net
     run = _run(rec) if run is None else run
-    seized, reached, _did_held, call_group, grouped, _group_held = run.held
-    call_cg = run.call_cg
-    rows_trunk, rows_cause = w("trunk"), w("cause")
-    n_trunks, n_dids, n_groups = len(net.trunk_names), len(net.did_numbers), len(net.group_names)
-    arrival, call_end, final = c.arrival, c.end, c.cause
-    in_window = (arrival >= a) & (arrival < b)
-    answered = final == codes.ANSWERED
-    att_in = in_window[c.row_call]  # a call's attempts count with the call
-    counted = att_in & (rows_trunk >= 0)
-    trunk_of = rows_trunk[counted]
-    cause_of = rows_cause[counted]
-    seized_of = seized[counted]
-
-    def per_trunk(mask=None):
-        return np.bincount(trunk_of if mask is None else trunk_of[mask], minlength=n_trunks)
-
-    answered_of = cause_of == codes.ANSWERED
-    timeout_of = cause_of == codes.RINGING_TIMEOUT
-    trunk = np.stack(
-        [
-            per_trunk(),
-            per_trunk(answered_of),
-            per_trunk(w("routing_attempt")[counted] == 1),
-            per_trunk(cause_of == codes.TRUNK_CAPACITY),
-            per_trunk(seized_of),
-            per_trunk(seized_of & ~answered_of & ~timeout_of),
-            per_trunk(timeout_of),
-        ],
-        axis=1,
-    )
-
-    def per(index, size, extra=()):
-        cols = [
-            np.bincount(index[in_window], minlength=size),
-            np.bincount(index[in_window & answered], minlength=size),
-        ]
-        cols += [np.bincount(index[in_window & m], minlength=size) for m in extra]
-        return np.stack(cols, axis=1)
-
-    group = np.stack(
-        [
-            np.bincount(call_group[grouped & in_window], minlength=n_groups),
-            np.bincount(call_group[grouped & in_window & answered], minlength=n_groups),
-        ],
-        axis=1,
-    )
-    pdd = (w("time_connect")[c.last] - arrival)[answered & in_window]
-    per_cause = np.bincount(final[in_window])  # causes are small non-negative codes: no sort needed
-    outcomes = {int(code): int(per_cause[code]) for code in np.flatnonzero(per_cause)}
-
-    # delivery and channels: connected time per trunk, metered channel time, cloud-PBX queues
-    answered_rows = counted & (rows_cause == codes.ANSWERED)
-    trunk_seconds = np.bincount(
-        rows_trunk[answered_rows],
-        minlength=n_trunks,
-        weights=(w("time_end") - w("time_connect"))[answered_rows],
-    )
-    n_cg = len(net.capacity_group_names)
-    metered = (c.channel == 3) & in_window
-    metered_seconds = np.bincount(call_cg[metered], minlength=n_cg, weights=(call_end - arrival)[metered])
-    metered_calls = np.bincount(call_cg[metered], minlength=n_cg)
+    rows = run.rows
+    counts = Counts.empty(net)
+    pdd = count_rows(net, rows, (rows.arrival >= a) & (rows.arrival < b), counts)
+    pbx = np.zeros((len(net.trunk_names), len(PBX_COLUMNS)))
+    arrival = rec.pbx[:, 2]
+    count_pbx(net, rec.pbx, (arrival >= a) & (arrival < b), pbx)
     caps = congestion_caps(net)
-    return Tallies(
-        outcomes=outcomes,
-        trunk=trunk,
-        did=per(c.did, n_dids, (reached,)),
-        group=group,
-        pop=per(c.pop, len(net.pop_names)),
-        attempts_on_trunks=int(counted.sum()),
-        pdd_sum=float(pdd.sum()),
-        pdd_count=int(pdd.size),
-        pdd_p95=float(np.quantile(pdd, 0.95)) if pdd.size else None,
-        occupancy={kind: _window_table(run.occupied[kind], caps[kind], a, b) for kind in caps},
-        window=(a, b),
-        trunk_seconds=trunk_seconds,
-        metered_seconds=metered_seconds,
-        metered_calls=metered_calls,
-        pbx=_pbx_counts(net, rec.pbx, a, b),
+    return Tallies.of(
+        counts,
+        float(np.quantile(pdd, 0.95)) if pdd.size else None,
+        {kind: _window_table(run.occupied[kind], caps[kind], a, b) for kind in caps},
+        (a, b),
+        pbx,
     )
 
 
 def queue_caps(net) -> list[int]:
     """Per trunk, how many callers its cloud PBX lets wait (unlimited for other trunks)."""
     return [UNLIMITED if m is None or m.queue_capacity is None else m.queue_capacity for m in net.pbx]
-
-
-def pbx_row_counts(net, trunk: int, queued: float, left: float, outcome: int) -> np.ndarray:
-    """One cloud-PBX call's contribution to the Tallies.pbx columns."""
-    wait = left - queued
-    served = outcome == codes.PBX_SERVED
-    return np.array(
-        [
-            1,
-            wait > 0,
-            served,
-            outcome == codes.PBX_ABANDONED,
-            outcome == codes.PBX_VOICEMAIL,
-            served and wait <= net.pbx[trunk].service_level_threshold,
-            wait,
-            wait if served else 0.0,
-            outcome == codes.PBX_IN_QUEUE_AT_END,
-        ]
-    )
-
-
-def _pbx_counts(net, table: np.ndarray, a: float, b: float) -> np.ndarray:
-    """Queue counts (Tallies.pbx) of the cloud-PBX calls that arrived in ``[a, b)``."""
-    counts = np.zeros((len(net.trunk_names), len(PBX_COLUMNS)))
-    arrival = table[:, 2]
-    for row in table[(arrival >= a) & (arrival < b)]:
-        counts[int(row[1])] += pbx_row_counts(net, int(row[1]), row[4], row[5], int(row[6]))
-    return counts
 
 
 def _pbx_intervals(net, table: np.ndarray):

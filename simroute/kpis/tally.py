@@ -1,32 +1,28 @@
 """KPIs accumulated while the simulation runs, for runs too long to keep records (``records="none"``).
 
-:class:`LiveTally` stands where the engine writes attempt rows: instead of storing a row it counts it
-into the window its call arrived in. Whether a row is its call's last follows from the row alone (the
-same pure re-routing rule the engine applies), so no per-call state outlives the call. Channel
-occupancy comes from the engine's own busy counters through :class:`Levels`. Memory is flat in the
-number of calls; the 95th percentile of post-dial delay comes from a log-bucket sketch with a stated
-relative accuracy.
+:class:`LiveTally` is the sink a live engine hands its rows to, a chunk at a time: it counts each chunk
+with the same rule as kept records (:func:`~.counting.count_rows`) and keeps only the counts. Whether a
+row is its call's last follows from the row alone (the same pure re-routing rule the engine applies);
+the arrival of a call with more attempts to come is kept until its last row. Channel occupancy comes
+from the engine's own busy counters through :class:`Levels`, which looks only at the counters the event
+moved. Memory is flat in the number of calls; the 95th percentile of post-dial delay comes from a
+log-bucket sketch with a stated relative accuracy.
 """
 
 from __future__ import annotations
 
-import bisect
 import math
 from array import array
 
 import numpy as np
 
 from ..engine.network import Network
-from ..engine.routing import should_reroute
-from ..engine.rows import PBX_FIELDS, ROW
+from ..engine.rows import PBX_FIELDS, ROW_DTYPE
 from ..scenario import codes
-from .metrics import PBX_COLUMNS, Tallies, congestion_caps, pbx_row_counts
+from .counting import PBX_COLUMNS, Counts, RowColumns, count_pbx, count_rows, window_of
+from .metrics import Tallies, congestion_caps
 
-__all__ = ["LiveTally", "Levels", "QuantileSketch"]
-
-_ANSWERED, _TIMEOUT, _TRUNK_FULL = codes.ANSWERED, codes.RINGING_TIMEOUT, codes.TRUNK_CAPACITY
-_REFUSED = frozenset({codes.NUMBER_LIST_REJECT, codes.TRUNK_CAPACITY, codes.POP_DOWN})
-_BEFORE_GROUP = frozenset({codes.NUMBER_LIST_REJECT, codes.DID_CAPACITY})
+__all__ = ["LiveTally", "Levels", "QuantileSketch", "last_rows"]
 
 
 class QuantileSketch:
@@ -49,6 +45,24 @@ class QuantileSketch:
         key = math.ceil(math.log(x) / self._log_gamma)
         self._buckets[key] = self._buckets.get(key, 0) + 1
 
+    def add_many(self, values: np.ndarray) -> None:
+        """Add every value of an array (bucket keys counted with one bincount, no sort)."""
+        values = np.asarray(values, float)
+        if not values.size:
+            return
+        self.count += int(values.size)
+        positive = values[values > 0]
+        self._zeros += int(values.size - positive.size)
+        if not positive.size:
+            return
+        keys = np.ceil(np.log(positive) / self._log_gamma).astype(np.int64)
+        low = int(keys.min())
+        counts = np.bincount(keys - low)
+        buckets = self._buckets
+        for offset in np.flatnonzero(counts).tolist():
+            key = low + offset
+            buckets[key] = buckets.get(key, 0) + int(counts[offset])
+
     def quantile(self, q: float) -> float | None:
         """The value at rank ``q * (count - 1)`` (lower order statistic), or None when empty."""
         if not self.count:
@@ -64,152 +78,130 @@ class QuantileSketch:
         return None  # pragma: no cover - ranks above count are impossible
 
 
-class _Window:
-    """Counters of one window (one list per entity: Python ints are cheapest to bump)."""
+class _Reroute:
+    """The engine's re-routing rule over columns: per row, whether the call goes on to another trunk."""
 
     def __init__(self, net: Network):
-        self.trunk = [[0] * 7 for _ in net.trunk_names]
-        self.did = [[0] * 3 for _ in net.did_numbers]
-        self.group = [[0] * 2 for _ in net.group_names]
-        self.pop = [[0] * 2 for _ in net.pop_names]
-        self.outcomes: dict[int, int] = {}
-        self.on_trunk = 0
-        self.pdd_sum = 0.0
-        self.pdd = QuantileSketch()
-        self.trunk_seconds = [0.0] * len(net.trunk_names)
-        self.metered_seconds = [0.0] * len(net.capacity_group_names)
-        self.metered_calls = [0] * len(net.capacity_group_names)
-        self.pbx = np.zeros((len(net.trunk_names), len(PBX_COLUMNS)))
+        self.codes = np.asarray(sorted(set().union(*net.reroute)) or [-1], dtype=np.int64)
+        table = np.zeros((len(net.trunk_names) + 1, len(self.codes)), dtype=bool)
+        for t, causes in enumerate(net.reroute):
+            table[t, np.searchsorted(self.codes, sorted(causes))] = True
+        self.table = table  # last row: trunk -1 (refused before any trunk) never re-routes
+        self.route_length = np.asarray(
+            [len(net.route_trunks(d)) for d in range(len(net.did_numbers))], dtype=np.int64
+        )
+        self.max_attempts = np.asarray(
+            [net.group_max_attempts[g] if g >= 0 else 1 for g in net.did_group], dtype=np.int64
+        )
+
+    def __call__(self, trunk, cause, attempt, did) -> np.ndarray:
+        at = np.minimum(np.searchsorted(self.codes, cause), len(self.codes) - 1)
+        listed = (self.codes[at] == cause) & self.table[trunk, at]
+        return listed & (attempt < self.route_length[did]) & (attempt < self.max_attempts[did])
+
+
+def last_rows(reroute: _Reroute, trunk, cause, attempt, did) -> np.ndarray:
+    """Per row: is it its call's last attempt (answered, refused before a trunk, or not re-routed)."""
+    return (cause == codes.ANSWERED) | (trunk < 0) | ~reroute(trunk, cause, attempt, did)
 
 
 class LiveTally:
-    """A sink for the engine's attempt rows that counts them instead of keeping them (a RowSink)."""
+    """A sink for the engine's rows (a RowSink) that counts them instead of keeping them."""
 
     chunk_rows = 1 << 16
 
     def __init__(self, net: Network, windows: list[tuple[float, float]], keep_calls: bool = False):
         self.net = net
         self.windows = windows
-        self._starts = [a for a, _ in windows]
-        self._counts = [_Window(net) for _ in windows]
-        self._open: dict[int, tuple[float, int]] = {}  # calls with attempts still to come
-        self._route_length = [len(net.route_trunks(d)) for d in range(len(net.did_numbers))]
-        self._max_attempts = [net.group_max_attempts[g] if g >= 0 else 1 for g in net.did_group]
+        self._counts = [Counts.empty(net) for _ in windows]
+        self._pdd = [QuantileSketch() for _ in windows]
+        self._pbx = [np.zeros((len(net.trunk_names), len(PBX_COLUMNS))) for _ in windows]
+        self._open: dict[int, float] = {}  # arrival of the calls with attempts still to come
+        self._reroute = _Reroute(net)
         self.calls = array("d") if keep_calls else None
         self.levels = Levels(net, windows)
-        self.pbx_rows = _PbxRows(self)
 
     def take(self, rows: bytes, pbx_rows: bytes) -> None:
         """A chunk of the engine's rows (RowSink)."""
         self.take_rows(rows)
         self.take_pbx(pbx_rows)
 
-    def take_rows(self, rows: bytes) -> list[bool]:
+    def take_rows(self, rows: bytes) -> np.ndarray:
         """Count a chunk of packed attempt rows; per row, whether it is its call's last."""
-        return [self.extend(row) for row in ROW.iter_unpack(rows)]
-
-    def take_pbx(self, pbx_rows: bytes) -> None:
-        flat = np.frombuffer(pbx_rows, dtype=np.float64)
-        for row in flat.reshape(-1, len(PBX_FIELDS)).tolist():
-            self.pbx_rows.extend(row)
-
-    def _window(self, t: float) -> int:
-        w = bisect.bisect_right(self._starts, t) - 1
-        return w if w >= 0 and t < self.windows[w][1] else -1
-
-    def extend(self, row) -> bool:
-        """Count one attempt row (the engine calls this where it would append to its buffer); True when
-        it is its call's last."""
-        cid, k, d, caller, ingress, t, ts, tc, te, cause, channel = row
-        last = (
-            cause == _ANSWERED
-            or t < 0
-            or not should_reroute(cause, self.net.reroute[t], k, self._route_length[d], self._max_attempts[d])
+        table = np.frombuffer(rows, dtype=ROW_DTYPE)
+        cid, attempt = table["call_id"], table["routing_attempt"]
+        trunk, cause, did = table["trunk"], table["cause"], table["did"]
+        last = last_rows(self._reroute, trunk, cause, attempt, did)
+        arrival = table["time_start"].copy()  # a call's first attempt starts when it arrives
+        opening = (attempt == 1) & ~last
+        if opening.any():
+            self._open.update(zip(cid[opening].tolist(), arrival[opening].tolist()))
+        later = attempt > 1
+        if later.any():
+            open_calls = self._open
+            arrival[later] = [open_calls[c] for c in cid[later].tolist()]
+            for c in cid[later & last].tolist():
+                del open_calls[c]
+        columns = RowColumns(
+            attempt=attempt,
+            did=did,
+            pop=table["ingress_pop"],
+            trunk=trunk,
+            connect=table["time_connect"],
+            end=table["time_end"],
+            cause=cause,
+            channel=table["channel"],
+            arrival=arrival,
+            last=last,
         )
-        if k == 1:
-            arrival, w = ts, self._window(ts)
-            if not last:
-                self._open[cid] = (arrival, w)
-        else:
-            arrival, w = self._open.pop(cid) if last else self._open[cid]
-        if w >= 0:
-            c = self._counts[w]
-            if t >= 0:
-                row_counts = c.trunk[t]
-                row_counts[0] += 1
-                c.on_trunk += 1
-                if k == 1:
-                    row_counts[2] += 1
-                    c.did[d][2] += 1
-                if cause == _TRUNK_FULL:
-                    row_counts[3] += 1
-                elif cause not in _REFUSED:
-                    row_counts[4] += 1
-                    if cause == _ANSWERED:
-                        row_counts[1] += 1
-                    elif cause == _TIMEOUT:
-                        row_counts[6] += 1
-                    else:
-                        row_counts[5] += 1
-            if last:
-                answered = cause == _ANSWERED
-                c.outcomes[cause] = c.outcomes.get(cause, 0) + 1
-                for table, i in ((c.did, d), (c.pop, ingress)):
-                    table[i][0] += 1
-                    table[i][1] += answered
-                g = self.net.did_group[d]
-                if g >= 0 and not (t < 0 and cause in _BEFORE_GROUP):
-                    c.group[g][0] += 1
-                    c.group[g][1] += answered
-                if answered:
-                    c.pdd_sum += tc - arrival
-                    c.pdd.add(tc - arrival)
-                    c.trunk_seconds[t] += te - tc
-                if channel == 3:
-                    cg = self.net.did_capacity_group[d]
-                    c.metered_seconds[cg] += te - arrival
-                    c.metered_calls[cg] += 1
-        if last and self.calls is not None:
-            self.calls.extend(
-                (cid, d, caller, ingress, arrival, k, t if cause == _ANSWERED else -1, tc, te, cause, channel)
-            )
+        window = window_of(self.windows, arrival)
+        for w, counts in enumerate(self._counts):
+            mask = window == w
+            if mask.any():
+                self._pdd[w].add_many(count_rows(self.net, columns, mask, counts))
+        if self.calls is not None:
+            self._keep_calls(table[last], arrival[last])
         return last
 
+    def _keep_calls(self, ends: np.ndarray, arrival: np.ndarray) -> None:
+        """One row per call (CALL_FIELDS), from its last attempt."""
+        answered = ends["cause"] == codes.ANSWERED
+        rows = np.column_stack(
+            [
+                ends["call_id"],
+                ends["did"],
+                ends["caller"],
+                ends["ingress_pop"],
+                arrival,
+                ends["routing_attempt"],
+                np.where(answered, ends["trunk"], -1),
+                ends["time_connect"],
+                ends["time_end"],
+                ends["cause"],
+                ends["channel"],
+            ]
+        ).astype(np.float64)
+        assert self.calls is not None
+        self.calls.frombytes(rows.tobytes())
+
+    def take_pbx(self, pbx_rows: bytes) -> None:
+        """Count a chunk of cloud-PBX rows into their calls' windows."""
+        table = np.frombuffer(pbx_rows, dtype=np.float64).reshape(-1, len(PBX_FIELDS))
+        if not len(table):
+            return
+        window = window_of(self.windows, table[:, 2])
+        for w, counts in enumerate(self._pbx):
+            count_pbx(self.net, table, window == w, counts)
+
     def tallies(self, w: int) -> Tallies:
-        """Window ``w``'s counts in the form :func:`simroute.metrics.assemble` reads."""
-        c = self._counts[w]
-        return Tallies(
-            outcomes=dict(c.outcomes),
-            trunk=np.array(c.trunk, dtype=np.int64).reshape(-1, 7),
-            did=np.array(c.did, dtype=np.int64).reshape(-1, 3),
-            group=np.array(c.group, dtype=np.int64).reshape(-1, 2),
-            pop=np.array(c.pop, dtype=np.int64).reshape(-1, 2),
-            attempts_on_trunks=c.on_trunk,
-            pdd_sum=c.pdd_sum,
-            pdd_count=c.pdd.count,
-            pdd_p95=c.pdd.quantile(0.95),
-            occupancy=self.levels.table(w),
-            window=self.windows[w],
-            trunk_seconds=np.asarray(c.trunk_seconds),
-            pbx=c.pbx,
-            metered_seconds=np.asarray(c.metered_seconds),
-            metered_calls=np.asarray(c.metered_calls),
+        """Window ``w``'s counts in the form :func:`simroute.kpis.metrics.assemble` reads."""
+        return Tallies.of(
+            self._counts[w],
+            self._pdd[w].quantile(0.95),
+            self.levels.table(w),
+            self.windows[w],
+            self._pbx[w],
         )
-
-
-class _PbxRows:
-    """Where the engine writes cloud-PBX rows in a live run: counted into the call's window."""
-
-    def __init__(self, tally: LiveTally):
-        self.tally = tally
-
-    def extend(self, row) -> None:
-        cid, trunk, arrival, answer, queued, left, outcome, end = row
-        w = self.tally._window(arrival)
-        if w >= 0:
-            self.tally._counts[w].pbx[int(trunk)] += pbx_row_counts(
-                self.tally.net, int(trunk), queued, left, int(outcome)
-            )
 
 
 class Levels:
@@ -283,6 +275,69 @@ class Levels:
                             peak[i] = new
                     since[i] = now
                     last[i] = new
+
+    # the kinds' indices in KINDS (and in the engine's list of busy counters)
+    TRUNK, DID, GROUP, POP, SHARED, METERED, QUEUE, AGENTS = range(8)
+
+    def watch(self, busy: list[list[int]], net: Network) -> None:
+        """Observe these busy counters (the engine's, in KINDS order) through :meth:`moved`."""
+        self.busy = busy
+        self._did_group = net.did_group
+        self._did_cg = net.did_capacity_group
+        self._pbx_trunks = frozenset(net.pbx_trunks)
+
+    def moved(self, now: float, call) -> None:
+        """After an event that moved ``call``: account for the counters that event can have changed,
+        the call's own (its trunks so far, DID, group, POP, shared or metered channels) and its cloud
+        PBX's queue and agents. Cost independent of how many entities there are."""
+        d, k = call.did, call.k
+        busy, last = self.busy, self.last
+        t = call.order[k]
+        # the three counters every event of a call can move, compared first (the common case: all moved)
+        if busy[0][t] != last[0][t]:
+            self._change(0, t, now)
+        if busy[1][d] != last[1][d]:
+            self._change(1, d, now)
+        p = call.ingress
+        if busy[3][p] != last[3][p]:
+            self._change(3, p, now)
+        if k:  # re-routed: the trunks tried before
+            for u in call.order[:k]:
+                if busy[0][u] != last[0][u]:
+                    self._change(0, u, now)
+        g = self._did_group[d]
+        if g >= 0 and busy[2][g] != last[2][g]:
+            self._change(2, g, now)
+        channel = call.channel
+        if channel == codes.CHANNEL_SHARED or channel == codes.CHANNEL_METERED:
+            kind = 4 if channel == codes.CHANNEL_SHARED else 5
+            cg = self._did_cg[d]
+            if busy[kind][cg] != last[kind][cg]:
+                self._change(kind, cg, now)
+        if self._pbx_trunks and t in self._pbx_trunks:
+            self.pbx_moved(now, t)
+
+    def pbx_moved(self, now: float, t: int) -> None:
+        """After an event of trunk ``t``'s cloud PBX: its queue and agents."""
+        busy, last = self.busy, self.last
+        for kind in (6, 7):
+            if busy[kind][t] != last[kind][t]:
+                self._change(kind, t, now)
+
+    def _change(self, kind: int, i: int, now: float) -> None:
+        """Counter ``i`` of ``kind`` moved: add the level it held until ``now`` to the current window."""
+        new = self.busy[kind][i]
+        last = self.last[kind]
+        if self.current >= 0:
+            old = last[i]
+            dt = now - self.since[kind][i]
+            self.area[kind][i] += old * dt
+            if old >= self.caps[kind][i]:
+                self.at_cap[kind][i] += dt
+            if new > self.peak[kind][i]:
+                self.peak[kind][i] = new
+        self.since[kind][i] = now
+        last[i] = new
 
     def _advance(self, kind: int, i: int, now: float) -> None:
         """Add the level held since the last change to the current window."""

@@ -60,7 +60,7 @@ class RecordStream:
 
     def take(self, rows: bytes, pbx_rows: bytes) -> None:
         """A chunk of the engine's rows: count them, buffer them, write a chunk when the buffer is full."""
-        self._last += bytes(self.tally.take_rows(rows))
+        self._last += self.tally.take_rows(rows).tobytes()
         self.tally.take_pbx(pbx_rows)
         self._rows += rows
         if len(self._rows) >= self._chunk:

@@ -22,6 +22,9 @@ __all__ = [
     "TIMER_B",
     "POP_DOWN",
     "NO_CHANNEL",
+    "REFUSED_BEFORE_SEIZURE",
+    "REFUSED_BEFORE_GROUP",
+    "REFUSED_ON_ARRIVAL",
     "CHANNEL_KINDS",
     "CHANNEL_INCLUDED",
     "CHANNEL_DEDICATED",
@@ -127,6 +130,15 @@ CAUSES: dict[int, Cause] = {ANSWERED: Cause(200, "Answered", "Origination", "ans
 
 #: Internal causes that a SIP code in a re-routing list also covers [I].
 _SEEN_AS_SIP = (TIMER_B, POP_DOWN)
+
+#: Causes that refuse an attempt at its trunk before a channel is seized (no channel held, no time
+#: spent): not counted as seized in a trunk's error and timeout fractions.
+REFUSED_BEFORE_SEIZURE = frozenset({NUMBER_LIST_REJECT, TRUNK_CAPACITY, POP_DOWN})
+#: Causes that refuse a call at its DID, before it is counted as offered to its trunk group (and before
+#: it holds its DID).
+REFUSED_BEFORE_GROUP = frozenset({NUMBER_LIST_REJECT, DID_CAPACITY})
+#: Causes that end a call before any trunk is tried (its one row has trunk -1).
+REFUSED_ON_ARRIVAL = frozenset({NUMBER_LIST_REJECT, DID_CAPACITY, GROUP_CAPACITY, NO_CHANNEL})
 
 #: Channel kinds a call can hold on its DID, in DIDWW's order of use; a row's ``channel`` field is an
 #: index into this tuple, or CHANNEL_NONE.

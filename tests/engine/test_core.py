@@ -115,9 +115,7 @@ def test_no_cap_is_ever_exceeded():
 
     peaks = []
     for t, cap in enumerate(net.trunk_cap):
-        held = (rec.trunk == t) & ~np.isin(
-            rec.cause, [codes.NUMBER_LIST_REJECT, codes.TRUNK_CAPACITY, codes.POP_DOWN]
-        )
+        held = (rec.trunk == t) & ~np.isin(rec.cause, list(codes.REFUSED_BEFORE_SEIZURE))
         peaks.append(Occupancy(rec.time_start[held], rec.time_end[held]).peak())
         assert peaks[-1] <= cap, (t, peaks[-1], cap)
     assert peaks[1:] == net.trunk_cap[1:]  # b and c reach their caps

@@ -20,8 +20,7 @@ from simroute.scenario import codes
 
 from ..strategies import scenarios
 
-#: Causes refused before the trunk's channel is seized (no channel held, no time spent).
-INSTANT = {codes.NUMBER_LIST_REJECT, codes.TRUNK_CAPACITY, codes.POP_DOWN}
+INSTANT = codes.REFUSED_BEFORE_SEIZURE | codes.REFUSED_ON_ARRIVAL  # refusals that take no time
 EPS = 1e-9
 
 
@@ -70,7 +69,7 @@ def check_invariants(data: dict, result) -> None:
     assert np.allclose(start[follow], prev_end[follow], atol=1e-6), (
         "a re-route starts when the last attempt ends"
     )
-    instant = att.cause.isin(INSTANT | {codes.DID_CAPACITY, codes.GROUP_CAPACITY}).to_numpy()
+    instant = att.cause.isin(INSTANT).to_numpy()
     assert np.allclose(start[instant], end[instant]), "refusals before a channel take no time"
 
     # ------------------------------------------------------------------ routing per call
@@ -93,12 +92,7 @@ def check_invariants(data: dict, result) -> None:
         limit = min(max_attempts[group], len(allowed)) if group else 1
         assert len(rows) <= limit, (call_id, len(rows), limit)
         if trunks[0] == "":  # refused before any trunk: DID list, DID cap, group cap
-            assert len(rows) == 1 and causes[0] in (
-                codes.NUMBER_LIST_REJECT,
-                codes.DID_CAPACITY,
-                codes.GROUP_CAPACITY,
-                codes.NO_CHANNEL,
-            ), (call_id, causes)
+            assert len(rows) == 1 and causes[0] in codes.REFUSED_ON_ARRIVAL, (call_id, causes)
             continue
         assert "" not in trunks, (call_id, trunks)
         assert set(trunks) <= set(allowed), (call_id, trunks, allowed)
