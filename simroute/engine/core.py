@@ -723,7 +723,7 @@ class LiveEngine(Engine):
             self.queue_busy,
             self.agents_busy,
         ]
-        self._now = self.clock.now
+        self._time = self.clock.now
         levels.watch(self._busy, net)
         for t in levels.boundary_times():
             _Boundary(self, t)
@@ -734,7 +734,7 @@ class LiveEngine(Engine):
     def _observe(self, event):
         """After every event: the counters it moved (those of the call it moved, and of a cloud PBX's
         queue), and the rows handed over once a chunk is full."""
-        now = self._now()  # not the event's ``at``: a handler may have rescheduled it
+        now = self._time()  # not the event's ``at``: a handler may have rescheduled it
         kind = type(event)
         if kind is _Call:
             self._levels.moved(now, event)
