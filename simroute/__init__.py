@@ -18,6 +18,8 @@ __all__ = [
     "ScenarioError",
     "SimrouteError",
     "compare",
+    "plot",
+    "write_report",
     "load_scenario",
     "simulate",
     "size",
@@ -25,3 +27,16 @@ __all__ = [
     "theory",
 ]
 __version__ = "0.1.0"
+
+
+def __getattr__(name: str):
+    """``simroute.plot`` (matplotlib figures) is imported on first use: ``import simroute`` stays light."""
+    if name == "plot":
+        from .report import plots
+
+        return plots
+    if name == "write_report":
+        from .report.html import write_report
+
+        return write_report
+    raise AttributeError(f"module 'simroute' has no attribute {name!r}")

@@ -79,6 +79,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="let this process keep freed heap for reuse (glibc malloc thresholds; faster long runs)",
     )
+    run.add_argument("--report", type=Path, metavar="HTML", help="also write a self-contained HTML report")
     add_budget_arguments(run)
     cmp = sub.add_parser("compare", help="compare two variants on common random numbers")
     cmp.add_argument("a", type=Path, help="scenario A (the baseline)")
@@ -128,6 +129,29 @@ def _parser() -> argparse.ArgumentParser:
     _add_execution(siz)
     add_budget_arguments(siz)
     _add_import(sub)
+    rep = sub.add_parser("report", help="write a self-contained HTML report of a `run --out` folder")
+    rep.add_argument("results", type=Path, help="the folder `simroute run --out` wrote")
+    rep.add_argument("-o", "--output", type=Path, default=Path("report.html"), help="HTML file to write")
+    reg = sub.add_parser(
+        "regress", help="compare scenarios' KPIs with a committed baseline (exit 1 if worse)"
+    )
+    reg.add_argument(
+        "scenarios", type=Path, nargs="*", help="scenario files (default: those the baseline names)"
+    )
+    reg.add_argument(
+        "--baseline", type=Path, default=Path("reports/baseline.json"), help="baseline JSON file"
+    )
+    reg.add_argument("--update-baseline", action="store_true", help="run and rewrite the baseline instead")
+    reg.add_argument(
+        "--fail-on", nargs="+", metavar="KPI", help="only these KPIs gate (paths, names or globs)"
+    )
+    reg.add_argument("--out", type=Path, help="folder for regression.md and .html (default: the baseline's)")
+    reg.add_argument(
+        "--replications", type=int, help="replications per scenario (default: the baseline's, or 8)"
+    )
+    reg.add_argument("--seed", type=_seed, help="override the seeds (default: the baseline's)")
+    reg.add_argument("--duration", type=_duration, help="override the run length (default: the baseline's)")
+    reg.add_argument("--confidence", type=float, default=0.95, help="1 - family-wise false alarm rate")
     sub.add_parser("schema", help="print the scenario JSON Schema (for editors)")
     val = sub.add_parser(
         "validate", help="run the built-in validation suite against exact teletraffic results"
@@ -380,7 +404,14 @@ def _run(args) -> int:
             write_records(result.calls, args.out, "calls", args.format)
         if len(result.replications) > 1:
             write_records(result.replications.reset_index(), args.out, "replications", "csv")
+        from .report.data import write_report_inputs  # pandas, only when writing files
+
+        write_report_inputs(result, args.out)
         write_json(result.summary, args.out / "summary.json")
+    if args.report is not None:
+        from .report.html import write_report  # matplotlib only when a report is asked for
+
+        write_report(result, args.report)
     print(
         to_json(result.summary) if args.json else kpi_table(result.summary), end="\n" if not args.json else ""
     )
@@ -432,6 +463,36 @@ def _crosscheck(args) -> int:
     return 0 if result.agrees else 1
 
 
+def _report(args) -> int:
+    from .report.html import write_report
+
+    write_report(args.results, args.output)
+    print(f"wrote {args.output}")
+    return 0
+
+
+def _regress(args) -> int:
+    from .report import regress
+
+    outcome = regress.run_regress(
+        args.scenarios,
+        args.baseline,
+        update=args.update_baseline,
+        replications=args.replications,
+        seed=args.seed,
+        duration=args.duration,
+        confidence=args.confidence,
+        fail_on=args.fail_on,
+    )
+    if outcome is None:
+        print(f"wrote {args.baseline}")
+        return 0
+    md, html = regress.write_outputs(outcome, args.out or args.baseline.parent, args.baseline)
+    print(regress.summary_line(outcome))
+    print(f"wrote {md} and {html}")
+    return 1 if outcome.regressions else 0
+
+
 def _validate(args) -> int:
     from . import validation
 
@@ -466,6 +527,10 @@ def main(argv: list[str] | None = None) -> int:
             return _import(args)
         if args.command == "fit":
             return _fit(args)
+        if args.command == "report":
+            return _report(args)
+        if args.command == "regress":
+            return _regress(args)
         return _compare(args) if args.command == "compare" else _run(args)
     except SimrouteError as exc:
         lines = str(exc).splitlines()

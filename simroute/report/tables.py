@@ -1,16 +1,36 @@
-"""Readable text tables of a summary, for the terminal: ``mean ± half-width`` when replicated."""
+"""Readable text tables of a summary, for the terminal: ``mean ± half-width`` when replicated.
+
+Numbers follow :mod:`simroute.report.format` (decimals the interval supports, counts as integers, one
+number of decimals down a column); tables are cut into blocks that fit :data:`WIDTH` columns, and the
+short column names are explained once, at the end.
+"""
 
 from __future__ import annotations
 
-import math
+import textwrap
 from typing import TYPE_CHECKING
 
-if TYPE_CHECKING:
+from .format import column_decimals, format_cell, format_column, is_count
+
+if TYPE_CHECKING:  # the KPI table is laid out without pandas: a single run never imports it
     import pandas as pd
 
-__all__ = ["kpi_table", "comparison_table", "crosscheck_table", "sweep_table", "sizing_text"]
+__all__ = [
+    "ABBREVIATIONS",
+    "WIDTH",
+    "comparison_table",
+    "entity_columns",
+    "entity_table",
+    "kpi_rows",
+    "kpi_table",
+    "crosscheck_table",
+    "sweep_table",
+    "sizing_text",
+]
 
-_TRUNK_COLUMNS = [
+WIDTH = 100
+
+TRUNK_COLUMNS = [
     "attempts",
     "answered",
     "first_choice_share",
@@ -23,7 +43,7 @@ _TRUNK_COLUMNS = [
     "peak_concurrent",
     "time_congestion",
 ]
-_QUEUE_COLUMNS = [
+QUEUE_COLUMNS = [
     "entered",
     "served",
     "abandoned",
@@ -35,9 +55,10 @@ _QUEUE_COLUMNS = [
     "mean_queue_length",
     "peak_queue_length",
 ]
-_SHORT = {
+#: Short column names of the tables and the KPI each stands for (printed once under the tables).
+ABBREVIATIONS = {
     "average_speed_of_answer": "asa",
-    "abandonment_rate": "abandoned%",
+    "abandonment_rate": "abandon%",
     "agent_occupancy": "occupancy",
     "mean_queue_length": "queue",
     "peak_queue_length": "queue_peak",
@@ -48,14 +69,30 @@ _SHORT = {
     "metered_minutes": "metered_min",
     "first_choice_share": "first",
     "weight_share": "weight",
+    "weight_share_in_priority": "weight_prio",
     "answered_share": "ans_share",
     "attempt_blocking": "blocking",
+    "blocking_probability": "blocking",
     "error_fraction": "errors",
     "timeout_fraction": "timeouts",
     "carried_erlangs": "erlangs",
     "peak_concurrent": "peak",
     "time_congestion": "congestion",
 }
+#: The call KPIs in the order a planner reads them; any other scalar KPI follows in the summary's order.
+CALL_KPIS = (
+    "offered",
+    "answered",
+    "completion_rate",
+    "loss_probability",
+    "blocking_probability",
+    "rejected",
+    "failed",
+    "served_rate",
+    "attempts_per_call",
+    "post_dial_delay_mean",
+    "post_dial_delay_p95",
+)
 
 
 def _num(value) -> str:
@@ -68,59 +105,102 @@ def _num(value) -> str:
     return str(value)
 
 
-def _fmt(value, half=None) -> str:
-    if half is None or value is None:
-        return _num(value)
-    return f"{_num(value)} ± {_num(float(half))}"
+def _scalar(v) -> bool:
+    return v is None or (isinstance(v, (int, float)) and not isinstance(v, bool))
 
 
-def _column(values: list) -> list:
-    """A column's cells as a DataFrame built from the rows would hold them: a number missing from some
-    rows (or ``None`` among numbers) makes the column float with NaN; other columns keep their objects."""
-    present = [v for v in values if v is not _MISSING]
-    if present and all(isinstance(v, bool) for v in present):
-        return values if len(present) == len(values) else [math.nan if v is _MISSING else v for v in values]
-    numeric = all(v is None or (isinstance(v, (int, float)) and not isinstance(v, bool)) for v in present)
-    if numeric and any(v is not None for v in present):
-        if len(present) == len(values) and all(isinstance(v, int) for v in present):
-            return values
-        return [math.nan if v is _MISSING or v is None else float(v) for v in values]
-    return [math.nan if v is _MISSING else v for v in values]
-
-
-def _text(index: list[str], columns: dict[str, list[str]]) -> str:
-    """Plain text laid out as pandas' ``to_string`` lays out text cells: the index left-aligned, each
-    cell right-aligned with one leading space under its column's name, columns one space apart."""
-    width = max((len(i) for i in index), default=0)
-    widths = {name: max([len(name), *(len(v) + 1 for v in cells)]) for name, cells in columns.items()}
-    head = " " * width + "".join(" " + name.rjust(widths[name]) for name in columns)
-    body = [
-        row.ljust(width) + "".join(" " + cells[i].rjust(widths[name]) for name, cells in columns.items())
-        for i, row in enumerate(index)
-    ]
-    return "\n".join([head, *body])
-
-
-def _table(rows: dict, halves: dict | None, columns: list[str] | None = None) -> str:
-    names = list(dict.fromkeys(col for row in rows.values() for col in row))
-    if columns:
-        names = [c for c in columns if c in names]
+def kpi_rows(kpis: dict, halves: dict | None, prefix: str = "kpis") -> list[tuple[str, str]]:
+    """``(name, text)`` of the scalar call KPIs, each with the decimals its own interval supports."""
     halves = halves or {}
-    index = list(rows)
-    text = {}
-    for col in names:
-        cells = _column([rows[r].get(col, _MISSING) for r in index])
-        text[_SHORT.get(col, col)] = [
-            _fmt(value, (halves.get(r) or {}).get(col)) for r, value in zip(index, cells)
-        ]
-    return _text([str(i) for i in index], text)
+    names = [k for k in CALL_KPIS if k in kpis] + [
+        k for k, v in kpis.items() if k not in CALL_KPIS and _scalar(v)
+    ]
+    return [
+        (k, format_column([kpis[k]], [halves.get(k)], is_count(f"{prefix}.{k}"))[0])
+        for k in names
+        if _scalar(kpis[k])
+    ]
 
 
-_MISSING = object()  # a key absent from a row (a NaN cell), unlike a present None
+def entity_columns(rows: dict, halves: dict | None, columns: list[str] | None = None) -> dict[str, list[str]]:
+    """One formatted column per numeric KPI of a per-entity table (trunks, groups...): ``{kpi: [cell,
+    ...]}``, the ``columns`` first when given; a KPI missing from a row is ``-``."""
+    present = list(dict.fromkeys(k for row in rows.values() for k in row))
+    keep = [c for c in (columns or []) if c in present] + [c for c in present if c not in (columns or [])]
+    halves = halves or {}
+    out = {}
+    for col in keep:
+        values = [_plain(row.get(col)) for row in rows.values()]
+        if not all(_scalar(v) for v in values):
+            continue  # a nested table (a cloud PBX queue) or text: not a column of numbers
+        hw = [_plain((halves.get(r) or {}).get(col)) for r in rows] if halves else None
+        out[col] = format_column(values, hw, is_count(col))
+    return out
+
+
+def _plain(v):
+    """A cell as a Python number (or None): NaN from a missing key becomes None."""
+    if v is None:
+        return None
+    if hasattr(v, "item"):
+        v = v.item()
+    if isinstance(v, float) and v != v:
+        return None
+    return v
+
+
+def _blocks(index: list[str], columns: dict[str, list[str]], width: int = WIDTH) -> str:
+    """Right-aligned columns under their names, cut into blocks no wider than ``width``."""
+    lead = max([len(i) for i in index] + [0]) + 2
+    widths = {c: max([len(c)] + [len(x) for x in cells]) for c, cells in columns.items()}
+    blocks: list[list[str]] = []
+    current: list[str] = []
+    used = lead
+    for c in columns:
+        if current and used + 2 + widths[c] > width:
+            blocks.append(current)
+            current, used = [], lead
+        current.append(c)
+        used += 2 + widths[c]
+    if current:
+        blocks.append(current)
+    out = []
+    for cols in blocks:
+        lines = [" " * lead + "".join(f"  {c:>{widths[c]}}" for c in cols)]
+        for r, name in enumerate(index):
+            lines.append(f"  {name:<{lead - 2}}" + "".join(f"  {columns[c][r]:>{widths[c]}}" for c in cols))
+        out.append("\n".join(lines))
+    return "\n\n".join(out)
+
+
+def entity_table(rows: dict, halves: dict | None, columns: list[str] | None = None, used=None) -> str:
+    """A per-entity table, its long KPI names shortened (``used`` collects the short names shown)."""
+    cols = entity_columns(rows, halves, columns)
+    if used is not None:
+        used.update(k for k in cols if k in ABBREVIATIONS)
+    return _blocks([str(i) for i in rows], {ABBREVIATIONS.get(k, k): v for k, v in cols.items()})
+
+
+def _legend(used: set[str]) -> list[str]:
+    """One line (wrapped between pairs, never inside one) naming what each short column stands for."""
+    lines, line = [""], "columns:"
+    for k in sorted(used, key=lambda k: ABBREVIATIONS[k]):
+        pair = f" {ABBREVIATIONS[k]} = {k},"
+        if len(line) + len(pair) > WIDTH:
+            lines.append(line)
+            line = " "
+        line += pair
+    return lines + [line.rstrip(",")] if used else []
+
+
+def _warning_text(w) -> str:
+    if isinstance(w, dict):
+        return w.get("message") or ", ".join(f"{k}={v}" for k, v in w.items())
+    return str(w)
 
 
 def kpi_table(summary: dict) -> str:
-    """The summary as plain-text tables: call KPIs, outcomes, trunks, groups, DIDs, POPs."""
+    """The summary as plain-text tables: call KPIs, outcomes, trunks, groups, DIDs, POPs, warnings."""
     k = summary["kpis"]
     ci = summary.get("ci95") or {}
     kci = ci.get("kpis", {})
@@ -134,81 +214,106 @@ def kpi_table(summary: dict) -> str:
     elif "batches" in summary:
         head += f"\n{summary['batches']} batch means: mean ± {summary['confidence']:.0%} CI half-width"
     lines = [head, ""]
-    for key in (
-        "offered",
-        "answered",
-        "completion_rate",
-        "loss_probability",
-        "attempts_per_call",
-        "post_dial_delay_mean",
-        "post_dial_delay_p95",
-    ):
-        lines.append(f"  {key:<22} {_fmt(k[key], kci.get(key))}")
-    lines += ["", "outcomes:"] + [
-        f"  {name:<22} {_fmt(count, kci.get('outcomes', {}).get(name))}"
-        for name, count in k["outcomes"].items()
-    ]
+    lines += [f"  {name:<24} {text}" for name, text in kpi_rows(k, kci)]
+    outcomes = k.get("outcomes") or {}
+    if outcomes:
+        names = list(outcomes)
+        cells = format_column(
+            [outcomes[n] for n in names], [(kci.get("outcomes") or {}).get(n) for n in names], count=True
+        )
+        lines += ["", "outcomes:"] + [f"  {n:<24} {c}" for n, c in zip(names, cells)]
+    busy = summary.get("busy_hour")
+    if isinstance(busy, dict):
+        bci = ci.get("busy_hour") or {}
+        bk = busy.get("kpis", busy)
+        start = busy.get("start")
+        title = "busy hour" + (f" (from {start:g}s)" if isinstance(start, (int, float)) else "")
+        lines += ["", f"{title}:"] + [
+            f"  {name:<24} {text}" for name, text in kpi_rows(bk, bci.get("kpis", bci), "busy_hour")
+        ]
+    used: set[str] = set()
     for title, key, columns in (
-        ("trunks", "trunks", _TRUNK_COLUMNS),
+        ("trunks", "trunks", TRUNK_COLUMNS),
         ("groups", "groups", None),
         ("DIDs", "dids", None),
         ("POPs", "pops", None),
         ("capacity groups", "capacity_groups", None),
     ):
         if summary.get(key):
-            lines += ["", f"{title}:", _table(summary[key], ci.get(key), columns)]
+            lines += ["", f"{title}:", entity_table(summary[key], ci.get(key), columns, used)]
     queues = {name: t["queue"] for name, t in summary["trunks"].items() if "queue" in t}
     if queues:
         halves = {name: (ci.get("trunks", {}).get(name) or {}).get("queue") for name in queues}
-        lines += ["", "cloud PBX queues:", _table(queues, halves, _QUEUE_COLUMNS)]
-    costs = summary.get("costs")
-    if costs and costs["total"]:
-        cci = ci.get("costs", {})
-        lines += ["", f"costs ({costs['currency']}, {costs['months']:.3f} months):"]
-        for name, row in costs.get("trunks", {}).items():
-            half = (cci.get("trunks", {}).get(name) or {}).get("cost")
-            lines.append(f"  PSTN {name:<24} {_fmt(row['minutes'])} min  {_fmt(row['cost'], half)}")
-        for name, row in costs.get("capacity_groups", {}).items():
-            half = (cci.get("capacity_groups", {}).get(name) or {}).get("cost")
-            lines.append(
-                f"  channels {name:<20} {_fmt(row['metered_minutes'])} metered min  {_fmt(row['cost'], half)}"
-            )
-        for number, row in costs.get("dids", {}).items():
-            lines.append(f"  dedicated {number:<19} {_fmt(row['dedicated_channels_cost'])}")
-        lines.append(
-            f"  total {_fmt(costs['total'], cci.get('total'))}  per answered call "
-            f"{_fmt(costs['per_answered_call'], cci.get('per_answered_call'))}"
-        )
+        lines += ["", "cloud PBX queues:", entity_table(queues, halves, QUEUE_COLUMNS, used)]
+    lines += _costs(summary, ci)
     few = summary.get("few_events")
     if few:
         level = f"{summary['confidence']:.0%}"
         lines += ["", f"too few events for mean ± half-width; {level} interval on pooled counts instead:"]
         for kpi, row in few.items():
-            lines.append(f"  {kpi:<40} [{_num(row['low'])}, {_num(row['high'])}]  {row['events']:.0f} events")
+            low, high = format_column([row["low"], row["high"]], count=is_count(kpi))
+            lines.append(f"  {kpi:<40} [{low}, {high}]  {row['events']:.0f} events")
+    lines += _legend(used)
+    warnings = summary.get("warnings") or []
+    if warnings:
+        lines += ["", "warnings:"] + [
+            textwrap.fill(_warning_text(w), WIDTH, initial_indent="  - ", subsequent_indent="    ")
+            for w in warnings
+        ]
     return "\n".join(lines)
 
 
-def comparison_table(table: pd.DataFrame, confidence: float) -> str:
-    """B minus A per KPI, with the paired and the unpaired half-widths; significant rows marked ``*``."""
-    import pandas as pd
+def _costs(summary: dict, ci: dict) -> list[str]:
+    costs = summary.get("costs")
+    if not costs or not costs.get("total"):
+        return []
+    cci = ci.get("costs", {})
+    lines = ["", f"costs ({costs['currency']}, {costs['months']:.3f} months):"]
+    rows: dict[str, dict] = {}
+    halves: dict[str, dict] = {}
+    for name, row in costs.get("trunks", {}).items():
+        rows[f"PSTN {name}"] = {"minutes": row["minutes"], "cost": row["cost"]}
+        halves[f"PSTN {name}"] = {"cost": (cci.get("trunks", {}).get(name) or {}).get("cost")}
+    for name, row in costs.get("capacity_groups", {}).items():
+        rows[f"channels {name}"] = {"minutes": row["metered_minutes"], "cost": row["cost"]}
+        halves[f"channels {name}"] = {"cost": (cci.get("capacity_groups", {}).get(name) or {}).get("cost")}
+    for number, row in costs.get("dids", {}).items():
+        rows[f"dedicated {number}"] = {"minutes": None, "cost": row["dedicated_channels_cost"]}
+    rows["total"] = {"minutes": None, "cost": costs["total"]}
+    halves["total"] = {"cost": cci.get("total")}
+    rows["per answered call"] = {"minutes": None, "cost": costs["per_answered_call"]}
+    halves["per answered call"] = {"cost": cci.get("per_answered_call")}
+    cols = {
+        "minutes": format_column([r["minutes"] for r in rows.values()]),
+        "cost": format_column(
+            [r["cost"] for r in list(rows.values())[:-1]], [halves.get(n, {}).get("cost") for n in rows][:-1]
+        )
+        + format_column([costs["per_answered_call"]], [cci.get("per_answered_call")]),
+    }
+    lines.append(_blocks(list(rows), cols))
+    return lines
 
-    rows = []
+
+def comparison_table(table: pd.DataFrame, confidence: float) -> str:
+    """B minus A per KPI, with the paired and the unpaired half-widths; significant rows marked ``*``.
+
+    Each row is a different KPI, so each row has its own decimals: those its intervals support.
+    """
+    index: list[str] = []
+    cells: dict[str, list[str]] = {"A": [], "B": [], "B - A": [], "unpaired ±": [], "": []}
     for kpi, r in table.iterrows():
         if r["a"] == r["b"] and r["paired_half_width"] in (0, None):
             continue
-        rows.append(
-            {
-                "kpi": kpi,
-                "A": _num(r["a"]),
-                "B": _num(r["b"]),
-                "B - A": f"{_num(r['difference'])} ± {_num(r['paired_half_width'])}",
-                "unpaired ±": _num(r["unpaired_half_width"]),
-                "": "*" if r["significant"] else "",
-            }
-        )
-    frame = pd.DataFrame(rows)
+        paired, unpaired = _plain(r["paired_half_width"]), _plain(r["unpaired_half_width"])
+        d = column_decimals([_plain(r["difference"])], [paired, unpaired], is_count(str(kpi)))
+        index.append(str(kpi))
+        cells["A"].append(format_cell(_plain(r["a"]), None, d))
+        cells["B"].append(format_cell(_plain(r["b"]), None, d))
+        cells["B - A"].append(format_cell(_plain(r["difference"]), paired, d))
+        cells["unpaired ±"].append(format_cell(unpaired, None, d))
+        cells[""].append("*" if r["significant"] else "")
     note = f"differences with {confidence:.0%} paired CI (common random numbers); * the CI excludes 0"
-    return note + "\n" + (frame.to_string(index=False) if rows else "(no KPI differs)")
+    return note + "\n" + (_blocks(index, cells) if index else "(no KPI differs)")
 
 
 def crosscheck_table(check) -> str:

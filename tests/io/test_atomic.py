@@ -33,7 +33,7 @@ dids:
     route: {trunk: t}
     traffic: {calls_per_hour: 200000, holding_time: 10s}
 """
-OUTPUTS = ("attempts.csv", "summary.json")
+OUTPUTS = ("attempts.csv", "concurrency.csv", "scenario.json", "summary.json")
 #: "simulating": a 10 h run (2 million calls, many seconds) interrupted 1.5 s in; "writing": the 1 h run,
 #: whose 200,000 records take about a second to write.
 PHASE_OPTIONS = {"simulating": ("--duration", "10h"), "writing": ()}

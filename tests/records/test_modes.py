@@ -130,7 +130,7 @@ def test_cli_records_options(tmp_path, capsys):
     assert_same_kpis(full, json.loads(capsys.readouterr().out))
     out = tmp_path / "stream"
     assert main(["run", quickstart, "--records", "stream", "--out", str(out), "--format", "csv"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["attempts.csv", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["attempts.csv", "scenario.json", "summary.json"]
     assert main(["run", quickstart, "--records", "stream"]) == 2
     assert "--out" in capsys.readouterr().err
     out = tmp_path / "calls"
@@ -151,4 +151,9 @@ def test_cli_records_options(tmp_path, capsys):
         )
         == 0
     )
-    assert sorted(p.name for p in out.iterdir()) == ["calls.csv", "replications.csv", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "calls.csv",
+        "replications.csv",
+        "scenario.json",
+        "summary.json",
+    ]
