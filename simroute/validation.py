@@ -33,7 +33,6 @@ import pandas as pd
 
 from . import theory
 from .api import simulate
-from .engine.routing import buckets, first_choice_probabilities
 from .experiments.intervals import t_quantile
 from .scenario.schema import Scenario, load_scenario
 
@@ -263,9 +262,8 @@ def _split_scenario(rerouting, *, erlangs: float, window_h: float, name: str) ->
 
 
 def split_no_failover_case(*, erlangs: float = 20.0, replications: int, window_h: float, seed: int) -> Case:
-    # the exact RFC 2782 first-pick chance (Yeti's draw of r on 0..W), not w / W
-    p = first_choice_probabilities(buckets([(0, 1, WEIGHTS[0]), (1, 1, WEIGHTS[1])])[0])
-    shares = [p[0], p[1]]
+    # DIDWW's documented rule: a member is picked first with chance w / W
+    shares = [w / sum(WEIGHTS) for w in WEIGHTS]
     blocking = [theory.erlang_b(erlangs * s, c) for s, c in zip(shares, SPLIT_CAPS)]
     loss = sum(s * b for s, b in zip(shares, blocking))
     checks = [Check("kpis.loss_probability", column("kpis.loss_probability"), loss)]
@@ -278,8 +276,8 @@ def split_no_failover_case(*, erlangs: float = 20.0, replications: int, window_h
         name="weighted-split-no-failover",
         description=f"weights {WEIGHTS[0]}/{WEIGHTS[1]} at one priority, "
         f"capacities {SPLIT_CAPS[0]}/{SPLIT_CAPS[1]}, "
-        f"no re-routing, {erlangs:g} erl: trunk i gets Poisson traffic A*p_i (p_i the RFC 2782 "
-        f"first-pick chance {shares[0]:.4f}/{shares[1]:.4f}), loss = sum p_i B(A p_i, c_i)",
+        f"no re-routing, {erlangs:g} erl: trunk i gets Poisson traffic A*p_i (p_i = w_i/W, the "
+        f"documented first-pick chance {shares[0]:.4f}/{shares[1]:.4f}), loss = sum p_i B(A p_i, c_i)",
         scenario=load_scenario(
             _split_scenario("none", erlangs=erlangs, window_h=window_h, name="split"),
             name="split-no-failover",

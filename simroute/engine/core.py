@@ -21,10 +21,10 @@ from ..scenario.replay import ANSWER, REJECT, RING, caller_text
 from .clock import NORMAL, Clock, Wakeup
 from .network import UNLIMITED, Network, outcome_table
 from .pbx import CloudPbx
-from .routing import attempt_order, should_reroute
+from .routing import should_reroute
 from .rows import ROW
 from .sink import LevelObserver, RowSink
-from .streams import Streams, batched, no_delay, sampler
+from .streams import CallWords, Streams, batched, no_delay, sampler
 from .traffic import CallerMix, arrival_times, rate_breakpoints
 
 __all__ = ["Engine", "AuditedEngine", "LiveEngine", "CapacityViolation", "TrunkStatic", "DidStatic"]
@@ -49,10 +49,10 @@ class _Call(Wakeup):
         "did",  # DID index
         "caller",  # calling number
         "ingress",  # ingress POP index
-        "order",  # the trunks to try, in order
+        "order",  # the trunks tried so far, in order (a group's order grows by one on each re-route)
         "k",  # index in ``order`` of the attempt in progress (0: the first)
         "hold",  # holding time once answered (seconds)
-        "max_attempts",  # attempts allowed (the group's limit; 1 for a directly routed DID)
+        "max_attempts",  # attempts allowed (max_attempts and the group's trunks; 1 for a direct DID)
         "channel",  # DID channel kind held (codes.CHANNEL_*)
         "arrival",  # arrival time
         "start",  # start of the attempt in progress
@@ -166,7 +166,11 @@ class Engine:
         self._refresh_pops()
 
         self._pop_u = batched(streams.get("ingress").random)
+        # a call's first routing draw: one per arrival at a DID routed to a group, whatever becomes of the
+        # call; its later draws are keyed by the call (common random numbers: a cap changed in a variant
+        # moves no other call's draws)
         self._route_u = batched(streams.get("routing").random)
+        self._call_words = CallWords(streams.get("routing", "calls"))
         self._fault_u = batched(streams.get("faults").random)
         self._outcome_u, self._answer_delay, self._reject_delay, self._outcomes = [], [], [], []
         for name, ep in zip(net.trunk_names, net.endpoints):
@@ -325,6 +329,7 @@ class Engine:
         callers, holding, did_list, did_cap, channel_limited, g, direct = self._did_static[d]
         caller = callers()
         next_row = self._trace_next[d]
+        u = self._route_u() if g >= 0 else 0.0
         pop_cum = self._pop_cum
         ingress = bisect.bisect_right(pop_cum, self._pop_u() * pop_cum[-1]) if len(pop_cum) > 1 else 0
         hold = holding()
@@ -350,10 +355,7 @@ class Engine:
                 self._refuse(cid, d, caller, ingress, now, codes.GROUP_CAPACITY, channel)
                 return
             self.group_busy[g] += 1
-            order, max_attempts = (
-                attempt_order(net.group_buckets[g], self._route_u),
-                net.group_max_attempts[g],
-            )
+            order, max_attempts = [net.group_router[g].first(u)], net.group_attempts[g]
         else:
             order, max_attempts = direct, 1
         trace_i = -1 if next_row is None else next_row()
@@ -424,8 +426,9 @@ class Engine:
                     call.cid, k + 1, call.did, call.caller, ingress, t, now, NAN, now, cause, call.channel
                 )
             )
-            if should_reroute(cause, net.reroute[t], k + 1, len(order), call.max_attempts):
+            if should_reroute(cause, net.reroute[t], k + 1, call.max_attempts):
                 call.k = k + 1
+                self._next_trunk(call)
                 continue
             self._end_call(call)
             return
@@ -516,11 +519,18 @@ class Engine:
                 call.channel,
             )
         )
-        if should_reroute(cause, self.net.reroute[t], k + 1, len(call.order), call.max_attempts):
+        if should_reroute(cause, self.net.reroute[t], k + 1, call.max_attempts):
             call.k = k + 1
+            self._next_trunk(call)
             self._attempt(call)
         else:
             self._end_call(call)
+
+    def _next_trunk(self, call) -> None:
+        """Draw the call's next trunk (attempt orders grow one trunk at a time, when a call re-routes)."""
+        order, cid, words = call.order, call.cid, self._call_words
+        router = self.net.group_router[self.net.did_group[call.did]]
+        order.append(router.next(order, lambda: words(cid, len(order))))
 
     def _hang_up(self, call):
         """An answered call ends: its attempt row is written now that its end is known."""

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from ..scenario import codes
 from ..scenario.distributions import is_instant
 from ..scenario.schema import Endpoint, Scenario
-from .routing import Bucket, NumberListMatcher, buckets
+from .routing import Bucket, GroupRouter, NumberListMatcher, buckets, first_choice_probabilities
 
 __all__ = ["Network", "UNLIMITED", "compile_network"]
 
@@ -56,7 +56,12 @@ class Network:
     group_cap: list[int]
     group_max_attempts: list[int]
     group_buckets: list[tuple[Bucket, ...]]
-    weight_share: list[float | None]  # per trunk, within its priority in its group
+    group_router: list[GroupRouter]  # draws each call's attempt order, one trunk at a time
+    group_attempts: list[int]  # attempts a call may make: trunks on the route, at most max_attempts
+    #: per trunk, the exact chance it is tried first: across its whole group (0 below the first
+    #: priority), and within its own priority among calls whose attempts reach it
+    weight_share: list[float | None]
+    weight_share_in_priority: list[float | None]
     did_numbers: list[str]
     did_group: list[int]  # -1: routed to a single trunk
     did_trunk: list[int]  # -1: routed to a group
@@ -110,18 +115,21 @@ def compile_network(s: Scenario) -> Network:
 
     trunk_group = [-1] * len(s.trunks)
     weight_share: list[float | None] = [None] * len(s.trunks)
+    in_priority: list[float | None] = [None] * len(s.trunks)
+    rule = s.settings.weight_draw
     group_buckets = []
     for gi, g in enumerate(s.trunk_groups):
         triples = [(trunks[m.trunk], m.priority, m.weight) for m in g.members]
         group_buckets.append(buckets(triples))
-        for m in g.members:
-            trunk_group[trunks[m.trunk]] = gi
-            total = sum(x.weight for x in g.members if x.priority == m.priority)
-            same = sum(1 for x in g.members if x.priority == m.priority)
-            weight_share[trunks[m.trunk]] = m.weight / total if total else 1.0 / same
+        for b, bucket in enumerate(group_buckets[-1]):
+            for t, p in first_choice_probabilities(bucket, rule).items():
+                trunk_group[t] = gi
+                in_priority[t] = p
+                weight_share[t] = p if b == 0 else 0.0
     for d in s.dids:  # a trunk routed to directly, in no group, takes every call it is offered
         if d.route.trunk is not None and weight_share[trunks[d.route.trunk]] is None:
-            weight_share[trunks[d.route.trunk]] = 1.0
+            weight_share[trunks[d.route.trunk]] = in_priority[trunks[d.route.trunk]] = 1.0
+    routers = [GroupRouter(b, rule) for b in group_buckets]
 
     endpoints = [t.endpoint or _NO_ENDPOINT for t in s.trunks]
     faults = []
@@ -182,7 +190,10 @@ def compile_network(s: Scenario) -> Network:
         group_cap=[_cap(g.capacity_limit) for g in s.trunk_groups],
         group_max_attempts=[g.max_attempts for g in s.trunk_groups],
         group_buckets=group_buckets,
+        group_router=routers,
+        group_attempts=[min(r.size, g.max_attempts) for r, g in zip(routers, s.trunk_groups)],
         weight_share=weight_share,
+        weight_share_in_priority=in_priority,
         did_numbers=[d.number for d in s.dids],
         did_group=[groups[d.route.group] if d.route.group else -1 for d in s.dids],
         did_trunk=[trunks[d.route.trunk] if d.route.trunk else -1 for d in s.dids],

@@ -1,21 +1,46 @@
 """Routing decisions that need no clock: attempt order, re-route or stop, number-list match.
 
-Pure functions of their inputs (random draws are passed in), so each rule is tested alone and with
-hypothesis; the engine only calls them.
+Pure functions and small tables of their inputs (random draws are passed in), so each rule is tested
+alone and with hypothesis; the engine only calls them.
+
+The attempt order of a call is drawn one trunk at a time, when the call needs it (:class:`GroupRouter`):
+a call answered on its first trunk costs one draw and a binary search, whatever the size of its group.
+Each next trunk has the distribution it would have in the whole order drawn at once
+(:func:`attempt_order`, the reference the tests compare with).
 """
 
 from __future__ import annotations
 
+import bisect
+from itertools import accumulate
 from typing import Callable, NamedTuple, Sequence
 
 __all__ = [
     "Bucket",
     "buckets",
+    "WEIGHT_DRAWS",
+    "WEIGHT_ZERO_FRACTION",
+    "effective_weights",
     "attempt_order",
+    "GroupRouter",
     "first_choice_probabilities",
+    "second_choice_probabilities",
     "should_reroute",
     "NumberListMatcher",
 ]
+
+#: ``settings.weight_draw``: ``proportional`` (DIDWW's documented rule, the default) or ``yeti``
+#: (the integer draw of Yeti's ``rank_dns_srv``, simroute's rule before).
+WEIGHT_DRAWS = ("proportional", "yeti")
+
+#: Under the proportional rule a weight-0 member counts as this fraction of the smallest positive weight
+#: of its priority: RFC 2782's "very small chance". When every weight of a priority is 0, all count alike.
+WEIGHT_ZERO_FRACTION = 1e-3
+
+#: Uniforms a call gets for one pick after its first: tries of the rejection draw, the last one for the
+#: exact draw over the members left (see :meth:`GroupRouter.next`).
+PICK_UNIFORMS = 8
+_2_TO_MINUS_53 = 2.0**-53  # a 64-bit random word's top 53 bits times this: a uniform on [0, 1)
 
 
 class Bucket(NamedTuple):
@@ -40,55 +65,156 @@ def buckets(members: Sequence[tuple[int, int, int]]) -> tuple[Bucket, ...]:
     return tuple(out)
 
 
-def attempt_order(groups: Sequence[Bucket], uniform: Callable[[], float]) -> list[int]:
-    """Trunks in the order a call tries them: priority ascending, RFC 2782 weighted order within one.
+def effective_weights(weights: Sequence[int]) -> tuple[float, ...]:
+    """The weights the proportional rule draws with: 0 becomes :data:`WEIGHT_ZERO_FRACTION` of the
+    smallest positive weight; all zero: all equal (a uniform order)."""
+    positive = [w for w in weights if w > 0]
+    if not positive:
+        return (1.0,) * len(weights)
+    zero = min(positive) * WEIGHT_ZERO_FRACTION
+    return tuple(float(w) if w > 0 else zero for w in weights)
 
-    Per draw: running sums of the remaining weights, ``r`` uniform on the integers ``0..total``; the first
-    member whose running sum reaches ``r`` goes next. A weight-0 member is picked only when ``r == 0``
-    (chance ``1/(total+1)``): RFC 2782's "very small chance".
-    """
+
+def _pick(weights: Sequence, u: float, rule: str) -> int:
+    """Index of the member drawn with uniform ``u``: ``weights`` are the integer weights (yeti) or the
+    effective weights (proportional) of the members still to draw from."""
+    if rule == "yeti":
+        # running sums of the integer weights, r uniform on 0..total: the first member whose running sum
+        # reaches r goes next (weight-0 members only when r == 0)
+        return bisect.bisect_left(list(accumulate(weights)), int(u * (sum(weights) + 1)))
+    cum = list(accumulate(weights))
+    return min(bisect.bisect_right(cum, u * cum[-1]), len(weights) - 1)
+
+
+def attempt_order(groups: Sequence[Bucket], uniform: Callable[[], float], rule: str = "proportional"):
+    """The whole attempt order drawn at once: priority ascending; within a priority each next member is
+    drawn from the remaining ones (proportional: with chance effective weight / remaining total)."""
     order: list[int] = []
     for bucket in groups:
-        trunks = bucket.trunks
-        if len(trunks) == 1:
-            order.append(trunks[0])
-            continue
-        remaining, weights = list(trunks), list(bucket.weights)
-        while remaining:
-            total = sum(weights)
-            r = int(uniform() * (total + 1))
-            running = 0
-            i = 0
-            for i, w in enumerate(weights):  # noqa: B007 - the index that stops the loop is the pick
-                running += w
-                if running >= r:
-                    break
-            order.append(remaining.pop(i))
+        trunks = list(bucket.trunks)
+        weights = list(bucket.weights if rule == "yeti" else effective_weights(bucket.weights))
+        while len(trunks) > 1:
+            i = _pick(weights, uniform(), rule)
+            order.append(trunks.pop(i))
             weights.pop(i)
+        order.extend(trunks)
     return order
 
 
-def first_choice_probabilities(bucket: Bucket) -> dict[int, float]:
-    """Exact chance that each member of ``bucket`` is tried first under :func:`attempt_order`.
+class GroupRouter:
+    """A trunk group's attempt order, drawn lazily: :meth:`first` at arrival, :meth:`next` on re-route.
 
-    With ``r`` uniform on ``0..W`` the first member in weight order wins ``w + 1`` of the ``W + 1``
-    values, every other member ``w``: weights 70/30 give 70/101 and 31/101, within ``1/(W+1)`` of the
-    weight shares that RFC 2782 aims at.
+    ``size`` is the number of trunks on the route (an order never has more).
     """
-    total = sum(bucket.weights)
-    probs = {t: w / (total + 1) for t, w in zip(bucket.trunks, bucket.weights)}
-    probs[bucket.trunks[0]] += 1 / (total + 1)
-    return probs
+
+    __slots__ = ("size", "rule", "_buckets", "_starts", "_eff", "_cum", "_total", "_first_single")
+
+    def __init__(self, groups: Sequence[Bucket], rule: str = "proportional"):
+        if rule not in WEIGHT_DRAWS:
+            raise ValueError(f"unknown weight draw {rule!r}")
+        self.rule = rule
+        self._buckets = tuple(groups)
+        self._starts = list(accumulate((len(b.trunks) for b in groups), initial=0))[:-1]
+        self.size = sum(len(b.trunks) for b in groups)
+        self._eff = [effective_weights(b.weights) for b in groups]
+        if rule == "yeti":
+            self._cum = [list(accumulate(b.weights)) for b in groups]
+            self._total = [float(sum(b.weights) + 1) for b in groups]
+        else:
+            self._cum = [list(accumulate(eff)) for eff in self._eff]
+            self._total = [c[-1] for c in self._cum]
+        first = groups[0].trunks
+        self._first_single = first[0] if len(first) == 1 else None
+
+    def first(self, u: float) -> int:
+        """The first trunk, from one uniform: O(log n) in the members of the first priority."""
+        if self._first_single is not None:
+            return self._first_single
+        return self._draw(0, u)
+
+    def _draw(self, b: int, u: float) -> int:
+        trunks = self._buckets[b].trunks
+        if self.rule == "yeti":
+            i = bisect.bisect_left(self._cum[b], int(u * self._total[b]))
+        else:
+            i = min(bisect.bisect_right(self._cum[b], u * self._total[b]), len(trunks) - 1)
+        return trunks[i]
+
+    def next(self, order: Sequence[int], words: Callable[[], Sequence[int]]) -> int:
+        """The trunk after ``order`` (the trunks tried so far, in order; fewer than ``size``).
+
+        ``words()`` gives :data:`PICK_UNIFORMS` random 64-bit words for this pick; it is called only
+        when a draw is needed. Proportional rule: draws from the whole priority, rejecting members already tried
+        (each accepted draw has chance weight / remaining total), then, if every try hit a tried member,
+        one exact draw over the members left: no work in proportion to the group while a try succeeds.
+        """
+        n = len(order)
+        b = bisect.bisect_right(self._starts, n) - 1
+        trunks = self._buckets[b].trunks
+        tried = order[self._starts[b] :]
+        if not tried:
+            return trunks[0] if len(trunks) == 1 else self._draw(b, (words()[0] >> 11) * _2_TO_MINUS_53)
+        if len(trunks) - len(tried) == 1:
+            return next(t for t in trunks if t not in tried)
+        us = words()
+        if self.rule == "proportional":
+            cum, total, last = self._cum[b], self._total[b] * _2_TO_MINUS_53, len(trunks) - 1
+            for w in us[:-1]:
+                t = trunks[min(bisect.bisect_right(cum, (w >> 11) * total), last)]
+                if t not in tried:
+                    return t
+        weights = self._buckets[b].weights if self.rule == "yeti" else self._eff[b]
+        left = [(t, w) for t, w in zip(trunks, weights) if t not in tried]
+        return left[_pick([w for _, w in left], (us[-1] >> 11) * _2_TO_MINUS_53, self.rule)][0]
+
+
+def first_choice_probabilities(bucket: Bucket, rule: str = "proportional") -> dict[int, float]:
+    """Exact chance that each member of ``bucket`` is tried first among its priority.
+
+    Proportional: effective weight / total (w / W when no weight is 0). Yeti: with ``r`` uniform on
+    ``0..W`` the first member in weight order wins ``w + 1`` of the ``W + 1`` values, every other member
+    ``w`` (70/30 give 70/101 and 31/101); all weights 0: the first member always.
+    """
+    if rule == "yeti":
+        total = sum(bucket.weights)
+        probs = {t: w / (total + 1) for t, w in zip(bucket.trunks, bucket.weights)}
+        probs[bucket.trunks[0]] += 1 / (total + 1)
+        return probs
+    eff = effective_weights(bucket.weights)
+    total = sum(eff)
+    return {t: w / total for t, w in zip(bucket.trunks, eff)}
+
+
+def second_choice_probabilities(bucket: Bucket, rule: str = "proportional") -> dict[int, float]:
+    """Exact chance that each member is the second tried in its priority (by the first pick's law)."""
+    out = dict.fromkeys(bucket.trunks, 0.0)
+    if len(bucket.trunks) < 2:
+        return out
+    eff = effective_weights(bucket.weights)
+    for i, (t, p) in enumerate(first_choice_probabilities(bucket, rule).items()):
+        rest = [j for j in range(len(bucket.trunks)) if j != i]
+        if rule == "yeti":
+            sub = Bucket(tuple(bucket.trunks[j] for j in rest), tuple(bucket.weights[j] for j in rest))
+            cond = first_choice_probabilities(sub, "yeti")
+        else:  # the effective weights stay those of the whole priority
+            total = sum(eff[j] for j in rest)
+            cond = {bucket.trunks[j]: eff[j] / total for j in rest}
+        for s, q in cond.items():
+            out[s] += p * q
+    return out
 
 
 def should_reroute(
-    cause: int, reroute: frozenset, attempt: int, order_length: int, max_attempts: int
+    cause: int, reroute: frozenset, attempt: int, order_length: int, max_attempts: int | None = None
 ) -> bool:
     """Try the next trunk? Only on a cause in the trunk's list, while trunks and attempts remain.
 
-    ``attempt`` counts from 1 (the attempt that just ended).
+    ``attempt`` counts from 1 (the attempt that just ended); ``order_length`` is the number of trunks on
+    the route (with ``max_attempts`` absent: the attempts the call may make, both limits in one).
     """
-    return cause in reroute and attempt < order_length and attempt < max_attempts
+    if max_attempts is not None and attempt >= max_attempts:
+        return False
+    return cause in reroute and attempt < order_length
 
 
 class NumberListMatcher:

@@ -219,6 +219,7 @@ def assemble(net, t: Tallies) -> dict:
             "first_choice_share": _ratio(c[FIRST], selected),
             "answered_share": _ratio(c[ANSWERED], selected),
             "weight_share": net.weight_share[i],
+            "weight_share_in_priority": net.weight_share_in_priority[i],
             "attempt_blocking": _ratio(c[BLOCKED], c[ATTEMPTS]),
             "error_fraction": _ratio(c[ERRORS], c[SEIZED]),
             "timeout_fraction": _ratio(c[TIMEOUTS], c[SEIZED] - c[ERRORS]),

@@ -473,6 +473,11 @@ class Settings(_Model):
     platform_ringing_timeout: Duration = Field(default=30.0, description="used when a trunk has none [I]")
     inter_pop_delay: Duration = Field(default=0.04, description="extra delay of a pinned POP hop [I]")
     rerouting_codes: Literal["didww_default", "all", "none", "conservative"] = "didww_default"
+    weight_draw: Literal["proportional", "yeti"] = Field(
+        default="proportional",
+        description="how weights order the trunks of one priority: proportional (DIDWW's documented "
+        "rule [V]) or yeti (Yeti's integer draw [I])",
+    )
     currency: str = Field(default="USD", max_length=8)
     days_per_month: Annotated[float, Field(gt=0, allow_inf_nan=False)] = Field(
         default=30.0, description="pro-rates monthly channel prices over the simulated window [I]"

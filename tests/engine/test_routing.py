@@ -36,7 +36,7 @@ def test_order_is_a_permutation_in_priority_order(rows, seed):
 @given(members)
 def test_first_choice_probabilities_sum_to_one(rows):
     for bucket in buckets(rows):
-        probs = first_choice_probabilities(bucket)
+        probs = first_choice_probabilities(bucket, "yeti")
         assert sum(probs.values()) == pytest.approx(1.0)
         total = sum(bucket.weights)
         for t, w in zip(bucket.trunks, bucket.weights):  # within 1/(W+1) of the weight share
@@ -44,25 +44,27 @@ def test_first_choice_probabilities_sum_to_one(rows):
             assert abs(probs[t] - share) <= 1 / (total + 1) + 1e-12
 
 
+@pytest.mark.parametrize("rule", ["proportional", "yeti"])
 @pytest.mark.parametrize("weights", [(70, 30), (1, 1, 2), (65535, 65535), (5, 0, 5), (100, 10, 1)])
-def test_first_choice_frequencies_match_rfc2782(weights):
+def test_first_choice_frequencies_match_rfc2782(weights, rule):
     rng = np.random.default_rng(sum(weights))
     bucket = buckets([(i, 1, w) for i, w in enumerate(weights)])[0]
-    n = 40_000
-    firsts = Counter(attempt_order((bucket,), rng.random)[0] for _ in range(n))
-    for t, p in first_choice_probabilities(bucket).items():
+    n = 20_000
+    firsts = Counter(attempt_order((bucket,), rng.random, rule)[0] for _ in range(n))
+    for t, p in first_choice_probabilities(bucket, rule).items():
         assert_binomial(firsts[t], n, p, what=f"weights {weights}, trunk {t}")
 
 
-def test_weight_zero_is_rarely_first():
+@pytest.mark.parametrize("rule, p_zero", [("yeti", 1 / 201), ("proportional", 0.1 / 200.1)])
+def test_weight_zero_is_rarely_first(rule, p_zero):
     rng = np.random.default_rng(7)
     bucket = buckets([(0, 1, 0), (1, 1, 100), (2, 1, 100)])[0]
     n = 50_000
-    firsts = Counter(attempt_order((bucket,), rng.random)[0] for _ in range(n))
-    assert first_choice_probabilities(bucket)[0] == pytest.approx(1 / 201)
-    assert_binomial(firsts[0], n, 1 / 201, what="weight 0 first")
+    firsts = Counter(attempt_order((bucket,), rng.random, rule)[0] for _ in range(n))
+    assert first_choice_probabilities(bucket, rule)[0] == pytest.approx(p_zero)
+    assert_binomial(firsts[0], n, p_zero, what="weight 0 first")
     # but it is still tried, last, when the others fail
-    orders = Counter(tuple(attempt_order((bucket,), rng.random)) for _ in range(2000))
+    orders = Counter(tuple(attempt_order((bucket,), rng.random, rule)) for _ in range(2000))
     assert sum(c for o, c in orders.items() if o[-1] == 0) > 1900
 
 
