@@ -130,6 +130,8 @@ def compile_network(s: Scenario) -> Network:
         if d.route.trunk is not None and weight_share[trunks[d.route.trunk]] is None:
             weight_share[trunks[d.route.trunk]] = in_priority[trunks[d.route.trunk]] = 1.0
     routers = [GroupRouter(b, rule) for b in group_buckets]
+    # DIDWW presents a pinned POP as redundancy: a down POP moves the call on, unless the scenario says not
+    pop_down = frozenset({codes.POP_DOWN}) if s.settings.reroute_on_pop_down else frozenset()
 
     endpoints = [t.endpoint or _NO_ENDPOINT for t in s.trunks]
     faults = []
@@ -180,7 +182,9 @@ def compile_network(s: Scenario) -> Network:
             for t in s.trunks
         ],
         timer_b=[t.sip_timer_b for t in s.trunks],
-        reroute=[_reroute_set(t.rerouting_codes, s.settings.rerouting_codes) for t in s.trunks],
+        reroute=[
+            _reroute_set(t.rerouting_codes, s.settings.rerouting_codes) | pop_down for t in s.trunks
+        ],
         trunk_list=[lists[t.number_list] if t.number_list else None for t in s.trunks],
         cli_prefix=[t.cli_prefix or "" for t in s.trunks],
         endpoints=endpoints,

@@ -12,6 +12,7 @@ Each next trunk has the distribution it would have in the whole order drawn at o
 from __future__ import annotations
 
 import bisect
+import math
 from itertools import accumulate
 from typing import Callable, NamedTuple, Sequence
 
@@ -37,9 +38,9 @@ WEIGHT_DRAWS = ("proportional", "yeti")
 #: of its priority: RFC 2782's "very small chance". When every weight of a priority is 0, all count alike.
 WEIGHT_ZERO_FRACTION = 1e-3
 
-#: Uniforms a call gets for one pick after its first: tries of the rejection draw, the last one for the
+#: Random words a call gets for one pick after its first: tries of the rejection draw, the last one for the
 #: exact draw over the members left (see :meth:`GroupRouter.next`).
-PICK_UNIFORMS = 8
+PICK_WORDS = 8
 _2_TO_MINUS_53 = 2.0**-53  # a 64-bit random word's top 53 bits times this: a uniform on [0, 1)
 
 
@@ -117,8 +118,10 @@ class GroupRouter:
         self._starts = list(accumulate((len(b.trunks) for b in groups), initial=0))[:-1]
         self.size = sum(len(b.trunks) for b in groups)
         self._eff = [effective_weights(b.weights) for b in groups]
+        #: running weights per priority, and what a uniform is scaled by (W + 1 for Yeti's r on 0..W)
+        self._cum: list[list[float]]
         if rule == "yeti":
-            self._cum = [list(accumulate(b.weights)) for b in groups]
+            self._cum = [[float(c) for c in accumulate(b.weights)] for b in groups]
             self._total = [float(sum(b.weights) + 1) for b in groups]
         else:
             self._cum = [list(accumulate(eff)) for eff in self._eff]
@@ -143,10 +146,11 @@ class GroupRouter:
     def next(self, order: Sequence[int], words: Callable[[], Sequence[int]]) -> int:
         """The trunk after ``order`` (the trunks tried so far, in order; fewer than ``size``).
 
-        ``words()`` gives :data:`PICK_UNIFORMS` random 64-bit words for this pick; it is called only
-        when a draw is needed. Proportional rule: draws from the whole priority, rejecting members already tried
-        (each accepted draw has chance weight / remaining total), then, if every try hit a tried member,
-        one exact draw over the members left: no work in proportion to the group while a try succeeds.
+        ``words()`` gives :data:`PICK_WORDS` random 64-bit words for this pick; it is called only when a
+        draw is needed. Proportional rule: draws from the whole priority, rejecting members already
+        tried (each accepted draw has chance weight / remaining total), then, if every try hit a tried
+        member, one exact draw over the members left: no work in proportion to the group while a try
+        succeeds.
         """
         n = len(order)
         b = bisect.bisect_right(self._starts, n) - 1
@@ -181,8 +185,8 @@ def first_choice_probabilities(bucket: Bucket, rule: str = "proportional") -> di
         probs[bucket.trunks[0]] += 1 / (total + 1)
         return probs
     eff = effective_weights(bucket.weights)
-    total = sum(eff)
-    return {t: w / total for t, w in zip(bucket.trunks, eff)}
+    eff_total = math.fsum(eff)
+    return {t: w / eff_total for t, w in zip(bucket.trunks, eff)}
 
 
 def second_choice_probabilities(bucket: Bucket, rule: str = "proportional") -> dict[int, float]:
@@ -191,7 +195,7 @@ def second_choice_probabilities(bucket: Bucket, rule: str = "proportional") -> d
     if len(bucket.trunks) < 2:
         return out
     eff = effective_weights(bucket.weights)
-    for i, (t, p) in enumerate(first_choice_probabilities(bucket, rule).items()):
+    for i, p in enumerate(first_choice_probabilities(bucket, rule).values()):
         rest = [j for j in range(len(bucket.trunks)) if j != i]
         if rule == "yeti":
             sub = Bucket(tuple(bucket.trunks[j] for j in rest), tuple(bucket.weights[j] for j in rest))

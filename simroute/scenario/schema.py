@@ -473,6 +473,12 @@ class Settings(_Model):
     platform_ringing_timeout: Duration = Field(default=30.0, description="used when a trunk has none [I]")
     inter_pop_delay: Duration = Field(default=0.04, description="extra delay of a pinned POP hop [I]")
     rerouting_codes: Literal["didww_default", "all", "none", "conservative"] = "didww_default"
+    reroute_on_pop_down: bool = Field(
+        default=True,
+        description="an attempt to a trunk pinned to a POP that is down fails with its own cause (1520) "
+        "and the call goes on to the next trunk, whatever the trunk's rerouting_codes; false: only when "
+        "503 is in the list [I]",
+    )
     weight_draw: Literal["proportional", "yeti"] = Field(
         default="proportional",
         description="how weights order the trunks of one priority: proportional (DIDWW's documented "
