@@ -234,7 +234,7 @@ class Engine:
                 streams.get("callers", d.number),
             )
             self._callers.append(batched(mix.draw, 1024))
-            times, rates, period = rate_breakpoints(tr, duration)
+            times, rates, period = rate_breakpoints(tr, duration, s.traffic_scale)
             batches = arrival_times(times, rates, duration, streams.get("arrivals", d.number), period)
             self._next_arrival(_Arrivals(i, itertools.chain.from_iterable(batches).__next__))
         self._did_static = [

@@ -182,9 +182,7 @@ def compile_network(s: Scenario) -> Network:
             for t in s.trunks
         ],
         timer_b=[t.sip_timer_b for t in s.trunks],
-        reroute=[
-            _reroute_set(t.rerouting_codes, s.settings.rerouting_codes) | pop_down for t in s.trunks
-        ],
+        reroute=[_reroute_set(t.rerouting_codes, s.settings.rerouting_codes) | pop_down for t in s.trunks],
         trunk_list=[lists[t.number_list] if t.number_list else None for t in s.trunks],
         cli_prefix=[t.cli_prefix or "" for t in s.trunks],
         endpoints=endpoints,

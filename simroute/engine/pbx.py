@@ -56,7 +56,7 @@ class CloudPbx:
         self._on_deadline = engine.callbacks(self._deadline)
         self._on_shift = engine.callbacks(self._shift)
         if not isinstance(model.agents, int):
-            self._next_hour(1)
+            self._next_shift(1)
 
     # -- the INVITE ----------------------------------------------------------------------------------
     def admit(self) -> tuple[int, float]:
@@ -156,13 +156,14 @@ class CloudPbx:
             call.pbx_outcome = codes.PBX_IN_QUEUE_AT_END
             self._finish(call)
 
-    # -- agents on duty by the hour ------------------------------------------------------------------
-    def _next_hour(self, hour: int, now: float = 0.0) -> None:
-        self.engine._schedule_in(_Wake(self._on_shift, hour, self.trunk), hour * 3600.0 - now)
+    # -- agents on duty by the interval of their profile ---------------------------------------------
+    def _next_shift(self, k: int, now: float = 0.0) -> None:
+        interval = self.model.agents_interval
+        self.engine._schedule_in(_Wake(self._on_shift, k, self.trunk), k * interval - now)
 
     def _shift(self, wake) -> None:
-        hour = wake.payload
-        self.on_duty = self.model.agents_at(hour)
+        k = wake.payload
+        self.on_duty = self.model.agents_at(k)
         self._serve_waiting(wake.at)
-        if (hour + 1) * 3600.0 < self.engine.duration:
-            self._next_hour(hour + 1, wake.at)
+        if (k + 1) * self.model.agents_interval < self.engine.duration:
+            self._next_shift(k + 1, wake.at)

@@ -1,32 +1,68 @@
 """Arrival times and caller numbers of a DID's calls.
 
-Arrivals are a Poisson process whose rate is piecewise constant in time (a constant rate, 24 hourly
-multipliers repeating daily, or explicit steps). They are drawn exactly by inversion: unit-rate Poisson
-times mapped through the inverse of the cumulative rate, in numpy batches.
+Arrivals are a Poisson process whose rate is piecewise constant in time (a constant rate, a profile of
+multipliers over equal intervals repeating daily or weekly, or explicit steps, optionally repeating).
+They are drawn exactly by inversion: unit-rate Poisson times mapped through the inverse of the
+cumulative rate, in numpy batches.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from ..scenario.schema import Traffic
+from ..scenario.schema import Traffic, profile_period
 
-__all__ = ["rate_breakpoints", "arrival_times", "piece_size", "CallerMix"]
+__all__ = ["rate_breakpoints", "expected_arrivals", "arrival_times", "piece_size", "CallerMix"]
 
 
-def rate_breakpoints(traffic: Traffic, horizon: float) -> tuple[np.ndarray, np.ndarray, float | None]:
+def rate_breakpoints(
+    traffic: Traffic, horizon: float, scale: float = 1.0
+) -> tuple[np.ndarray, np.ndarray, float | None]:
     """``(times, rates, period)``: calls per second ``rates[i]`` from ``times[i]`` until ``times[i+1]``;
-    with a ``period`` (a daily profile) the pattern repeats every period, else it holds to the horizon."""
+    with a ``period`` (a profile, or steps that repeat) the pattern repeats every period, else it holds
+    to the horizon. ``scale`` (the scenario's ``traffic_scale``) multiplies every rate."""
     if traffic.steps is not None:
-        times = [s.at for s in traffic.steps if s.at < horizon]
-        rates = [s.calls_per_hour / 3600.0 for s in traffic.steps if s.at < horizon]
+        period = traffic.repeat
+        steps = [s for s in traffic.steps if period is not None or s.at < horizon]
+        times = [s.at for s in steps]
+        rates = [s.calls_per_hour / 3600.0 * scale for s in steps]
         if not times or times[0] > 0:
-            times, rates = [0.0, *times], [0.0, *rates]
-        return np.asarray(times, float), np.asarray(rates, float), None
-    base = traffic.base_rate
+            # before the first step: nothing, or in a repeating schedule the last step's rate (it wraps)
+            before = rates[-1] if period is not None and rates else 0.0
+            times, rates = [0.0, *times], [before, *rates]
+        return np.asarray(times, float), np.asarray(rates, float), period
+    base = traffic.base_rate * scale
     if traffic.profile is None:
         return np.zeros(1), np.array([base]), None
-    return np.arange(24) * 3600.0, base * np.asarray(traffic.profile, float), 86400.0
+    n = len(traffic.profile)
+    cycle = profile_period(n)
+    assert cycle is not None  # the schema refuses other lengths
+    with np.errstate(over="ignore"):  # absurd rates saturate to inf (the event budget refuses them)
+        shaped = base * np.asarray(traffic.profile, float)
+    return np.arange(n) * (cycle / n), shaped, cycle
+
+
+def expected_arrivals(times: np.ndarray, rates: np.ndarray, period: float | None, horizon: float) -> float:
+    """The integral of the rate over ``[0, horizon)``: the expected number of arrivals (whole periods
+    counted off first, so a year of a weekly profile costs one week's sum)."""
+    if horizon <= 0:
+        return 0.0
+    if period is None:
+        edges = np.minimum(np.append(times, math.inf), horizon)
+        return float(np.sum(_area(rates, np.diff(edges))))
+    edges = np.append(times, period)
+    cycles, rest = divmod(horizon, period)
+    per_cycle = float(np.sum(_area(rates, np.diff(edges))))
+    partial = float(np.sum(_area(rates, np.diff(np.minimum(edges, rest)))))
+    return (cycles * per_cycle if cycles else 0.0) + partial
+
+
+def _area(rates: np.ndarray, widths: np.ndarray) -> np.ndarray:
+    """Rate times width, where a zero width counts nothing even at an infinite rate."""
+    with np.errstate(invalid="ignore", over="ignore"):
+        return np.where(widths > 0, rates * widths, 0.0)
 
 
 def arrival_times(

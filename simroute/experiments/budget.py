@@ -3,8 +3,8 @@
 A typo such as ``duration: 80d`` for ``8d`` or ``calls_per_hour: 5000000`` makes a run take hours and
 (with records kept) gigabytes, with nothing on screen to say why. :func:`check_budget` estimates the
 events from the traffic alone (no simulation: the expected number of calls is the integral of each
-DID's arrival rate over the run, steps and daily profile included) and refuses a run above the budget
-unless the user confirms (``--yes``).
+DID's arrival rate over the run, steps and profiles included, as the engine draws it) and refuses a
+run above the budget unless the user confirms (``--yes``).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import sys
 
+from ..engine.traffic import expected_arrivals, rate_breakpoints
 from ..errors import SimrouteError
 from ..scenario.units import format_duration, parse_duration
 
@@ -50,31 +51,15 @@ def _horizon(scenario, duration) -> float:
     return parse_duration(duration)
 
 
-def _integral(traffic, horizon: float) -> float:
-    """Expected arrivals in ``[0, horizon)``: the integral of the DID's arrival rate (calls per second)."""
+def _integral(traffic, horizon: float, scale: float = 1.0) -> float:
+    """Expected arrivals in ``[0, horizon)``: the integral of the DID's arrival rate as the engine
+    draws it (profiles at any resolution, steps repeating or not, ``traffic_scale``)."""
     if horizon <= 0:
         return 0.0
     if traffic.trace is not None:  # a replay: its calls before the horizon, exactly
         return float((traffic.trace.times < horizon).sum())
-    if traffic.steps is not None:  # the rate is 0 before the first step and the last one's after it
-        total = 0.0
-        steps = traffic.steps
-        for i, step in enumerate(steps):
-            start = min(step.at, horizon)
-            end = min(steps[i + 1].at, horizon) if i + 1 < len(steps) else horizon
-            if end > start:
-                total += step.calls_per_hour / 3600.0 * (end - start)
-        return total
-    base = traffic.base_rate
-    if traffic.profile is None:
-        return base * horizon
-    profile = traffic.profile
-    hours = horizon / 3600.0
-    full = math.floor(hours)
-    days, rest = divmod(full, 24)
-    rest = int(min(max(rest, 0), 23))
-    area_hours = days * sum(profile) + sum(profile[:rest]) + profile[rest] * (hours - full)
-    return base * 3600.0 * area_hours
+    times, rates, period = rate_breakpoints(traffic, horizon, scale)
+    return expected_arrivals(times, rates, period, horizon)
 
 
 def expected_calls(scenario, duration=None) -> float:
@@ -90,7 +75,7 @@ def expected_calls(scenario, duration=None) -> float:
     total = 0.0
     for did in scenario.dids:
         if did.traffic is not None:
-            total += _integral(did.traffic, horizon)
+            total += _integral(did.traffic, horizon, scenario.traffic_scale)
     return total
 
 

@@ -288,16 +288,19 @@ def _queue_kpis(net, t: Tallies, i: int) -> dict:
 
 
 def mean_agents(model, a: float, b: float) -> float:
-    """Time-average number of agents on duty over ``[a, b)`` (counts change on the hour)."""
+    """Time-average number of agents on duty over ``[a, b)`` (counts change at each interval of the
+    agents' profile, repeating daily or weekly)."""
     if isinstance(model.agents, int):
         return float(model.agents)
-    hourly = np.asarray(model.agents, float)
-    day = np.concatenate(([0.0], np.cumsum(hourly) * 3600.0))  # agent-seconds into the day, hour by hour
+    counts = np.asarray(model.agents, float)
+    step = model.agents_interval
+    cycle = np.concatenate(([0.0], np.cumsum(counts) * step))  # agent-seconds into the cycle
+    period = step * len(counts)
 
-    def agent_seconds(t: float) -> float:  # from time 0 to t, whole days first
-        days, rest = divmod(t, 86400.0)
-        hour = int(rest // 3600)
-        return days * day[-1] + day[hour] + (rest - hour * 3600.0) * hourly[hour % 24]
+    def agent_seconds(t: float) -> float:  # from time 0 to t, whole cycles first
+        cycles, rest = divmod(t, period)
+        k = min(int(rest // step), len(counts) - 1)
+        return cycles * cycle[-1] + cycle[k] + (rest - k * step) * counts[k]
 
     return (agent_seconds(b) - agent_seconds(a)) / (b - a)
 

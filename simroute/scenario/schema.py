@@ -46,6 +46,7 @@ __all__ = [
     "Did",
     "Fault",
     "Settings",
+    "profile_period",
     "load_scenario",
 ]
 
@@ -149,13 +150,38 @@ class Endpoint(_Model):
         return self
 
 
+DAY, WEEK = 86400.0, 604800.0
+#: a profile has at most one value a minute over a week
+MAX_PROFILE = 7 * 1440
+
+
+def profile_period(n: int) -> float | None:
+    """The period ``n`` equal intervals cover: a day when ``n`` divides the day into whole minutes
+    (24, 48, 96, 288, 1440...), a week when ``n`` is 7 times such a number (168, 672...); else None.
+    The two never overlap (1440 has no factor 7), so a length means one thing."""
+    if n > 0 and 1440 % n == 0:
+        return DAY
+    if n > 0 and n % 7 == 0 and 1440 % (n // 7) == 0:
+        return WEEK
+    return None
+
+
+def _check_profile(values: list | None, what: str) -> list | None:
+    if values is not None and profile_period(len(values)) is None:
+        raise ValueError(
+            f"{what} has {len(values)} values: give equal intervals of a day (a number of values that "
+            "divides 1440: 24 hourly, 48, 96 quarter-hours, 288...) or of a week (7 times that: 168, 672...)"
+        )
+    return values
+
+
 class Pbx(_Model):
     """phone.systems cloud PBX: answers, plays an IVR, queues callers for agents (who talk for the DID's
     holding time); callers abandon after their patience; after ``max_wait`` the call goes to voicemail."""
 
     agents: Union[
         Annotated[int, Field(ge=0, le=100_000)],
-        Annotated[list[Annotated[int, Field(ge=0, le=100_000)]], Field(min_length=24, max_length=24)],
+        Annotated[list[Annotated[int, Field(ge=0, le=100_000)]], Field(min_length=1, max_length=MAX_PROFILE)],
     ]
     answer_delay: Distribution = Field(default=0.0, validate_default=True)
     ivr: Distribution = Field(default=0.0, validate_default=True)
@@ -166,9 +192,24 @@ class Pbx(_Model):
     service_level_threshold: PositiveDuration = 20.0
     busy_code: int = Field(default=486, ge=400, le=699)
 
-    def agents_at(self, hour: int) -> int:
-        """Agents on duty in hour ``hour`` of the day (a constant, or 24 hourly counts)."""
-        return self.agents if isinstance(self.agents, int) else self.agents[hour % 24]
+    @field_validator("agents")
+    @classmethod
+    def _resolution(cls, value):
+        return value if isinstance(value, int) else _check_profile(value, "agents")
+
+    @property
+    def agents_interval(self) -> float:
+        """Seconds between changes of the agent count (the profile's interval; a day for a constant)."""
+        if isinstance(self.agents, int):
+            return DAY
+        period = profile_period(len(self.agents))
+        assert period is not None  # checked by the validator
+        return period / len(self.agents)
+
+    def agents_at(self, interval: int) -> int:
+        """Agents on duty in interval ``interval`` since time 0 (a constant, or a repeating profile of
+        counts per equal interval of a day or a week)."""
+        return self.agents if isinstance(self.agents, int) else self.agents[interval % len(self.agents)]
 
 
 class Trunk(_Model):
@@ -318,8 +359,9 @@ class Traffic(_Model):
     erlangs: Rate | None = None
     holding_time: Distribution | None = None
     replay: Annotated[str, Field(min_length=1, max_length=4096)] | None = None
-    profile: list[Rate] | None = Field(default=None, min_length=24, max_length=24)
+    profile: list[Rate] | None = Field(default=None, min_length=1, max_length=MAX_PROFILE)
     steps: list[Step] | None = Field(default=None, min_length=1, max_length=100_000)
+    repeat: PositiveDuration | None = None
     callers: Callers = Field(default_factory=Callers)
     _trace: Any = PrivateAttr(default=None)  # the ReplayTrace, read by load_scenario
 
@@ -333,7 +375,7 @@ class Traffic(_Model):
         if self.replay is not None:
             extra = [
                 k
-                for k in ("calls_per_hour", "erlangs", "steps", "profile", "holding_time")
+                for k in ("calls_per_hour", "erlangs", "steps", "profile", "repeat", "holding_time")
                 if getattr(self, k) is not None
             ]
             if extra:
@@ -354,7 +396,19 @@ class Traffic(_Model):
             times = [s.at for s in self.steps]
             if times != sorted(times) or len(set(times)) != len(times):
                 raise ValueError("steps must be in strictly increasing order of at")
+            if self.repeat is not None and times[-1] >= self.repeat:
+                raise ValueError(
+                    f"steps repeat every {self.repeat:g}s, so every step's at must be below it "
+                    f"(the last is at {times[-1]:g}s)"
+                )
+        elif self.repeat is not None:
+            raise ValueError("repeat is for steps (a profile repeats by itself)")
         return self
+
+    @field_validator("profile")
+    @classmethod
+    def _resolution(cls, value):
+        return _check_profile(value, "profile")
 
     @property
     def base_rate(self) -> float:
@@ -500,6 +554,7 @@ class Scenario(_Model):
         default=0.0, description="time before the KPIs start, or auto (chosen by MSER-5 from the run)"
     )
     seed: int = Field(default=0, ge=0, le=2**63 - 1)
+    traffic_scale: Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)] = 1.0
     replications: int = Field(default=1, ge=1, le=100_000)
     settings: Settings = Field(default_factory=Settings)
     capacity_pools: list[CapacityPool] = Field(default_factory=list)
@@ -563,6 +618,10 @@ def _references(s: Scenario) -> list[tuple[str, str]]:
             seen.setdefault(value, i)
         return seen
 
+    if s.traffic_scale != 1 and any(d.traffic is not None and d.traffic.replay for d in s.dids):
+        problems.append(
+            ("traffic_scale", "a replayed trace's calls are as recorded: traffic_scale must be 1 with replay")
+        )
     if s.warmup != "auto" and s.warmup >= s.duration:
         problems.append(("warmup", f"must be shorter than duration ({s.warmup:g}s >= {s.duration:g}s)"))
     pops = unique(s.pops, lambda p: p.name, "pops", "name")
