@@ -21,7 +21,7 @@ from ..scenario.replay import ANSWER, REJECT, RING, caller_text
 from .clock import NORMAL, Clock, Wakeup
 from .network import UNLIMITED, Network, outcome_table
 from .pbx import CloudPbx
-from .routing import should_reroute
+from .routing import format_cli, should_reroute
 from .rows import ROW
 from .sink import LevelObserver, RowSink
 from .streams import CallWords, Streams, batched, no_delay, sampler
@@ -290,6 +290,14 @@ class Engine:
             return RINGING_TIMEOUT, timeout
         return None
 
+    def _presented_cli(self, t: int, call) -> str:
+        """The caller as trunk ``t`` presents it, what its number list reads: CLI format, then prefix."""
+        net = self.net
+        text = self.caller_text(call.caller)
+        if net.cli_format[t] != "raw":
+            text = format_cli(text, net.cli_format[t], net.did_country[call.did])
+        return net.cli_prefix[t] + text
+
     def caller_text(self, caller: int) -> str:
         """The caller as the text a number list reads (a replayed caller keeps its own text)."""
         return str(caller) if caller >= 0 else caller_text(self._traces, caller)
@@ -413,7 +421,7 @@ class Engine:
             lst, egress, cap, timeout, pbx, counts_endpoint, draw, answer_delay, setup = self._trunk_static[t]
             if egress < 0:
                 egress = ingress
-            if lst is not None and not lst.allows(net.cli_prefix[t] + self.caller_text(call.caller)):
+            if lst is not None and not lst.allows(self._presented_cli(t, call)):
                 cause = codes.NUMBER_LIST_REJECT
             elif trunk_busy[t] >= cap:
                 cause = codes.TRUNK_CAPACITY

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..errors import ScenarioError
 from ..scenario import codes
 from ..scenario.distributions import is_instant
 from ..scenario.schema import Endpoint, Scenario
@@ -49,6 +50,8 @@ class Network:
     reroute: list[frozenset]
     trunk_list: list[NumberListMatcher | None]
     cli_prefix: list[str]
+    cli_format: list[str]  # raw, e164, local (routing.format_cli)
+    did_country: list[str]  # each DID's E.164 country code ("" unless a trunk formats the CLI)
     endpoints: list[Endpoint]
     endpoint_cap: list[int]
     trunk_group: list[int]  # -1: in no group
@@ -98,7 +101,10 @@ class Network:
 
 
 def _matcher(nl) -> NumberListMatcher:
-    items = [(item.number, item.action == "allow") for item in nl.items]
+    items = [
+        (item.number, item.action == "allow", item.number_min_length, item.number_max_length)
+        for item in nl.items
+    ]
     return NumberListMatcher(nl.mode, items, nl.default_action == "allow")
 
 
@@ -185,6 +191,8 @@ def compile_network(s: Scenario) -> Network:
         reroute=[_reroute_set(t.rerouting_codes, s.settings.rerouting_codes) | pop_down for t in s.trunks],
         trunk_list=[lists[t.number_list] if t.number_list else None for t in s.trunks],
         cli_prefix=[t.cli_prefix or "" for t in s.trunks],
+        cli_format=[t.cli_format for t in s.trunks],
+        did_country=_countries(s),
         endpoints=endpoints,
         endpoint_cap=[_cap(e.channels) for e in endpoints],
         trunk_group=trunk_group,
@@ -203,6 +211,27 @@ def compile_network(s: Scenario) -> Network:
         did_list=[lists[d.number_list] if d.number_list else None for d in s.dids],
         faults=faults,
     )
+
+
+def _countries(s: Scenario) -> list[str]:
+    """Each DID's E.164 country calling code (phonenumbers' table), needed only when some trunk with a
+    number list has a ``cli_format`` of ``e164`` or ``local``."""
+    if all(t.cli_format == "raw" or t.number_list is None for t in s.trunks):
+        return [""] * len(s.dids)
+    import phonenumbers  # imported here: only scenarios that format the CLI need it
+
+    out, problems = [], []
+    for i, d in enumerate(s.dids):
+        try:
+            out.append(str(phonenumbers.parse("+" + d.number).country_code))
+        except phonenumbers.NumberParseException:
+            out.append("")
+            problems.append(
+                (f"dids[{i}].number", f"{d.number} has no E.164 country code (cli_format needs it)")
+            )
+    if problems:
+        raise ScenarioError(s.name, problems)
+    return out
 
 
 def _reroute_set(value, default: str) -> frozenset:

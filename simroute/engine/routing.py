@@ -28,6 +28,8 @@ __all__ = [
     "second_choice_probabilities",
     "should_reroute",
     "NumberListMatcher",
+    "CLI_FORMATS",
+    "format_cli",
 ]
 
 #: ``settings.weight_draw``: ``proportional`` (DIDWW's documented rule, the default) or ``yeti``
@@ -222,25 +224,74 @@ def should_reroute(
 
 
 class NumberListMatcher:
-    """An inbound number list: ``exact`` (whole number) or ``prefix`` (longest prefix wins) matching."""
+    """An inbound number list: ``exact`` (whole number) or ``prefix`` (longest prefix wins) matching.
 
-    __slots__ = ("_exact", "_prefixes", "_lengths", "_default_allows")
+    ``items`` are ``(number, allows)`` or ``(number, allows, min_length, max_length)``: with DIDWW's
+    length rules an item qualifies only for numbers whose length is within them (None: no bound), and
+    in prefix mode the longest qualifying prefix wins.
+    """
 
-    def __init__(self, mode: str, items: Sequence[tuple[str, bool]], default_allows: bool):
-        table = {number: allows for number, allows in items}
+    __slots__ = ("_exact", "_prefixes", "_lengths", "_default_allows", "_bounds")
+
+    def __init__(self, mode: str, items: Sequence[tuple], default_allows: bool):
+        table = {item[0]: item[1] for item in items}
+        bounds = {
+            item[0]: (item[2] or 0, _NO_BOUND if item[3] is None else item[3])
+            for item in items
+            if len(item) > 2 and (item[2] is not None or item[3] is not None)
+        }
+        self._bounds = bounds  # empty: no item has a length rule (the common, faster case)
         self._exact = table if mode == "exact" else None
         self._prefixes = table if mode == "prefix" else None
         self._lengths = sorted({len(n) for n in table}, reverse=True)
         self._default_allows = default_allows
 
+    def _qualifies(self, item: str, number: str) -> bool:
+        lo, hi = self._bounds.get(item, (0, _NO_BOUND))
+        return lo <= len(number) <= hi
+
     def allows(self, number: str) -> bool:
         """True when the call may go on, False when the list rejects it."""
+        bounded = bool(self._bounds)
         if self._exact is not None:
-            return self._exact.get(number, self._default_allows)
+            hit = self._exact.get(number)
+            if hit is None or (bounded and not self._qualifies(number, number)):
+                return self._default_allows
+            return hit
         table = self._prefixes or {}
         for length in self._lengths:
             if length <= len(number):
-                hit = table.get(number[:length])
-                if hit is not None:
+                prefix = number[:length]
+                hit = table.get(prefix)
+                if hit is not None and (not bounded or self._qualifies(prefix, number)):
                     return hit
         return self._default_allows
+
+
+_NO_BOUND = 10**9
+
+CLI_FORMATS = ("raw", "e164", "local")
+
+
+def format_cli(number: str, cli_format: str, country_code: str) -> str:
+    """The caller number as a trunk with ``cli_format`` presents it (and its number list reads it).
+
+    ``raw``: unchanged. ``e164``: international digits without '+': a leading '+' is dropped, a leading
+    ``00`` (international prefix) is dropped, a single leading ``0`` (national prefix) is replaced by
+    ``country_code`` (the DID's country); simroute's generated callers are already E.164, so for them
+    ``e164`` equals ``raw``. ``local``: from the E.164 form, a number of the DID's own country loses its
+    country code and gets the national prefix ``0`` (4930123 -> 030123 for a German DID); any other
+    keeps its country code after the international prefix ``00`` (1212555... -> 001212555...).
+    """
+    if cli_format == "raw":
+        return number
+    digits = number[1:] if number.startswith("+") else number
+    if digits.startswith("00"):
+        digits = digits[2:]
+    elif digits.startswith("0"):
+        digits = country_code + digits[1:]
+    if cli_format == "e164":
+        return digits
+    if country_code and digits.startswith(country_code):
+        return "0" + digits[len(country_code) :]
+    return "00" + digits

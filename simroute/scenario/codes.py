@@ -219,7 +219,13 @@ DIDWW_REROUTING_IDS: dict[int, int] = {
 }  # fmt: skip
 
 #: Names usable in ``rerouting_codes`` besides SIP codes.
-NAMED = {"ringing_timeout": RINGING_TIMEOUT, "capacity_limit": TRUNK_CAPACITY}
+NAMED = {
+    "ringing_timeout": RINGING_TIMEOUT,
+    "capacity_limit": TRUNK_CAPACITY,
+    # a reject by the trunk's own number list: in no preset, so a caller a list stops is not handed to a
+    # backup trunk without a list unless the scenario asks for it
+    "number_list_reject": NUMBER_LIST_REJECT,
+}
 
 #: Presets for ``rerouting_codes``. ``didww_default`` is the SDKs' default list (every code but 401
 #: and 503, plus Ringing timeout) [V]; capacity overflow re-routes as Yeti's "try next route" [I].
@@ -252,8 +258,8 @@ def reroute_causes(entries) -> frozenset[int]:
 
     A DIDWW id means its SIP code (90 is 486, 1505 the ringing timeout). A SIP code covers the far
     end's response and the internal conditions that DIDWW reports as that code (408 covers Timer B,
-    503 covers a down POP) [I]; ``ringing_timeout`` and ``capacity_limit`` are named. A number-list
-    reject never re-routes: the list exists to stop that caller.
+    503 covers a down POP) [I]; ``ringing_timeout``, ``capacity_limit`` and ``number_list_reject`` (a
+    reject by the trunk's own number list, in no preset) are named.
     """
     causes: set[int] = set()
     for entry in entries:

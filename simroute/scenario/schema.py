@@ -108,10 +108,22 @@ class Pop(_Model):
 
 
 class NumberListItem(_Model):
+    """A number or prefix and its action; with DIDWW's length rules the item qualifies only for numbers
+    whose length is within ``number_min_length``..``number_max_length`` (absent: no bound)."""
+
     number: Digits
     action: Literal["allow", "reject"]
+    number_min_length: int | None = Field(default=None, ge=0, le=100)
+    number_max_length: int | None = Field(default=None, ge=0, le=100)
 
     _as_text = field_validator("number", mode="before")(_digits)
+
+    @model_validator(mode="after")
+    def _lengths(self):
+        lo, hi = self.number_min_length, self.number_max_length
+        if lo is not None and hi is not None and lo > hi:
+            raise ValueError(f"number_min_length {lo} is above number_max_length {hi}")
+        return self
 
 
 class NumberList(_Model):
@@ -230,6 +242,7 @@ class Trunk(_Model):
         Literal["didww_default", "all", "none", "conservative"], list[Union[int, str]], None
     ] = None
     number_list: Name | None = None
+    cli_format: Literal["raw", "e164", "local"] = "raw"
     cli_prefix: Annotated[str, Field(pattern=r"^[0-9+]*$", max_length=7)] | None = None
     sip_timer_b: PositiveDuration = 8.0
     endpoint: Endpoint | None = None
