@@ -7,13 +7,15 @@ from concurrent.futures import Executor
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
+
 from .engine.heap import keep_freed_memory
 from .engine.network import compile_network
 from .errors import ScenarioError
 from .experiments.budget import estimate_events
 from .experiments.executors import executor_for
 from .experiments.intervals import mean_and_half_width, t_quantile
-from .experiments.precision import Precision, Rounds
+from .experiments.precision import Precision, Rounds, run_rounds
 from .experiments.progress import Progress
 from .experiments.replications import aggregate, replication_seeds, replications_table, run_many, run_once
 from .experiments.sizing import Sizing, SizingSpec, failures_of, size_for, with_failure
@@ -68,27 +70,43 @@ def simulate(
     replications: int | None = None,
     batches: int | None = None,
     confidence: float = 0.95,
-    jobs: int = 1,
+    jobs: int | None = None,
     executor: Executor | None = None,
     records: str = "attempts",
     stream_to=None,
     audit: bool = False,
     tune_heap: bool = False,
+    precision: float | None = None,
+    precision_abs: float | None = None,
+    kpis: list[str] | None = None,
+    max_replications: int | None = None,
+    cluster: str | None = None,
+    progress: bool | None = False,
 ) -> Result:
     """Run ``scenario`` (a path, a dict or a Scenario) and return its :class:`Result`.
 
     ``seed`` and ``duration`` override the file's. With ``replications`` (or the file's
     ``replications``) above 1, the summary holds means and a ``ci95`` tree of Student-t half-widths at
     ``confidence``; ``batches`` instead splits one long run after the warm-up into equal batches (batch
-    means). ``jobs`` runs replications in local processes; ``executor`` on any Executor (e.g. Dask's).
-    ``audit=True`` checks every cap after every event (slower; for tests). ``tune_heap=True`` sets the C
-    allocator's thresholds for this whole process so that runs reuse freed heap (glibc only; see
-    :mod:`simroute.engine.heap`): an opt-in, since it changes the process, not just the run.
+    means). ``jobs`` runs replications in local processes (default: all cores when the work makes a
+    pool pay, else this one); ``executor`` on any Executor, ``cluster`` on a Dask scheduler.
+    ``precision`` (relative) or ``precision_abs`` adds rounds of ``replications`` (default 5) until
+    the ``kpis`` (default ``kpis.loss_probability``) are that precise, or ``max_replications`` are spent;
+    ``summary["precision"]`` says which. ``audit=True`` checks every cap after every event (slower; for
+    tests). ``tune_heap=True`` sets the C allocator's thresholds for this whole process so that runs
+    reuse freed heap (glibc only; see :mod:`simroute.engine.heap`): an opt-in, since it changes the
+    process, not just the run.
     """
     if tune_heap:
         keep_freed_memory()
     scenario, seed, horizon = _prepare(scenario, seed, duration)
+    rule = _precision(precision, precision_abs, kpis, confidence)
+    if rule is not None and (batches or stream_to is not None):
+        raise ValueError("precision adds replications: drop batches and stream_to")
+    rounds = _rounds(scenario, replications, precision if rule is None else 1.0, max_replications)
     n = replications if replications is not None else scenario.replications
+    if rule is not None:
+        n = rounds.first
     scenario, chosen = _auto_warmup(scenario, seed, horizon, 1 if batches else n)
     header = {"scenario": scenario.name, "seed": seed, "duration": horizon, "warmup": scenario.warmup}
     if chosen is not None:
@@ -118,20 +136,73 @@ def simulate(
             partial(replications_table, [summary]),  # a DataFrame only when asked (pandas is slow to import)
             checked,
         )
-    runs, kept = run_many(
-        scenario,
-        replication_seeds(seed, n),
-        horizon,
-        [(scenario.warmup, horizon)],
-        jobs=jobs,
-        executor=executor,
-        records=records,
-    )
+    events = estimate_events(scenario, horizon) * n
+    with executor_for(jobs, cluster, executor, events) as pool, Progress(n, "replications", progress) as bar:
+        if rule is not None:
+            runs, kept, header["precision"] = _until_precise(
+                scenario, seed, horizon, rounds, rule, pool, bar, records
+            )
+            n = len(runs)
+        else:
+            runs, kept = run_many(
+                scenario,
+                replication_seeds(seed, n),
+                horizon,
+                [(scenario.warmup, horizon)],
+                executor=pool,
+                records=records,
+                on_replication=bar.advance,
+            )
     mean, half, frame, few = aggregate([r[0] for r in runs], confidence)
     summary = {**header, "replications": n, "confidence": confidence, **mean, "ci95": half}
     if few:
         summary["few_events"] = few
     return Result(scenario, compile_network(scenario), kept, seed, horizon, summary, frame)
+
+
+def _until_precise(scenario, seed, horizon, rounds, rule, executor, bar, records):
+    """Replications in rounds until ``rule`` holds or the budget is spent (decided between whole rounds
+    on replications in index order); replication 0 is then run again to keep its records."""
+    state: dict = {}
+
+    def decide(_key, summaries):
+        met, report = rule.narrow_enough(replications_table([s[0] for s in summaries]))
+        state.update(met=met, kpis=report)
+        return met
+
+    done: dict = {}
+    run_rounds(
+        {0: compile_network(scenario)},
+        np.random.SeedSequence(seed),
+        horizon,
+        [(scenario.warmup, horizon)],
+        rounds,
+        decide,
+        executor,
+        lambda _key, summaries: done.update(runs=summaries),
+        on_replication=bar.advance,
+        on_round=bar.grow,
+    )
+    runs = done["runs"]
+    first, kept, _ = run_once(
+        scenario,
+        replication_seeds(seed, 1)[0],
+        horizon,
+        [(scenario.warmup, horizon)],
+        keep=True,
+        records=records,
+    )
+    runs[0] = first
+    report = {
+        "met": state["met"],
+        "relative": rule.relative,
+        "absolute": rule.absolute,
+        "kpis": state["kpis"],
+        "replications": len(runs),
+        "budget": rounds.budget,
+        "stopped": "interval narrow enough" if state["met"] else "replication budget spent",
+    }
+    return runs, kept, report
 
 
 def _batch_means(scenario, seed, horizon, batches, confidence, header, records) -> Result:

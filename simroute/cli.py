@@ -80,6 +80,9 @@ def _parser() -> argparse.ArgumentParser:
         help="let this process keep freed heap for reuse (glibc malloc thresholds; faster long runs)",
     )
     run.add_argument("--report", type=Path, metavar="HTML", help="also write a self-contained HTML report")
+    run.add_argument("--kpi", action="append", help="KPI watched by --precision (default loss_probability)")
+    _add_run_length(run)
+    _add_execution(run)
     add_budget_arguments(run)
     cmp = sub.add_parser("compare", help="compare two variants on common random numbers")
     cmp.add_argument("a", type=Path, help="scenario A (the baseline)")
@@ -158,6 +161,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     val.add_argument("--quick", action="store_true", help="a few cases with fewer replications (seconds)")
     val.add_argument("--jobs", type=int, default=1, help="local processes for replications")
+    val.add_argument("--quiet", action="store_true", help="no progress bar")
     cc = sub.add_parser("crosscheck", help="run a scenario on Kamailio and SIPp over loopback and compare")
     cc.add_argument("scenario", type=Path, help="a scenario within the lab's subset (see README)")
     cc.add_argument("--sip", action="store_true", required=True, help="the SIP lab (Kamailio and SIPp)")
@@ -392,6 +396,12 @@ def _run(args) -> int:
         records=records,
         stream_to=stream_to,
         tune_heap=args.tune_heap,
+        precision=args.precision,
+        precision_abs=args.precision_abs,
+        kpis=args.kpi,
+        max_replications=args.max_replications,
+        cluster=args.cluster,
+        progress=False if args.quiet or args.json else None,
     )
     if args.out is not None:
         if args.cdr_format == "didww":
@@ -497,7 +507,7 @@ def _validate(args) -> int:
     from . import validation
 
     cases = validation.suite(args.quick)
-    table = validation.run_suite(cases=cases, jobs=args.jobs)
+    table = validation.run_suite(cases=cases, jobs=args.jobs, progress=False if args.quiet else None)
     print(validation.format_table(table, cases))
     return 0 if table["passed"].all() else 1
 

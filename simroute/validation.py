@@ -576,13 +576,21 @@ def evaluate(case: Case, values: pd.DataFrame) -> list[dict]:
     return [{"case": case.name, "kpi": c.kpi, **judge(values[c.kpi], c.theory)} for c in case.checks]
 
 
-def run_suite(quick: bool = False, jobs: int = 1, cases: Sequence[Case] | None = None) -> pd.DataFrame:
+def run_suite(
+    quick: bool = False, jobs: int = 1, cases: Sequence[Case] | None = None, progress: bool | None = False
+) -> pd.DataFrame:
     """Run the suite (or ``cases``): one row per check with columns case, kpi, simulated, ci95, theory, z,
-    passed. ``attrs['wall_time']`` holds the seconds it took."""
+    passed. ``attrs['wall_time']`` holds the seconds it took. ``progress=None`` shows a bar with an ETA
+    on a terminal."""
+    from .experiments.progress import Progress
+
     began = time.perf_counter()
     rows = []
-    for case in suite(quick) if cases is None else cases:
-        rows += evaluate(case, run_case(case, jobs))
+    chosen = list(suite(quick) if cases is None else cases)
+    with Progress(len(chosen), "cases", progress, "validate") as bar:
+        for case in chosen:
+            rows += evaluate(case, run_case(case, jobs))
+            bar.advance(note=case.name)
     table = pd.DataFrame(rows, columns=["case", "kpi", "simulated", "ci95", "theory", "z", "passed"])
     table.attrs["wall_time"] = time.perf_counter() - began
     return table

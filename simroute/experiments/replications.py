@@ -92,13 +92,17 @@ def run_many(
     jobs: int = 1,
     executor: Executor | None = None,
     records: str = "attempts",
+    on_replication=None,
 ):
     """Replication 0 in this process (its records are kept), the others serially or on an executor,
-    which works on them while this process runs replication 0.
+    which works on them while this process runs replication 0. Tasks carry the compiled network (not
+    the scenario), so no worker compiles it again; ``on_replication()`` is called as each is taken in.
 
     Returns the list of per-replication summary lists and replication 0's records.
     """
-    rest = [(scenario, s, horizon, windows, records) for s in seeds[1:]]
+    network = compile_network(scenario)
+    rest = [(network, s, horizon, windows, records) for s in seeds[1:]]
+    tick = on_replication or (lambda: None)
     pool = (
         executor
         if executor is not None
@@ -106,10 +110,12 @@ def run_many(
     )
     try:
         futures = [pool.submit(_summaries_only, args) for args in rest] if pool is not None else []
-        first, kept, _ = run_once(scenario, seeds[0], horizon, windows, keep=True, records=records)
-        others = (
-            [f.result() for f in futures] if pool is not None else [_summaries_only(args) for args in rest]
-        )
+        first, kept, _ = run_once(network, seeds[0], horizon, windows, keep=True, records=records)
+        tick()
+        others = []
+        for i, args in enumerate(rest):
+            others.append(futures[i].result() if pool is not None else _summaries_only(args))
+            tick()
     finally:
         if pool is not None and executor is None:
             pool.shutdown(cancel_futures=True)

@@ -35,6 +35,8 @@ __all__ = ["SizingSpec", "Evaluation", "Sizing", "size_for", "theory_start", "fa
 
 #: Values a search may evaluate before it stops with what it knows.
 MAX_POINTS = 24
+#: Larger values in a row that leave the KPI no better, after which the search upwards gives up.
+STALLED = 3
 
 
 @dataclass(frozen=True)
@@ -280,6 +282,7 @@ def size_for(
         else:
             fail = start
             limit = _maximum(path)
+            stalled = 0
             while good is None:
                 v = fail + step
                 if limit is not None and v > limit:
@@ -287,9 +290,20 @@ def size_for(
                         note = f"not met at the largest value allowed ({limit})"
                         break
                     v = limit
+                before = tried[fail].mean
                 if ev(v).verdict == "meets":
                     good = v
                 else:
+                    after = tried[v].mean
+                    better = (
+                        before is not None
+                        and after is not None
+                        and (after < before if spec.target.op == "<=" else after > before)
+                    )
+                    stalled = 0 if better else stalled + 1
+                    if stalled >= STALLED:
+                        note = f"the KPI did not improve over {STALLED} larger values (up to {v})"
+                        break
                     fail, step = v, step * 2
         while good is not None and fail is not None and good - fail > 1:
             mid = (good + fail) // 2

@@ -146,3 +146,35 @@ def test_cli_size_prints_the_answer_as_json(tmp_path, capsys):
         == 2
     )
     assert "no KPI 'nope'" in capsys.readouterr().err
+
+
+def test_cost_picks_the_cheapest_value_that_meets_the_target():
+    """Shared channels cost a monthly price, metered minutes a rate: the cheapest is not the fewest."""
+    answer = simroute.size(
+        SCENARIOS / "pstn-fallback.yaml",
+        "shared_capacity_groups.support-shared.shared_channels",
+        "loss_probability<=0.3",
+        duration="24h",
+        replications=4,
+        max_replications=4,
+        cost=True,
+        jobs=1,
+    )
+    meeting = [p for p in answer["points"] if p["verdict"] == "meets"]
+    assert len(meeting) >= 3 and answer["value"] in [p["value"] for p in meeting]
+    assert answer["cost"] == min(p["cost"] for p in meeting)
+    smallest = min(p["value"] for p in meeting)
+    assert answer["value"] >= smallest
+
+
+def test_a_field_that_does_not_move_the_kpi_stops_the_search():
+    answer = simroute.size(
+        SINGLE,
+        "trunks.t.ringing_timeout",
+        "loss_probability<=0.001",
+        duration="2h",
+        replications=3,
+        max_replications=3,
+        jobs=1,
+    )
+    assert answer["value"] is None and "did not improve" in answer["note"]

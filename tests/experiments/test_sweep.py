@@ -225,3 +225,22 @@ def test_cli_sweep_prints_json_records_and_writes_the_table(tmp_path, capsys):
     assert sorted(p.name for p in out.iterdir()) == [JOURNAL, "sweep.csv"]
     assert main(["sweep", str(scenario), "--vary", "trunks.x.capacity_limit=1,2", "--jobs", "1"]) == 2
     assert "no trunk named 'x'" in capsys.readouterr().err
+
+
+def test_run_precision_reports_whether_the_interval_got_narrow_enough():
+    result = simroute.simulate(
+        single_trunk(channels=8, hours=1),
+        replications=4,
+        precision_abs=0.015,
+        kpis=["loss_probability"],
+        jobs=1,
+    )
+    report = result.summary["precision"]
+    assert report["met"] and report["stopped"] == "interval narrow enough"
+    assert result.summary["replications"] == report["replications"] == len(result.replications)
+    assert result.summary["ci95"]["kpis"]["loss_probability"] <= 0.015 and report["replications"] % 4 == 0
+    tight = simroute.simulate(
+        single_trunk(channels=8, hours=1), replications=4, precision=1e-4, max_replications=8, jobs=1
+    )
+    assert not tight.summary["precision"]["met"] and tight.summary["replications"] == 8
+    assert tight.summary["precision"]["stopped"] == "replication budget spent"
