@@ -116,7 +116,8 @@ def test_load_share_plots_the_weight_share_with_intervals(replicated):
     ax = plots.load_share(replicated).axes[0]
     scatter = [c for c in ax.collections if c.__class__.__name__ == "PathCollection"]
     weights = scatter[0].get_offsets()[:, 0]
-    assert list(weights) == pytest.approx([0.7, 0.3, 1.0])
+    # weight_share: the exact first-choice chance across the group (0 for backup-sip, priority 2)
+    assert list(weights) == pytest.approx([0.7, 0.3, 0.0])
     assert any(c.__class__.__name__ == "LineCollection" for c in ax.collections)  # error bars
 
 
