@@ -13,7 +13,7 @@ import pytest
 import simroute
 from simroute.report.html import write_report
 
-from ..paths import SCENARIOS
+from ..paths import ROOT, SCENARIOS
 
 ARGS = [
     "--no-sandbox",
@@ -64,7 +64,7 @@ def test_report_renders_in_headless_chromium(tmp_path):
     leaving = [u for u in requests if u != url and not u.startswith("data:")]
     assert not leaving, leaving
     _assert_not_blank(shot)
-    keep = Path(__file__).resolve().parents[1] / "reports" / "out"
+    keep = ROOT / "reports" / "out"
     keep.mkdir(parents=True, exist_ok=True)
     shutil.copy(shot, keep / "browser-check.png")  # for a person to look at (reports/out is ignored by git)
 
