@@ -452,7 +452,7 @@ class Engine:
             elif pbx is not None:
                 cause, delay = pbx.admit()
             elif counts_endpoint and self.endpoint_busy[t] >= self.endpoint_cap[t]:
-                cause, delay = net.endpoints[t].busy_code, self._reject_delay[t]()
+                cause, delay = codes.ENDPOINT_FULL, self._reject_delay[t]()  # seen as busy_code
             else:
                 if counts_endpoint:
                     took_endpoint = True

@@ -54,6 +54,7 @@ class Network:
     did_country: list[str]  # each DID's E.164 country code ("" unless a trunk formats the CLI)
     endpoints: list[Endpoint]
     endpoint_cap: list[int]
+    busy_code: list[int]  # per trunk: the SIP code a caller sees when its endpoint or PBX queue is full
     trunk_group: list[int]  # -1: in no group
     group_names: list[str]
     group_cap: list[int]
@@ -140,6 +141,7 @@ def compile_network(s: Scenario) -> Network:
     pop_down = frozenset({codes.POP_DOWN}) if s.settings.reroute_on_pop_down else frozenset()
 
     endpoints = [t.endpoint or _NO_ENDPOINT for t in s.trunks]
+    busy_codes = [t.pbx.busy_code if t.pbx is not None else e.busy_code for t, e in zip(s.trunks, endpoints)]
     faults = []
     for f in s.faults:
         kind, target = ("pop", pops[f.pop]) if f.pop is not None else ("trunk", trunks[str(f.trunk)])
@@ -188,7 +190,11 @@ def compile_network(s: Scenario) -> Network:
             for t in s.trunks
         ],
         timer_b=[t.sip_timer_b for t in s.trunks],
-        reroute=[_reroute_set(t.rerouting_codes, s.settings.rerouting_codes) | pop_down for t in s.trunks],
+        reroute=[
+            _reroute_set(t.rerouting_codes, s.settings.rerouting_codes, busy) | pop_down
+            for t, busy in zip(s.trunks, busy_codes)
+        ],
+        busy_code=busy_codes,
         trunk_list=[lists[t.number_list] if t.number_list else None for t in s.trunks],
         cli_prefix=[t.cli_prefix or "" for t in s.trunks],
         cli_format=[t.cli_format for t in s.trunks],
@@ -234,11 +240,14 @@ def _countries(s: Scenario) -> list[str]:
     return out
 
 
-def _reroute_set(value, default: str) -> frozenset:
+def _reroute_set(value, default: str, busy_code: int) -> frozenset:
     if value is None:
         value = default
     entries = codes.PRESETS[value] if isinstance(value, str) else value
-    return codes.reroute_causes(entries)
+    causes = codes.reroute_causes(entries)
+    if busy_code in causes:  # a full endpoint or queue is seen as the trunk's busy code
+        causes = causes | frozenset(codes.SHOWN_AS_BUSY_CODE)
+    return causes
 
 
 def outcome_table(endpoint: Endpoint) -> tuple[list[float], list[int]]:

@@ -60,10 +60,10 @@ class CloudPbx:
 
     # -- the INVITE ----------------------------------------------------------------------------------
     def admit(self) -> tuple[int, float]:
-        """Answer (after the PBX's answer delay), or refuse busy when the queue has no room."""
+        """Answer (after the PBX's answer delay), or refuse (queue full) when the queue has no room."""
         free = self.on_duty - self.engine.agents_busy[self.trunk]
         if self.in_ivr + self.engine.queue_busy[self.trunk] >= max(free, 0) + self._capacity:
-            return self.model.busy_code, 0.0
+            return codes.QUEUE_FULL, 0.0  # the caller sees the PBX's busy_code
         return codes.ANSWERED, self._answer()
 
     def answered(self, call) -> None:

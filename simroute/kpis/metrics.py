@@ -187,15 +187,25 @@ def assemble(net, t: Tallies) -> dict:
     offered = int(t.did[:, OFFERED].sum())
     answered = int(t.did[:, DONE].sum())
     outcomes: dict[str, int] = {}
+    classes = dict.fromkeys(codes.CALL_CLASSES, 0)
     for cause, count in t.outcomes.items():
         if count:
             name = codes.outcome_name(int(cause))
             outcomes[name] = outcomes.get(name, 0) + int(count)
+            classes[codes.call_class(int(cause))] += int(count)
+    # answered by a cloud PBX but never by an agent: the caller abandoned or left a voicemail
+    unserved = int(t.pbx[:, ABANDONED].sum() + t.pbx[:, VOICEMAIL].sum()) if t.pbx is not None else 0
     kpis = {
         "offered": offered,
         "answered": answered,
         "completion_rate": _ratio(answered, offered),
         "loss_probability": _ratio(offered - answered, offered),
+        "blocked": classes["blocked"],
+        "blocking_probability": _ratio(classes["blocked"], offered),
+        "rejected": classes["rejected"],
+        "failed": classes["failed"],
+        "served": answered - unserved,
+        "served_rate": _ratio(answered - unserved, offered),
         "outcomes": dict(sorted(outcomes.items())),
         "attempts_per_call": _ratio(t.attempts_on_trunks, t.did[:, REACHED].sum()),
         "post_dial_delay_mean": _ratio(t.pdd_sum, t.pdd_count),

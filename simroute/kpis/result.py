@@ -61,15 +61,30 @@ class Result:
             raise SimrouteError("this run kept no records (records='none'); its summary has every KPI")
         return self.records
 
+    @property
+    def window(self) -> tuple[float, float]:
+        """The KPI window ``[warm-up, horizon)``: a call counts in the KPIs when it arrives in it."""
+        return (self.scenario.warmup, self.duration)
+
+    def _in_window(self, arrival) -> np.ndarray:
+        a, b = self.window
+        arrival = np.asarray(arrival)
+        return (arrival >= a) & (arrival < b)
+
     @cached_property
     def attempts(self) -> pd.DataFrame:
-        """One row per routing attempt (DIDWW's CDR fields)."""
-        return self._kept().attempts_frame()
+        """One row per routing attempt (DIDWW's CDR fields); ``in_window``: its call counts in the KPIs."""
+        frame = self._kept().attempts_frame()
+        arrival = frame.groupby("call_id", sort=False)["time_start"].transform("min")
+        frame["in_window"] = self._in_window(arrival)
+        return frame
 
     @cached_property
     def calls(self) -> pd.DataFrame:
-        """One row per offered call."""
-        return self._kept().calls_frame()
+        """One row per offered call; ``in_window``: it arrived in the KPI window (after the warm-up)."""
+        frame = self._kept().calls_frame()
+        frame["in_window"] = self._in_window(frame["time_arrival"])
+        return frame
 
     @property
     def trunks(self) -> pd.DataFrame:

@@ -198,7 +198,7 @@ class Records:
                 "time_connect": self.time_connect,
                 "time_end": self.time_end,
                 "duration": duration,
-                "disconnect_code": [info[c].sip_code for c in self.cause],
+                "disconnect_code": _disconnect_codes(net, self.cause, self.trunk, info),
                 "cause": self.cause,
                 "reason": [info[c].reason for c in self.cause],
                 "initiator": [info[c].initiator for c in self.cause],
@@ -231,6 +231,15 @@ class Records:
                 "post_dial_delay": w("time_connect")[c.last] - c.arrival,
             }
         )
+
+
+def _disconnect_codes(net: Network, cause: np.ndarray, trunk: np.ndarray, info: dict) -> np.ndarray:
+    """The SIP code each attempt's caller saw: a full endpoint or queue shows its trunk's busy code."""
+    shown = np.array([info[c].sip_code for c in cause], dtype=np.int64)
+    busy = np.isin(cause, codes.SHOWN_AS_BUSY_CODE)
+    if busy.any():
+        shown[busy] = np.asarray(net.busy_code, dtype=np.int64)[trunk[busy]]
+    return shown
 
 
 def _call_order(table: np.ndarray) -> np.ndarray:

@@ -37,6 +37,11 @@ __all__ = [
     "PBX_ABANDONED",
     "PBX_VOICEMAIL",
     "PBX_IN_QUEUE_AT_END",
+    "ENDPOINT_FULL",
+    "QUEUE_FULL",
+    "BLOCKING_CAUSES",
+    "REJECTED_CAUSES",
+    "call_class",
     "REROUTABLE_SIP_CODES",
     "DIDWW_REROUTING_IDS",
     "PRESETS",
@@ -62,6 +67,8 @@ NUMBER_LIST_REJECT = 8002  # [I] Yeti "Source number blacklisted" (403)
 TIMER_B = 130  # [I] Yeti "SIP transaction timeout": no response within sip_timer_b (408)
 POP_DOWN = 1520  # [I] simroute: egress POP out of service (503)
 NO_CHANNEL = 1513  # [V] "requires additional Capacity to receive inbound calls"; code [I] (480)
+ENDPOINT_FULL = 1530  # [I] simroute: every channel of the trunk's endpoint busy (its busy_code, 486)
+QUEUE_FULL = 1531  # [I] simroute: the cloud PBX's queue has no room (its busy_code, 486)
 
 _INTERNAL = {
     RINGING_TIMEOUT: Cause(487, "Ringing timeout", "Switch", "ringing_timeout"),
@@ -74,7 +81,35 @@ _INTERNAL = {
     NO_CHANNEL: Cause(
         480, "No DID channel free (included, dedicated, shared, metered)", "Switch", "no_channel"
     ),
+    ENDPOINT_FULL: Cause(486, "Endpoint channels all busy", "Destination", "endpoint_full"),
+    QUEUE_FULL: Cause(486, "Cloud PBX queue full", "Destination", "queue_full"),
 }
+
+#: Causes shown to the caller as the trunk's ``busy_code`` (486 unless the endpoint or PBX sets another).
+SHOWN_AS_BUSY_CODE = (ENDPOINT_FULL, QUEUE_FULL)
+
+#: Final causes of calls lost for lack of a channel at some level: DID channels and cap, trunk group,
+#: trunk, capacity group (via the DID's channels), the endpoint's channels, a full cloud-PBX queue.
+#: More channels (or a larger queue) would have carried them.
+BLOCKING_CAUSES = frozenset(
+    {DID_CAPACITY, NO_CHANNEL, GROUP_CAPACITY, TRUNK_CAPACITY, ENDPOINT_FULL, QUEUE_FULL}
+)
+#: Final causes of calls a number list refused on purpose.
+REJECTED_CAUSES = frozenset({NUMBER_LIST_REJECT})
+#: How a call ended, for the KPIs: every final cause is in exactly one class; ``failed`` is every cause
+#: neither answered, blocking nor rejected (far-end error codes, Timer B, ringing timeout, POP down).
+CALL_CLASSES = ("answered", "blocked", "rejected", "failed")
+
+
+def call_class(cause: int) -> str:
+    """The class (:data:`CALL_CLASSES`) of a call that ended on ``cause``."""
+    if cause == ANSWERED:
+        return "answered"
+    if cause in BLOCKING_CAUSES:
+        return "blocked"
+    if cause in REJECTED_CAUSES:
+        return "rejected"
+    return "failed"
 
 _SIP_REASONS = {
     200: "OK",

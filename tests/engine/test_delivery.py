@@ -66,7 +66,8 @@ def test_voicemail_after_max_wait_and_a_full_queue_answers_busy():
     voicemail = pbx[pbx[:, 6] == codes.PBX_VOICEMAIL]
     assert np.allclose(voicemail[:, 5] - voicemail[:, 4], 300.0)  # left the queue at max_wait
     assert np.allclose(voicemail[:, 7] - voicemail[:, 5], 40.0)  # then 40 s of voicemail
-    assert result.summary["kpis"]["outcomes"]["sip_486"] > 100  # queue full: busy
+    assert result.summary["kpis"]["outcomes"]["queue_full"] > 100  # queue full: busy (486)
+    assert (result.attempts[result.attempts.cause == codes.QUEUE_FULL].disconnect_code == 486).all()
     assert queue["peak_queue_length"] <= 2
     served = pbx[pbx[:, 6] == codes.PBX_SERVED]
     a, b = result.scenario.warmup, result.duration
