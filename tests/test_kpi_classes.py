@@ -81,7 +81,9 @@ def test_cause_sets_are_disjoint_and_cover_the_capacity_causes():
     for cause in (486, 603, 503, codes.RINGING_TIMEOUT, codes.TIMER_B, codes.POP_DOWN):
         assert codes.call_class(cause) == "failed"
     assert codes.call_class(codes.NUMBER_LIST_REJECT) == "rejected"
-    assert codes.cause_info(codes.ENDPOINT_FULL).sip_code == codes.cause_info(codes.QUEUE_FULL).sip_code == 486
+    assert (
+        codes.cause_info(codes.ENDPOINT_FULL).sip_code == codes.cause_info(codes.QUEUE_FULL).sip_code == 486
+    )
 
 
 def test_a_full_endpoint_shows_the_configured_busy_code_and_reroutes_on_it():

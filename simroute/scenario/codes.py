@@ -111,6 +111,7 @@ def call_class(cause: int) -> str:
         return "rejected"
     return "failed"
 
+
 _SIP_REASONS = {
     200: "OK",
     400: "Bad Request",
