@@ -25,6 +25,7 @@ from .experiments.vary import resolve
 from .experiments.warmup import PILOTS, choose_warmup
 from .io.files import write_records
 from .kpis.result import Result
+from .report.tables import comparison_table
 from .scenario.schema import load_scenario
 from .scenario.units import parse_duration
 
@@ -221,16 +222,32 @@ def _batch_means(scenario, seed, horizon, batches, confidence, header, records) 
 
 class Comparison:
     """Two variants run on the same random numbers: per-KPI difference (B minus A) with paired and
-    unpaired confidence intervals. ``table`` is a DataFrame indexed by KPI path."""
+    unpaired confidence intervals. ``table`` is a DataFrame indexed by KPI path.
+
+    A KPI that exists in one variant only (a trunk only B has) is 0 in the other. ``replications`` is the
+    number of replications of each variant; ``warnings`` says what makes the two hard to compare (KPI
+    windows that differ).
+    """
 
     def __init__(self, a: Result, b: Result, confidence: float):
         import pandas as pd
 
         self.a, self.b, self.confidence = a, b, confidence
-        common = [c for c in a.replications.columns if c in b.replications.columns]
-        fa, fb = a.replications[common], b.replications[common]
+        columns = list(dict.fromkeys([*a.replications.columns, *b.replications.columns]))
+        fa = a.replications.reindex(columns=columns, fill_value=0.0)
+        fb = b.replications.reindex(columns=columns, fill_value=0.0)
+        self.replications = int(min(len(fa), len(fb)))
+        self.warnings: list[str] = []
+        if a.window != b.window:
+            self.warnings.append(
+                f"the KPI windows differ (A {a.window[0]:g}s..{a.window[1]:g}s, B {b.window[0]:g}s.."
+                f"{b.window[1]:g}s): counts are over different lengths of time"
+            )
         diff = fb - fa
         mean_diff, paired = mean_and_half_width(diff, confidence)
+        mean_a, mean_b = fa.mean(), fb.mean()
+        # where no replication has the KPI defined in both, the difference is still the one of the means
+        mean_diff = mean_diff.where(mean_diff.notna(), mean_b - mean_a)
         na, nb = fa.notna().sum(), fb.notna().sum()
         va, vb = fa.var(ddof=1) / na, fb.var(ddof=1) / nb
         welch_df = (va + vb) ** 2 / (va**2 / (na - 1) + vb**2 / (nb - 1))
@@ -238,15 +255,16 @@ class Comparison:
             pd.Series(
                 {
                     c: t_quantile(confidence, float(welch_df[c])) if welch_df[c] > 0 else float("nan")
-                    for c in common
+                    for c in columns
                 }
             )
             * (va + vb) ** 0.5
         )
+        unpaired = unpaired.where((va + vb) != 0, 0.0)  # both constant: no spread at all
         self.table = pd.DataFrame(
             {
-                "a": fa.mean(),
-                "b": fb.mean(),
+                "a": mean_a,
+                "b": mean_b,
                 "difference": mean_diff,
                 "paired_half_width": paired,
                 "unpaired_half_width": unpaired,
@@ -256,6 +274,10 @@ class Comparison:
             False
         )
         self.table.index.name = "kpi"
+
+    def text(self) -> str:
+        """The comparison as a terminal table, with its number of replications and warnings."""
+        return comparison_table(self.table, self.confidence, self.replications, self.warnings)
 
 
 def compare(

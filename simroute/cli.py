@@ -16,7 +16,7 @@ from .experiments.executors import cores
 from .experiments.sweep import grid
 from .experiments.vary import parse_vary
 from .io.files import records_path, to_json, write_json, write_records
-from .report.tables import comparison_table, kpi_table, sizing_text, sweep_table
+from .report.tables import kpi_table, sizing_text, sweep_table
 from .scenario.schema import Scenario, load_scenario
 from .scenario.units import parse_duration
 
@@ -450,7 +450,7 @@ def _compare(args) -> int:
     if args.json:
         print(comparison.table.reset_index().to_json(orient="records", indent=2))
     else:
-        print(comparison_table(comparison.table, args.confidence))
+        print(comparison.text())
     return 0
 
 

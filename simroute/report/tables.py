@@ -96,7 +96,7 @@ CALL_KPIS = (
 
 
 def _num(value) -> str:
-    if value is None:
+    if value is None or (isinstance(value, float) and value != value):  # None or NaN: not defined
         return "-"
     if isinstance(value, float):
         if value.is_integer() and abs(value) >= 10:
@@ -294,10 +294,14 @@ def _costs(summary: dict, ci: dict) -> list[str]:
     return lines
 
 
-def comparison_table(table: pd.DataFrame, confidence: float) -> str:
+def comparison_table(
+    table: pd.DataFrame, confidence: float, replications: int | None = None, warnings=()
+) -> str:
     """B minus A per KPI, with the paired and the unpaired half-widths; significant rows marked ``*``.
 
-    Each row is a different KPI, so each row has its own decimals: those its intervals support.
+    Each row is a different KPI, so each row has its own decimals: those its intervals support. A
+    half-width that cannot be had (fewer than 2 replications with the KPI defined) is left out and an
+    undefined value is ``-``, never ``nan``; ``replications`` and ``warnings`` are stated.
     """
     index: list[str] = []
     cells: dict[str, list[str]] = {"A": [], "B": [], "B - A": [], "unpaired ±": [], "": []}
@@ -312,8 +316,11 @@ def comparison_table(table: pd.DataFrame, confidence: float) -> str:
         cells["B - A"].append(format_cell(_plain(r["difference"]), paired, d))
         cells["unpaired ±"].append(format_cell(unpaired, None, d))
         cells[""].append("*" if r["significant"] else "")
-    note = f"differences with {confidence:.0%} paired CI (common random numbers); * the CI excludes 0"
-    return note + "\n" + (_blocks(index, cells) if index else "(no KPI differs)")
+    runs = f"{replications} replications each, " if replications else ""
+    note = f"differences with {confidence:.0%} paired CI ({runs}common random numbers); * the CI excludes 0"
+    lines = [note, _blocks(index, cells) if index else "(no KPI differs)"]
+    lines += [f"warning: {w}" for w in warnings]
+    return "\n".join(lines)
 
 
 def crosscheck_table(check) -> str:
