@@ -58,8 +58,8 @@ def test_a_defined_kpi_never_prints_nan_plus_minus_nan():
     a, b = variants()
     ra = simroute.simulate(a, replications=2, duration="3h")
     rb = simroute.simulate(a, replications=2, duration="3h")
-    ra.replications = ra.replications.assign(x=[0.2, np.nan])
-    rb.replications = rb.replications.assign(x=[np.nan, 0.5])
+    ra._replications = ra.replications.assign(x=[0.2, np.nan])
+    rb._replications = rb.replications.assign(x=[np.nan, 0.5])
     diff = Comparison(ra, rb, 0.95)
     row = diff.table.loc["x"]
     assert row["difference"] == 0.5 - 0.2
