@@ -64,7 +64,11 @@ class Result:
     @property
     def window(self) -> tuple[float, float]:
         """The KPI window ``[warm-up, horizon)``: a call counts in the KPIs when it arrives in it."""
-        return (self.scenario.warmup, self.duration)
+        warmup = self.scenario.warmup  # a number here: "auto" was replaced by the choice before the run
+        return (
+            float(warmup) if not isinstance(warmup, str) else float(self.summary["warmup"]),
+            self.duration,
+        )
 
     def _in_window(self, arrival) -> np.ndarray:
         a, b = self.window
