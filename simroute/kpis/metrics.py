@@ -194,7 +194,8 @@ def assemble(net, t: Tallies) -> dict:
             outcomes[name] = outcomes.get(name, 0) + int(count)
             classes[codes.call_class(int(cause))] += int(count)
     # answered by a cloud PBX but never by an agent: the caller abandoned or left a voicemail
-    unserved = int(t.pbx[:, ABANDONED].sum() + t.pbx[:, VOICEMAIL].sum()) if t.pbx is not None else 0
+    # (abandoned, voicemail, or still waiting at the end): entered its queue, never served
+    unserved = int(t.pbx[:, ENTERED].sum() - t.pbx[:, SERVED].sum()) if t.pbx is not None else 0
     kpis = {
         "offered": offered,
         "answered": answered,

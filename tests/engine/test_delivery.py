@@ -194,7 +194,8 @@ def test_callers_never_served_are_counted_in_every_records_mode(tmp_path):
     queue = kept.summary["trunks"]["cloud"]["queue"]
     assert queue["entered"] == queue["in_queue_at_end"] == 100
     assert queue["served"] == queue["abandoned"] == queue["voicemail"] == 0
-    assert kept.summary["kpis"]["outcomes"] == {"answered": 100, "sip_486": offered - 100}
+    assert kept.summary["kpis"]["outcomes"] == {"answered": 100, "queue_full": offered - 100}
+    assert kept.summary["kpis"]["served"] == 0  # the 100 answered are still waiting: none served
     assert (kept.records.pbx[:, 5] == 5 * 3600.0).all()  # they leave the queue at the horizon
     assert queue["peak_queue_length"] == 100
     for mode in ("calls", "none"):
