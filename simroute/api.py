@@ -32,7 +32,7 @@ from .scenario.units import parse_duration
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["simulate", "compare", "Comparison", "sweep", "size"]
+__all__ = ["simulate", "compare", "Comparison", "sweep", "size", "check_arguments"]
 
 
 #: Replications per point of a sweep or sizing when neither the call nor the scenario asks for more.
@@ -41,9 +41,52 @@ DEFAULT_REPLICATIONS = 5
 DEFAULT_PRECISION_KPIS = ("kpis.loss_probability",)
 
 
+RECORDS = ("attempts", "calls", "none")
+_WHERE = "simulate()"
+
+
+def _whole(value, name: str, low: int, high: int | None = None) -> int:
+    """An int argument (numpy integers are their value; a bool, a float or text is refused)."""
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ScenarioError(_WHERE, [(name, f"expected a whole number, got {value!r}")])
+    if value < low or (high is not None and value > high):
+        bounds = f"from {low} to {high}" if high is not None else f"at least {low}"
+        raise ScenarioError(_WHERE, [(name, f"must be {bounds}, got {value}")])
+    return value
+
+
+def check_arguments(
+    seed=None, duration=None, replications=None, batches=None, confidence=0.95, jobs=1, records="attempts"
+) -> None:
+    """Refuse a bad argument of :func:`simulate` or :func:`compare` as the file loader refuses a bad
+    field: a :class:`~simroute.errors.ScenarioError` naming it, never a silent reading."""
+    if seed is not None:
+        _whole(seed, "seed", 0, 2**63 - 1)
+    if duration is not None:
+        try:
+            seconds = parse_duration(duration)
+        except ValueError as exc:
+            raise ScenarioError(_WHERE, [("duration", str(exc))]) from None
+        if seconds <= 0:
+            raise ScenarioError(_WHERE, [("duration", f"must be longer than zero, got {duration!r}")])
+    if replications is not None:
+        _whole(replications, "replications", 1, 100_000)
+    if batches is not None:
+        _whole(batches, "batches", 2, 100_000)
+    if isinstance(confidence, bool) or not isinstance(confidence, (int, float)) or not 0 < confidence < 1:
+        raise ScenarioError(
+            _WHERE, [("confidence", f"must be a number between 0 and 1 (such as 0.95), got {confidence!r}")]
+        )
+    _whole(jobs, "jobs", 1, 1024)
+    if records not in RECORDS:
+        raise ScenarioError(_WHERE, [("records", f"must be one of {', '.join(RECORDS)}, got {records!r}")])
+
+
 def _prepare(scenario, seed, duration):
     scenario = load_scenario(scenario)
-    seed = scenario.seed if seed is None else int(seed)
+    seed = scenario.seed if seed is None else _whole(seed, "seed", 0, 2**63 - 1)
     horizon = scenario.duration if duration is None else parse_duration(duration)
     if scenario.warmup != "auto" and scenario.warmup >= horizon:
         raise ScenarioError(
@@ -98,6 +141,7 @@ def simulate(
     reuse freed heap (glibc only; see :mod:`simroute.engine.heap`): an opt-in, since it changes the
     process, not just the run.
     """
+    check_arguments(seed, duration, replications, batches, confidence, jobs, records)
     if tune_heap:
         keep_freed_memory()
     scenario, seed, horizon = _prepare(scenario, seed, duration)
@@ -112,10 +156,13 @@ def simulate(
     header = {"scenario": scenario.name, "seed": seed, "duration": horizon, "warmup": scenario.warmup}
     if chosen is not None:
         header["warmup_auto"] = chosen
-    if batches:
-        return _batch_means(scenario, seed, horizon, batches, confidence, header, records)
-    if stream_to is not None and (n > 1 or batches):
-        raise ValueError("stream_to writes the records of a single run: drop replications/batches")
+    if batches is not None:
+        return _batch_means(scenario, seed, horizon, batches, confidence, header, records, stream_to)
+    if stream_to is not None and n > 1:
+        raise ScenarioError(
+            _WHERE,
+            [("replications", f"records streamed to a file are those of one run, got {n} replications")],
+        )
     if n <= 1:
         (summary,), kept, checked = run_once(
             scenario,
@@ -206,12 +253,12 @@ def _until_precise(scenario, seed, horizon, rounds, rule, executor, bar, records
     return runs, kept, report
 
 
-def _batch_means(scenario, seed, horizon, batches, confidence, header, records) -> Result:
-    if batches < 2:
-        raise ValueError(f"batches must be at least 2, got {batches}")
+def _batch_means(scenario, seed, horizon, batches, confidence, header, records, stream_to=None) -> Result:
     length = (horizon - scenario.warmup) / batches
     windows = [(scenario.warmup + i * length, scenario.warmup + (i + 1) * length) for i in range(batches)]
-    summaries, kept, _ = run_once(scenario, seed, horizon, windows, keep=True, records=records)
+    summaries, kept, _ = run_once(
+        scenario, seed, horizon, windows, keep=True, records=records, stream_to=stream_to
+    )
     mean, half, frame, few = aggregate(summaries, confidence)
     frame.index.name = "batch"
     summary = {**header, "batches": batches, "confidence": confidence, **mean, "ci95": half}
@@ -292,10 +339,13 @@ def compare(
     executor: Executor | None = None,
 ) -> Comparison:
     """Run variants ``a`` and ``b`` with the same replication seeds (common random numbers)."""
+    check_arguments(seed, duration, replications, None, confidence, jobs)
+    if replications < 2:
+        raise ScenarioError(
+            "compare()", [("replications", f"a comparison needs at least 2 replications, got {replications}")]
+        )
     scenario_a = load_scenario(a)
     seed = scenario_a.seed if seed is None else seed
-    if replications < 2:
-        raise ValueError(f"compare needs at least 2 replications, got {replications}")
     kwargs: dict[str, Any] = dict(
         seed=seed,
         duration=duration,

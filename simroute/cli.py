@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+if __name__ == "__main__":  # python -m simroute.cli: Ctrl-C during the imports below ends quietly too
+    from simroute.console import guard_start_up
+
+    guard_start_up()
+
 import argparse
 import json
+import math
+import os
 import signal
 import sys
 import threading
 from pathlib import Path
 
 from . import api
-from .errors import SimrouteError
+from .errors import ScenarioError, SimrouteError
 from .experiments.budget import add_budget_arguments, check_budget
 from .experiments.executors import cores
 from .experiments.sweep import grid
 from .experiments.vary import parse_vary
-from .io.files import records_path, to_json, write_json, write_records
+from .io.files import OutputSet, checkpoint, printable, records_path, to_json, write_json, write_records
 from .report.tables import kpi_table, sizing_text, sweep_table
 from .scenario.schema import Scenario, load_scenario
 from .scenario.units import parse_duration
@@ -43,10 +50,46 @@ def _seed(text: str) -> int:
     return value
 
 
+def _at_least(low: int):
+    """An argparse type: a whole number of at least ``low``."""
+
+    def whole(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be at least {low}, got {value}")
+        return value
+
+    return whole
+
+
+def _confidence(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value < 1:  # NaN too
+        raise argparse.ArgumentTypeError(
+            f"a confidence level is between 0 and 1 (such as 0.95), got {text!r}"
+        )
+    return value
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage mistakes as one ``simroute: error:`` line and exit 2, like every other error."""
+
+    def error(self, message: str):
+        print(
+            f"simroute: error: {printable(self.prog)}: {printable(message)} (see {self.prog} --help)",
+            file=sys.stderr,
+        )
+        sys.exit(2)
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        prog="simroute", description="Simulate DIDWW-style inbound call routing."
-    )
+    parser = _Parser(prog="simroute", description="Simulate DIDWW-style inbound call routing.")
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run", help="simulate a scenario and print its KPI table")
     run.add_argument("scenario", type=Path, help="scenario YAML file")
@@ -73,7 +116,11 @@ def _parser() -> argparse.ArgumentParser:
         "reads it)",
     )
     _add_statistics(run)
-    run.add_argument("--batches", type=int, help="batch means over one long run instead of replications")
+    run.add_argument(
+        "--batches",
+        type=_at_least(2),
+        help="batch means over one long run instead of replications (2 or more)",
+    )
     run.add_argument(
         "--tune-heap",
         action="store_true",
@@ -88,7 +135,7 @@ def _parser() -> argparse.ArgumentParser:
     cmp.add_argument("a", type=Path, help="scenario A (the baseline)")
     cmp.add_argument("b", type=Path, help="scenario B (the variant)")
     _add_overrides(cmp, "print the comparison as JSON")
-    _add_statistics(cmp, default_replications=20)
+    _add_statistics(cmp, default_replications=20, least=2)
     add_budget_arguments(cmp)
     swp = sub.add_parser("sweep", help="run a grid of variants (every combination of --vary values)")
     swp.add_argument("scenario", type=Path, help="scenario YAML file")
@@ -160,7 +207,7 @@ def _parser() -> argparse.ArgumentParser:
         "validate", help="run the built-in validation suite against exact teletraffic results"
     )
     val.add_argument("--quick", action="store_true", help="a few cases with fewer replications (seconds)")
-    val.add_argument("--jobs", type=int, default=1, help="local processes for replications")
+    val.add_argument("--jobs", type=_at_least(1), default=1, help="local processes for replications")
     val.add_argument("--quiet", action="store_true", help="no progress bar")
     cc = sub.add_parser("crosscheck", help="run a scenario on Kamailio and SIPp over loopback and compare")
     cc.add_argument("scenario", type=Path, help="a scenario within the lab's subset (see README)")
@@ -245,14 +292,16 @@ def _add_overrides(parser, json_help: str):
     parser.add_argument("--json", action="store_true", help=json_help)
 
 
-def _add_statistics(parser, default_replications=None):
+def _add_statistics(parser, default_replications=None, least=1):
     parser.add_argument(
         "--replications",
-        type=int,
+        type=_at_least(least),
         default=default_replications,
-        help="independent replications (mean ± CI half-width)",
+        help=f"independent replications (mean ± CI half-width; at least {least})",
     )
-    parser.add_argument("--confidence", type=float, default=0.95, help="confidence level of the intervals")
+    parser.add_argument(
+        "--confidence", type=_confidence, default=0.95, help="confidence level of the intervals (0 to 1)"
+    )
     parser.add_argument("--jobs", type=_jobs, help="local processes for replications (default: all cores)")
 
 
@@ -366,12 +415,15 @@ def _size(args) -> int:
 
 
 def _run(args) -> int:
-    stream_to = None
     records = args.records
     if records == "stream":
         if args.out is None:
             raise SimrouteError("--records stream writes the records to --out: give an output folder")
-        stream_to, records = records_path(args.out, "attempts", args.format), "attempts"
+        if (args.replications or 1) > 1:
+            raise SimrouteError(
+                "--records stream writes the records of one run: drop --replications, or use "
+                "--records none to count replications' KPIs without records"
+            )
     if args.cdr_format == "didww" and (args.out is None or args.records != "attempts"):
         raise SimrouteError(
             "--cdr-format didww writes every attempt to --out: give --out, with --records attempts"
@@ -383,9 +435,56 @@ def _run(args) -> int:
         args.max_events,
         args.yes,
         replications=1 if args.batches else args.replications,
-        label=str(args.scenario),
+        label=printable(args.scenario),
+        records=records,
+        jobs=args.jobs or cores(),
+        max_memory=args.max_memory,
     )
-    result = api.simulate(
+    if args.out is None:
+        result = _simulate(args, scenario, records)
+        summary = result.summary
+    else:
+        with OutputSet(args.out) as out:  # the folder is checked (and staged) before the run
+            result = _simulate(args, scenario, records, out)
+            files = []
+            if records == "stream":
+                files.append(out.files[0])
+            elif args.cdr_format == "didww":
+                from .io.cdr import write_didww
+
+                write_didww(result, out.stage / "cdr.csv")
+                files.append("cdr.csv")
+            elif records == "attempts":
+                files.append(write_records(result.attempts, out.stage, "attempts", args.format).name)
+            elif records == "calls":
+                files.append(write_records(result.calls, out.stage, "calls", args.format).name)
+            if len(result.replications) > 1:
+                files.append(
+                    write_records(result.replications.reset_index(), out.stage, "replications", "csv").name
+                )
+            from .report.data import write_report_inputs  # pandas, only when writing files
+
+            write_report_inputs(result, out.stage)
+            files = sorted({*files, *out.staged_files()})
+            for name in files:
+                out.path(name)
+            summary = {**result.summary, "files": sorted([*files, "summary.json"])}
+            write_json(summary, out.path("summary.json"))
+            out.commit({k: result.summary.get(k) for k in ("scenario", "seed", "duration", "warmup")})
+    if args.report is not None:
+        from .report.html import write_report  # matplotlib only when a report is asked for
+
+        write_report(result, args.report)
+    print(to_json(summary) if args.json else kpi_table(summary), end="\n" if not args.json else "")
+    return 0
+
+
+def _simulate(args, scenario, records: str, out: OutputSet | None = None):
+    stream_to = None
+    if records == "stream" and out is not None:
+        stream_to, records = out.path(records_path(out.folder, "attempts", args.format).name), "attempts"
+    checkpoint("simulating")
+    return api.simulate(
         scenario,
         seed=args.seed,
         duration=args.duration,
@@ -403,29 +502,6 @@ def _run(args) -> int:
         cluster=args.cluster,
         progress=False if args.quiet or args.json else None,
     )
-    if args.out is not None:
-        if args.cdr_format == "didww":
-            from .io.cdr import write_didww
-
-            write_didww(result, args.out / "cdr.csv")
-        elif stream_to is None and records == "attempts":
-            write_records(result.attempts, args.out, "attempts", args.format)
-        elif records == "calls":
-            write_records(result.calls, args.out, "calls", args.format)
-        if len(result.replications) > 1:
-            write_records(result.replications.reset_index(), args.out, "replications", "csv")
-        from .report.data import write_report_inputs  # pandas, only when writing files
-
-        write_report_inputs(result, args.out)
-        write_json(result.summary, args.out / "summary.json")
-    if args.report is not None:
-        from .report.html import write_report  # matplotlib only when a report is asked for
-
-        write_report(result, args.report)
-    print(
-        to_json(result.summary) if args.json else kpi_table(result.summary), end="\n" if not args.json else ""
-    )
-    return 0
 
 
 def _compare(args) -> int:
@@ -436,7 +512,10 @@ def _compare(args) -> int:
             args.max_events,
             args.yes,
             replications=args.replications,
-            label=str(path),
+            label=printable(path),
+            records="attempts",
+            jobs=args.jobs or cores(),
+            max_memory=args.max_memory,
         )
     comparison = api.compare(
         args.a,
@@ -517,11 +596,19 @@ def _terminate(signum, _frame):
     raise SystemExit(128 + signum)
 
 
+def _error(line: str) -> None:
+    print(f"simroute: error: {printable(line)}", file=sys.stderr)
+
+
 def main(argv: list[str] | None = None) -> int:
-    args = _parser().parse_args(argv)
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate)
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # the start-up guard's job is done
     try:
+        try:
+            args = _parser().parse_args(argv)
+        except SystemExit as exc:  # --help (0) or a usage error, already reported on one line (2)
+            return exc.code if isinstance(exc.code, int) else 2
         if args.command == "schema":
             print(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2))
             return 0
@@ -542,24 +629,41 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "regress":
             return _regress(args)
         return _compare(args) if args.command == "compare" else _run(args)
-    except SimrouteError as exc:
+    except ScenarioError as exc:  # one line per problem, each made printable (names, paths, values)
         lines = str(exc).splitlines()
         for line in lines[:MAX_ERROR_LINES]:
-            print(f"simroute: error: {line}", file=sys.stderr)
+            _error(line)
         if len(lines) > MAX_ERROR_LINES:
-            where = f"{exc.source}: " if exc.source else ""
-            print(
-                f"simroute: error: {where}... and {len(lines) - MAX_ERROR_LINES} more problems",
-                file=sys.stderr,
-            )
+            _error(f"{exc.source}: ... and {len(lines) - MAX_ERROR_LINES} more problems")
         return 2
+    except SimrouteError as exc:
+        _error(" ".join(str(exc).splitlines()))
+        return 2
+    except BrokenPipeError:  # simroute run ... | head: the reader has gone; end quietly
+        _quiet_stdout()
+        return 128 + signal.SIGPIPE
     except OSError as exc:  # an output folder that is a file, a disk that is full...
         where = f"{exc.filename}: " if exc.filename else ""
-        print(f"simroute: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        _error(f"{where}{exc.strerror or exc}")
+        return 2
+    except MemoryError:
+        _error(
+            "out of memory: use --records none (KPIs only) or --records stream --out DIR (records to a "
+            "file as the run goes), or a shorter --duration"
+        )
         return 2
     except KeyboardInterrupt:
         print("simroute: interrupted", file=sys.stderr)
         return 130
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush does not complain either."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
 
 
 if __name__ == "__main__":  # pragma: no cover

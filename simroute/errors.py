@@ -15,8 +15,9 @@ class ScenarioError(SimrouteError, ValueError):
     """A scenario that cannot be loaded: ``problems`` holds ``(field path, message)`` pairs."""
 
     def __init__(self, source: str, problems: list[tuple[str, str]]):
-        self.source = source
-        self.problems = [(path, _one_line(message)) for path, message in problems]
+        self.source = _one_line(str(source), limit=4096)  # a file name may hold a line break or an escape
+        self.problems = [(_one_line(path), _one_line(message)) for path, message in problems]
+        source = self.source
         problems = self.problems
         lines = [
             f"{source}: {path}: {message}" if path else f"{source}: {message}" for path, message in problems

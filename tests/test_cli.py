@@ -333,7 +333,7 @@ def test_bad_duration_option_is_an_argparse_error(value):
 def test_missing_command_is_an_argparse_error():
     code, _, err = run()
     assert code == 2
-    assert "usage:" in err
+    assert err.startswith("simroute: error: ") and "--help" in err and len(err.splitlines()) == 1
 
 
 # ---------------------------------------------------------------------------------------------- schema
@@ -387,4 +387,4 @@ def test_booleans_are_not_numbers_and_error_output_is_capped(tmp_path):
     code, _, err = run("run", path)
     lines = err.splitlines()
     assert code == 2 and len(lines) == 51 and lines[-1].endswith("... and 71 more problems")
-    assert any("trunks[0].capacity_limit: expected a number, got true" in line for line in lines)
+    assert any("trunks[0].capacity_limit: expected a whole number, got true" in line for line in lines)

@@ -7,6 +7,7 @@ looking up models; unlimited caps become a large number so that admission is one
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from ..errors import ScenarioError
 from ..scenario import codes
@@ -99,6 +100,16 @@ class Network:
         if g < 0:
             return [self.did_trunk[did]]
         return [t for b in self.group_buckets[g] for t in b.trunks]
+
+    @cached_property
+    def trunk_dids(self) -> list[list[int]]:
+        """For each trunk, the DIDs whose calls may try it: one pass over the routes (linear in the
+        group members), so per-trunk KPIs need not scan every route for every trunk."""
+        dids: list[list[int]] = [[] for _ in self.trunk_names]
+        for d in range(len(self.did_numbers)):
+            for t in dict.fromkeys(self.route_trunks(d)):
+                dids[t].append(d)
+        return dids
 
 
 def _matcher(nl) -> NumberListMatcher:

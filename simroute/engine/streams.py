@@ -15,6 +15,7 @@ import zlib
 
 import numpy as np
 
+from ..errors import SimrouteError
 from ..scenario.distributions import is_instant
 
 __all__ = ["Streams", "CallWords", "batched", "sampler"]
@@ -87,7 +88,18 @@ def sampler(dist, rng: np.random.Generator):
     """A ``next()`` over batches of ``dist`` (a distribution model), or a constant 0 for a zero delay."""
     if is_instant(dist):
         return no_delay
-    return batched(lambda n: dist.sample(rng, n), first=64 if dist.splittable() else None)
+
+    def draw(n):
+        values = dist.sample(rng, n)
+        if not np.isfinite(values).all():  # one check per batch: a NaN time would corrupt every count
+            bad = values[~np.isfinite(values)][0]
+            raise SimrouteError(
+                f"a {dist.dist} distribution ({dist.model_dump(by_alias=True)}) drew the time {bad}: "
+                "its parameters are too extreme to simulate"
+            )
+        return values
+
+    return batched(draw, first=64 if dist.splittable() else None)
 
 
 def no_delay() -> float:

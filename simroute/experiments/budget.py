@@ -1,15 +1,19 @@
-"""How much work a run asks for, before it starts: the expected number of events, against a budget.
+"""How much work a run asks for, before it starts: the expected events and peak memory, against budgets.
 
 A typo such as ``duration: 80d`` for ``8d`` or ``calls_per_hour: 5000000`` makes a run take hours and
 (with records kept) gigabytes, with nothing on screen to say why. :func:`check_budget` estimates the
 events from the traffic alone (no simulation: the expected number of calls is the integral of each
 DID's arrival rate over the run, steps and profiles included, as the engine draws it) and refuses a
-run above the budget unless the user confirms (``--yes``).
+run above the budget unless the user confirms (``--yes``). It also estimates the run's peak memory from the rows its records mode keeps (bytes per
+row measured, :data:`BYTES_PER_ROW`) times the processes that run at once, and refuses a run whose
+estimate is above :data:`MEMORY_SHARE` of the memory it may use (the smaller of the machine's memory and
+the process's limits), unless ``--max-memory`` says how much it may use.
 """
 
 from __future__ import annotations
 
 import math
+import os
 import sys
 
 from ..engine.traffic import expected_arrivals, rate_breakpoints
@@ -25,6 +29,12 @@ __all__ = [
     "check_budget",
     "add_budget_arguments",
     "parse_events",
+    "BYTES_PER_ROW",
+    "BASE_BYTES",
+    "MEMORY_SHARE",
+    "estimate_memory",
+    "available_memory",
+    "parse_bytes",
 ]
 
 #: Events a run may schedule before it needs confirmation (about a minute of simulation on a laptop).
@@ -34,6 +44,20 @@ DEFAULT_BUDGET = 50_000_000
 EVENTS_PER_CALL = 3
 
 _MAX = sys.maxsize
+
+#: Peak bytes per attempt row (``attempts``, ``stream``) or per call (``calls``) of each records mode,
+#: measured as the peak-RSS growth of an Erlang B run per row (benchmarks/run.py's memory probe gave
+#: 339 B for attempts; tests/experiments/test_budget.py measures each mode again and fails when a
+#: constant falls below what is measured, or far above it). ``none`` counts live: flat in the calls.
+BYTES_PER_ROW = {"attempts": 400, "calls": 220, "stream": 700, "none": 0}
+#: Peak bytes of a run apart from its rows: the interpreter, numpy, pandas, the compiled network.
+BASE_BYTES = 160 * 2**20
+#: What a replication's kept records hold per row once its KPIs are computed, while the others run.
+KEPT_BYTES_PER_ROW = 70
+#: Rows per call: one attempt each, and half a row more for a call routed to a trunk group (re-routing).
+ROWS_PER_GROUP_CALL = 1.5
+#: The share of the available memory a run may be expected to use before it is refused.
+MEMORY_SHARE = 0.8
 
 
 class BudgetError(SimrouteError):
@@ -80,7 +104,9 @@ def expected_calls(scenario, duration=None) -> float:
 
 
 def estimate_events(scenario, duration=None) -> int:
-    """Expected events of one run: :data:`EVENTS_PER_CALL` per expected call, plus two per fault window.
+    """Expected events of one run: :data:`EVENTS_PER_CALL` per expected call, plus every other kind of
+    event: two per scheduled fault window, two per expected outage of a random fault (one every
+    ``mtbf + mttr`` on average), and each cloud-PBX staffing change (one per interval of its agents).
 
     An estimate for a budget, not a prediction to the event: re-routing adds an event per extra attempt.
     Saturates at ``sys.maxsize`` (a rate or duration near the float limit).
@@ -88,10 +114,113 @@ def estimate_events(scenario, duration=None) -> int:
     from ..scenario.schema import load_scenario
 
     scenario = load_scenario(scenario)
-    events = expected_calls(scenario, duration) * EVENTS_PER_CALL + 2 * len(scenario.faults)
+    horizon = _horizon(scenario, duration)
+    events = expected_calls(scenario, duration) * EVENTS_PER_CALL + _other_events(scenario, horizon)
     if not math.isfinite(events) or events >= _MAX:
         return _MAX
     return int(math.ceil(events))
+
+
+def _other_events(scenario, horizon: float) -> float:
+    """Events that are not calls: faults starting and ending, cloud-PBX agents changing shift."""
+    events = 0.0
+    for fault in scenario.faults:
+        if fault.mtbf is not None:
+            events += 2 * (horizon / (fault.mtbf + fault.mttr) + 1)
+        else:
+            events += 2
+    for trunk in scenario.trunks:
+        agents = trunk.pbx.agents if trunk.pbx is not None else None
+        if isinstance(agents, list) and agents:
+            events += horizon / (86400.0 / len(agents)) + 1
+    return events
+
+
+def _expected_rows(scenario, duration, records: str) -> float:
+    """Rows the records mode holds at its peak: attempts (a call to a group counts
+    :data:`ROWS_PER_GROUP_CALL`), calls, or a stream's buffer (at most one chunk)."""
+    if records == "none":
+        return 0.0
+    horizon = _horizon(scenario, duration)
+    calls = rows = 0.0
+    for did in scenario.dids:
+        if did.traffic is not None:
+            n = _integral(did.traffic, horizon)
+            calls += n
+            rows += n * (ROWS_PER_GROUP_CALL if did.route.group is not None else 1.0)
+    if records == "calls":
+        return calls
+    if records == "stream":
+        from ..records.stream import CHUNK_ROWS
+
+        return min(rows, float(CHUNK_ROWS))
+    return rows
+
+
+def estimate_memory(scenario, duration=None, records: str = "attempts", replications: int = 1, jobs: int = 1):
+    """Expected peak bytes of a run (all its processes): each process that runs at once holds
+    :data:`BASE_BYTES` and its rows at :data:`BYTES_PER_ROW`; with replications run one after another,
+    the first one's kept records stay while the others run. Returns ``(bytes, rows, processes)``."""
+    from ..scenario.schema import load_scenario
+
+    scenario = load_scenario(scenario)
+    rows = _expected_rows(scenario, duration, records)
+    runs = max(int(replications or 1), 1)
+    processes = 1 + min(jobs, runs - 1) if jobs > 1 and runs > 1 else 1
+    per_process = BASE_BYTES + rows * BYTES_PER_ROW.get(records, BYTES_PER_ROW["attempts"])
+    kept = rows * KEPT_BYTES_PER_ROW if runs > 1 and processes == 1 else 0.0
+    total = per_process * processes + kept
+    return (total if math.isfinite(total) else float(_MAX)), rows, processes
+
+
+def available_memory() -> int | None:
+    """The memory this process may use: the smaller of the machine's memory and the process's limits
+    (``RLIMIT_AS``, ``RLIMIT_DATA``, the cgroup's ``memory.max``); None when none can be read."""
+    limits = []
+    try:
+        limits.append(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        pass
+    try:
+        import resource
+
+        for which in (resource.RLIMIT_AS, resource.RLIMIT_DATA):
+            soft = resource.getrlimit(which)[0]
+            if soft != resource.RLIM_INFINITY and soft > 0:
+                limits.append(soft)
+    except (ImportError, ValueError, OSError):
+        pass
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            text = open(path, encoding="ascii").read().strip()
+        except OSError:
+            continue
+        if text.isdigit() and int(text) < 2**60:
+            limits.append(int(text))
+    return min(limits) if limits else None
+
+
+def _check_memory(scenario, duration, records, runs, jobs, max_memory, where) -> None:
+    estimate, rows, processes = estimate_memory(scenario, duration, records, runs, jobs)
+    if max_memory is not None:
+        limit, of = max_memory, f"--max-memory {_bytes(max_memory)}"
+    else:
+        available = available_memory()
+        if available is None:
+            return
+        limit, of = MEMORY_SHARE * available, f"{MEMORY_SHARE:g} of the {_bytes(available)} available"
+    if estimate <= limit:
+        return
+    what = f"{_count(rows)} {'calls' if records == 'calls' else 'attempt rows'} kept"
+    if processes > 1:
+        what += f", {processes} processes at once"
+    raise BudgetError(
+        f"{where}: about {_bytes(estimate)} of memory expected ({what}), more than {of}; use "
+        "--records none to keep only the KPIs, --records stream --out DIR to write the records as the run "
+        "goes, a shorter --duration, fewer --jobs, or --max-memory SIZE to allow more",
+        int(estimate),
+        int(limit),
+    )
 
 
 def check_budget(
@@ -102,10 +231,18 @@ def check_budget(
     *,
     replications: int | None = None,
     label: str | None = None,
+    records: str = "attempts",
+    jobs: int = 1,
+    max_memory: int | None = None,
+    memory: bool = True,
 ) -> int:
     """The estimate of :func:`estimate_events` times the replications (``replications``, or the scenario's
     own when None); raises :class:`BudgetError` when it is above ``budget``, unless ``yes`` (the user
     confirmed) or ``budget`` is None (no limit). ``label`` names the scenario in the message (its file).
+
+    Before that, the peak memory of the run (:func:`estimate_memory`, for ``records`` mode and ``jobs``
+    processes) must be within ``max_memory`` bytes, or :data:`MEMORY_SHARE` of :func:`available_memory`
+    when it is None; ``memory=False`` skips this check.
     """
     from ..scenario.schema import load_scenario
 
@@ -113,6 +250,9 @@ def check_budget(
     per_run = estimate_events(scenario, duration)
     runs = max(int(scenario.replications if replications is None else replications), 1)
     estimate = per_run * runs if per_run < _MAX // runs else _MAX
+    where = label if label is not None else scenario.name
+    if memory:
+        _check_memory(scenario, duration, records, runs, jobs, max_memory, where)
     if yes or budget is None or estimate <= budget:
         return estimate
     horizon = _horizon(scenario, duration)
@@ -120,7 +260,6 @@ def check_budget(
     how = f"{_count(calls)} calls in {_span(horizon)}"
     if runs > 1:
         how += f", {runs} replications"
-    where = label if label is not None else scenario.name
     raise BudgetError(
         f"{where}: {'' if estimate >= _MAX else 'about '}{_count(estimate)} events expected ({how}), "
         f"more than the budget of {_count(budget)}; "
@@ -129,6 +268,31 @@ def check_budget(
         estimate,
         budget,
     )
+
+
+def _bytes(n: float) -> str:
+    for unit, size in (("TiB", 2**40), ("GiB", 2**30), ("MiB", 2**20)):
+        if n >= size:
+            return f"{n / size:,.1f} {unit}"
+    return f"{n:,.0f} bytes"
+
+
+_BYTE_SUFFIXES = {"k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
+
+
+def parse_bytes(text: str) -> int:
+    """A memory size from the command line: ``4G``, ``512M``, ``1.5g``, ``4GiB`` or plain bytes."""
+    raw = text.strip().lower().replace("_", "").removesuffix("ib").removesuffix("b")
+    scale = _BYTE_SUFFIXES.get(raw[-1:], 1)
+    if scale != 1:
+        raw = raw[:-1]
+    try:
+        value = float(raw) * scale
+    except ValueError:
+        raise ValueError(f"expected a memory size such as 4G, 512M or 2.5GiB, got {text!r}") from None
+    if not math.isfinite(value) or value < 1:
+        raise ValueError(f"a memory size must be at least 1 byte, got {text!r}")
+    return int(min(value, _MAX))
 
 
 def _span(seconds: float) -> str:
@@ -160,7 +324,7 @@ def parse_events(text: str) -> int:
 
 
 def add_budget_arguments(parser) -> None:
-    """``--max-events`` and ``--yes`` on an argparse (sub)parser, for :func:`check_budget`."""
+    """``--max-events``, ``--yes`` and ``--max-memory`` on an argparse (sub)parser (:func:`check_budget`)."""
     import argparse
 
     def events(text):
@@ -178,3 +342,18 @@ def add_budget_arguments(parser) -> None:
         "e.g. 2e8 or 200M)",
     )
     parser.add_argument("--yes", action="store_true", help="run even when the estimate is above --max-events")
+
+    def size(text):
+        try:
+            return parse_bytes(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    parser.add_argument(
+        "--max-memory",
+        type=size,
+        default=None,
+        metavar="SIZE",
+        help=f"memory the run may use (e.g. 8G; default {MEMORY_SHARE:g} of the machine's memory or the "
+        "process's limit, whichever is smaller); a run expected to need more is refused before it starts",
+    )

@@ -83,6 +83,14 @@ def _summaries_only(args):
     return run_once(scenario, seed, horizon, windows, records=records)[0]
 
 
+def _leave_interrupts_to_the_parent() -> None:
+    """A local worker ignores Ctrl-C (the terminal sends it to the whole process group): the parent
+    reports it once and stops the workers, instead of each printing a traceback."""
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
 def run_many(
     scenario: Scenario,
     seeds: list,
@@ -106,7 +114,11 @@ def run_many(
     pool = (
         executor
         if executor is not None
-        else (ProcessPoolExecutor(max_workers=jobs) if jobs > 1 and rest else None)
+        else (
+            ProcessPoolExecutor(max_workers=jobs, initializer=_leave_interrupts_to_the_parent)
+            if jobs > 1 and rest
+            else None
+        )
     )
     try:
         futures = [pool.submit(_summaries_only, args) for args in rest] if pool is not None else []
@@ -116,6 +128,11 @@ def run_many(
         for i, args in enumerate(rest):
             others.append(futures[i].result() if pool is not None else _summaries_only(args))
             tick()
+    except BaseException:  # Ctrl-C, an error: stop the local workers now, not after their replications
+        if pool is not None and executor is None:
+            for process in list(getattr(pool, "_processes", {}).values()):
+                process.terminate()
+        raise
     finally:
         if pool is not None and executor is None:
             pool.shutdown(cancel_futures=True)
@@ -161,10 +178,27 @@ def aggregate(summaries: list[dict], confidence: float) -> tuple[dict, dict, pd.
         }
         half[column] = math.nan
 
+    empty = {p for summary in summaries for p in _empty_tables(summary)}
+
     def tree(values, extra=None):
         leaves = {
             p: (None if np.isnan(values[c]) else float(values[c])) for p, c in zip(paths, frame.columns)
         }
-        return unflatten({**leaves, **(extra or {})})
+        result = unflatten({**leaves, **(extra or {})})
+        for path in sorted(empty):  # a table with no entries in every run (no outcome at all) stays, empty
+            node = result
+            for key in path:
+                node = node.setdefault(key, {})
+        return result
 
     return tree(mean, labels(summaries[0])), tree(half), frame, few
+
+
+def _empty_tables(summary: dict, prefix: tuple = ()):
+    """Paths of the empty mappings of a summary (``kpis.outcomes`` of a run with no calls)."""
+    for key, value in summary.items():
+        if isinstance(value, dict):
+            if value:
+                yield from _empty_tables(value, (*prefix, key))
+            else:
+                yield (*prefix, key)

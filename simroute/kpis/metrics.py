@@ -223,7 +223,7 @@ def assemble(net, t: Tallies) -> dict:
     trunks = {}
     for i, name in enumerate(net.trunk_names):
         c = t.trunk[i]
-        selected = sum(t.did[d, REACHED] for d in range(len(net.did_numbers)) if i in net.route_trunks(d))
+        selected = sum(t.did[d, REACHED] for d in net.trunk_dids[i])
         trunks[name] = {
             "attempts": int(c[ATTEMPTS]),
             "answered": int(c[ANSWERED]),

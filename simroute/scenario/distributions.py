@@ -13,9 +13,13 @@ from typing import Annotated, Literal, Union
 import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 
-from .units import parse_duration
+from .units import DURATION_PATTERN, parse_duration
 
 __all__ = [
+    "MAX_TIME",
+    "MAX_CV",
+    "Time",
+    "PositiveTime",
     "Duration",
     "PositiveDuration",
     "Distribution",
@@ -28,7 +32,15 @@ __all__ = [
     "is_instant",
 ]
 
-Duration = Annotated[float, BeforeValidator(parse_duration)]
+#: What a duration may be written as, for the JSON Schema (the loader's grammar: :mod:`.units`).
+_DurationInput = Union[Annotated[float, Field(ge=0)], Annotated[str, Field(pattern=DURATION_PATTERN)]]
+_PositiveInput = Union[
+    Annotated[float, Field(gt=0)],
+    Annotated[str, Field(pattern=r"^(?=.*[1-9])" + DURATION_PATTERN[1:])],
+]
+
+DurationInput = _DurationInput  # for other fields that take a duration among other things
+Duration = Annotated[float, BeforeValidator(parse_duration, json_schema_input_type=_DurationInput)]
 
 
 def _positive(value: object) -> float:
@@ -38,11 +50,37 @@ def _positive(value: object) -> float:
     return seconds
 
 
-PositiveDuration = Annotated[float, BeforeValidator(_positive)]
+PositiveDuration = Annotated[float, BeforeValidator(_positive, json_schema_input_type=_PositiveInput)]
+
+#: The longest time a distribution parameter may give (about 31 years): with :data:`MAX_CV`, every
+#: sample stays a finite float, and a time plus the run's clock stays exact to well below a second.
+MAX_TIME = 1e9
+#: The largest coefficient of variation of a lognormal: sigma is then 3.7, and the largest of a
+#: billion draws about 7 million times the mean.
+MAX_CV = 1000.0
+
+
+def _bounded(value: object) -> float:
+    seconds = parse_duration(value)
+    if seconds > MAX_TIME:
+        raise ValueError(f"a distribution's time may be at most {MAX_TIME:.0e}s (31 years), got {value!r}")
+    return seconds
+
+
+def _bounded_positive(value: object) -> float:
+    seconds = _bounded(value)
+    if seconds <= 0:
+        raise ValueError(f"must be greater than zero, got {value!r}")
+    return seconds
+
+
+#: Times inside a distribution: bounded, so that no sample overflows (see :data:`MAX_TIME`).
+Time = Annotated[float, BeforeValidator(_bounded, json_schema_input_type=_DurationInput)]
+PositiveTime = Annotated[float, BeforeValidator(_bounded_positive, json_schema_input_type=_PositiveInput)]
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
 
     @property
     def mean(self) -> float:  # pragma: no cover - every subclass overrides
@@ -62,7 +100,7 @@ class Exponential(_Dist):
     """Memoryless times: Poisson-process answer delays, classic Erlang holding times."""
 
     dist: Literal["exponential"]
-    mean_: PositiveDuration = Field(alias="mean")
+    mean_: PositiveTime = Field(alias="mean")
 
     @property
     def mean(self) -> float:
@@ -76,7 +114,7 @@ class Deterministic(_Dist):
     """A constant; also what a plain duration such as ``6s`` means."""
 
     dist: Literal["deterministic"]
-    value: Duration
+    value: Time
 
     @property
     def mean(self) -> float:
@@ -95,14 +133,19 @@ class Lognormal(_Dist):
     """Right-skewed times (real call durations), given by mean and either ``sd`` or ``cv``."""
 
     dist: Literal["lognormal"]
-    mean_: PositiveDuration = Field(alias="mean")
-    sd: Duration | None = None
-    cv: float | None = Field(default=None, ge=0, allow_inf_nan=False)
+    mean_: PositiveTime = Field(alias="mean")
+    sd: Time | None = None
+    cv: float | None = Field(default=None, ge=0, le=MAX_CV, allow_inf_nan=False)
 
     @model_validator(mode="after")
     def _one_spread(self):
         if (self.sd is None) == (self.cv is None):
             raise ValueError("give exactly one of sd or cv")
+        if self.sd is not None and self.sd > MAX_CV * self.mean_:
+            raise ValueError(
+                f"sd ({self.sd:g}s) is more than {MAX_CV:g} times the mean ({self.mean_:g}s): "
+                "its samples would overflow"
+            )
         return self
 
     @property
@@ -119,8 +162,8 @@ class Uniform(_Dist):
     """Times spread evenly between ``low`` and ``high``."""
 
     dist: Literal["uniform"]
-    low: Duration
-    high: Duration
+    low: Time
+    high: Time
 
     @model_validator(mode="after")
     def _ordered(self):
@@ -140,7 +183,7 @@ class Empirical(_Dist):
     """Times observed in a trace, drawn with replacement (optionally weighted)."""
 
     dist: Literal["empirical"]
-    values: list[Duration] = Field(min_length=1)
+    values: list[Time] = Field(min_length=1)
     weights: list[Annotated[float, Field(ge=0, allow_inf_nan=False)]] | None = None
 
     @model_validator(mode="after")
@@ -173,7 +216,7 @@ class HyperExponential(_Dist):
     """A mixture of exponentials: high-variance holding times (a CV above 1) for insensitivity checks."""
 
     dist: Literal["hyperexponential"]
-    means: list[PositiveDuration] = Field(min_length=1)
+    means: list[PositiveTime] = Field(min_length=1)
     probs: list[Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -203,8 +246,11 @@ def _constant_shorthand(value: object) -> object:
     return {"dist": "deterministic", "value": value}
 
 
-Distribution = Annotated[
+_Models = Annotated[
     Union[Exponential, Deterministic, Lognormal, Uniform, Empirical, HyperExponential],
     Field(discriminator="dist"),
-    BeforeValidator(_constant_shorthand),
+]
+Distribution = Annotated[
+    _Models,
+    BeforeValidator(_constant_shorthand, json_schema_input_type=Union[_DurationInput, _Models]),
 ]

@@ -19,7 +19,13 @@ without PyYAML's node tree, and refuses, with a one-line message naming the line
 - an alias to a node that contains it (a recursive structure);
 - more than one YAML document in a file; a key given twice in one mapping;
 - numbers longer than :attr:`Limits.max_number_chars` characters, tags other than the standard
-  scalar ones, and any constructor failure (bad dates, bad base64).
+  scalar ones, and any constructor failure (bad dates, bad base64);
+- YAML 1.1's other ways of writing a number, which silently change what was written: an unquoted
+  ``0201234567`` is the octal number 33896823, ``1:30`` is 90, ``0x1F``, ``0b101``, ``1_000`` and
+  ``+49`` are numbers too, and ``089`` is text. An unquoted number is read only in plain decimal
+  (``-12``, ``4930``, ``0.5``, ``1.5e+3``); any other number-like plain scalar is refused with a message
+  saying to quote it (a phone number is text: ``"0201234567"``) or to write the number in decimal. A
+  number with an explicit tag (``!!int 0x1F``) is read as YAML reads it: the tag says it is meant.
 
 What it builds otherwise equals ``yaml.safe_load``'s result (anchors, aliases and ``<<`` merge keys
 included; ``tests/scenario/test_fuzz.py`` checks this on generated documents). The limits are module
@@ -29,6 +35,7 @@ defaults (:data:`LIMITS`) that a caller may replace or pass per call.
 from __future__ import annotations
 
 import os
+import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +51,16 @@ _Loader = getattr(yaml, "CSafeLoader", None) or yaml.SafeLoader
 _TAG = "tag:yaml.org,2002:"
 _SCALAR_TAGS = frozenset(_TAG + t for t in ("null", "bool", "int", "float", "str", "binary", "timestamp"))
 _NUMBER_TAGS = frozenset((_TAG + "int", _TAG + "float"))
+_INT, _FLOAT, _STR = _TAG + "int", _TAG + "float", _TAG + "str"
+#: How an unquoted number may be written: plain decimal (YAML 1.1 reads more forms, which change meaning).
+_PLAIN_NUMBER = {
+    _INT: re.compile(r"-?(?:0|[1-9][0-9]*)"),
+    _FLOAT: re.compile(
+        r"-?(?:[0-9]+\.[0-9]*|\.[0-9]+)(?:[eE][-+][0-9]+)?|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN)"
+    ),
+}
+#: Plain text that looks like a number: ``089`` (read as text, since 8 and 9 are not octal digits).
+_NUMBER_LIKE_TEXT = re.compile(r"[-+]?[0-9][0-9_]*")
 _MERGE = _TAG + "merge"
 _VALUE = _TAG + "value"
 _SEQ = _TAG + "seq"
@@ -276,6 +293,9 @@ def _build(loader, limits: Limits) -> object:
             tag = event.tag
             if tag is None or tag == "!":
                 tag = loader.resolve(yaml.ScalarNode, event.value, event.implicit)
+                too_long = tag in _NUMBER_TAGS and len(event.value) > limits.max_number_chars
+                if not event.style and not too_long:  # an unquoted value: a number only as plain decimal
+                    _plain_decimal(loader, tag, event)
             key_position = bool(stack) and type(stack[-1].value) is dict and stack[-1].key is _NO_KEY
             if tag == _MERGE and key_position:
                 put(None, 1, event.start_mark, merge_key=True)
@@ -341,6 +361,34 @@ def _build(loader, limits: Limits) -> object:
         elif kind is _ev.StreamEndEvent:
             return root
         # StreamStartEvent, DocumentEndEvent: nothing to do
+
+
+def _plain_decimal(loader, tag: str, event) -> None:
+    """Refuse an unquoted scalar that YAML 1.1 reads as a number written other than in plain decimal, or
+    as text although it looks like a number (``089``): either way it would not mean what it shows."""
+    text = event.value
+    pattern = _PLAIN_NUMBER.get(tag)
+    if pattern is not None:
+        if pattern.fullmatch(text):
+            return
+    elif tag != _STR or not _NUMBER_LIKE_TEXT.fullmatch(text):
+        return
+    if tag == _STR:
+        reading = "text, not a number"
+    else:
+        try:
+            number = loader.yaml_constructors[tag](loader, yaml.ScalarNode(tag, text))
+            reading = f"the number {_short(number, 30)}"
+        except Exception:
+            reading = "a number"
+    text = text if len(text) <= 40 else text[:37] + "..."
+    raise SafeYamlError(
+        f'{text} unquoted is read by YAML 1.1 as {reading}: quote it ("{text}") if it is a '
+        "phone number or other text, or write the number in plain decimal (digits, no leading 0, no "
+        "_ : + 0x 0b)",
+        event.start_mark,
+        prefix="",
+    )
 
 
 def _scalar(loader, tag: str, event, limits: Limits) -> object:

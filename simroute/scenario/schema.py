@@ -7,11 +7,15 @@ the field (``trunks[1].capacity_limit``), never a traceback.
 
 from __future__ import annotations
 
+import re
 import reprlib
+import unicodedata
+from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -24,7 +28,7 @@ from pydantic import (
 
 from ..errors import ScenarioError
 from . import codes
-from .distributions import Distribution, Duration, PositiveDuration
+from .distributions import Distribution, Duration, DurationInput, PositiveDuration
 from .units import parse_duration
 
 __all__ = [
@@ -50,10 +54,43 @@ __all__ = [
     "load_scenario",
 ]
 
-Digits = Annotated[str, Field(pattern=r"^[0-9]+$", max_length=32)]
-CallerPrefix = Annotated[str, Field(pattern=r"^[1-9][0-9]{0,10}$")]  # E.164: no leading 0, room for 4 digits
-# a name is one line of printable text, so every error message that quotes it stays one line
-Name = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f\x85\u2028\u2029]+$")]
+MAX_ENTRY_PROBLEMS = 50  # bad entries of one list reported one by one, at most
+
+
+def _digits(value: object) -> object:
+    """An unquoted phone number comes from YAML as an int (the safe loader lets through only plain
+    decimal, so its text is the number's digits); a phone number is text."""
+    return str(value) if type(value) is int and value > 0 else value
+
+
+_DigitsText = Annotated[str, Field(pattern=r"^[0-9]+$", max_length=32)]
+_PrefixText = Annotated[str, Field(pattern=r"^[1-9][0-9]{0,10}$")]  # E.164: no leading 0, room for 4 digits
+_CliPrefixText = Annotated[str, Field(pattern=r"^[0-9+]*$", max_length=7)]
+_Whole = Annotated[int, Field(ge=1)]
+# a phone number is text, also written unquoted as a whole number (the JSON Schema says both)
+Digits = Annotated[_DigitsText, BeforeValidator(_digits, json_schema_input_type=Union[_DigitsText, _Whole])]
+CallerPrefix = Annotated[
+    _PrefixText, BeforeValidator(_digits, json_schema_input_type=Union[_PrefixText, _Whole])
+]
+CliPrefix = Annotated[
+    _CliPrefixText, BeforeValidator(_digits, json_schema_input_type=Union[_CliPrefixText, _Whole])
+]
+
+
+def _visible_name(value: str) -> str:
+    """A name is one line of visible text: every message and table that shows it shows what it is."""
+    if not value.strip():
+        raise ValueError("a name must hold visible characters, not only spaces")
+    for char in value:
+        if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
+            what = "a control character (line break, tab, escape...)"
+            if unicodedata.category(char) == "Cf":
+                what = "an invisible character (zero-width or text-direction override)"
+            raise ValueError(f"a name must not contain {what}: U+{ord(char):04X}")
+    return value
+
+
+Name = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_visible_name)]
 Probability = Annotated[float, Field(ge=0, le=1, allow_inf_nan=False)]
 Share = Annotated[float, Field(ge=0, le=1e9, allow_inf_nan=False)]
 Rate = Annotated[float, Field(ge=0, allow_inf_nan=False)]
@@ -69,34 +106,31 @@ def _warmup(value: object) -> object:
         raise ValueError(f"{exc} (or auto)") from None
 
 
-Warmup = Annotated[Union[float, Literal["auto"]], BeforeValidator(_warmup)]
+Warmup = Annotated[
+    Union[float, Literal["auto"]],
+    BeforeValidator(_warmup, json_schema_input_type=Union[DurationInput, Literal["auto"]]),
+]
 
 
-def _takes_numbers(annotation) -> bool:
-    """Whether a field's type admits numbers but not booleans (int, float, Optional or Annotated)."""
-    if annotation in (int, float):
-        return True
-    args = [a for a in getattr(annotation, "__args__", ()) if a is not type(None)]
-    if getattr(annotation, "__metadata__", None) is not None:  # Annotated[int, ...]
-        return _takes_numbers(annotation.__origin__)
-    return bool(args) and bool not in args and any(_takes_numbers(a) for a in args)
-
-
-def _digits(value: object) -> object:
-    """Numbers in YAML come as ints when unquoted; a phone number is text."""
-    return str(value) if isinstance(value, int) and not isinstance(value, bool) and value >= 0 else value
+def _codes(value: object) -> object:
+    """SIP codes as keys (``{486: 0.5}``; JSON spells them ``"486"``): one spelling of each code."""
+    if not isinstance(value, dict):
+        return value
+    out: dict = {}
+    spelled: dict = {}
+    for key, share in value.items():
+        code = int(key) if isinstance(key, str) and key.isascii() and key.isdigit() else key
+        if code in out and not isinstance(code, bool):
+            raise ValueError(f"code {code} is given twice ({spelled[code]!r} and {key!r})")
+        out[code], spelled[code] = share, key
+    return out
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+    """Every scenario object. ``strict``: a number is a number, not the text ``"40"`` nor the YAML
+    boolean ``yes`` (which pydantic would read as 1), at any depth (lists, mappings, unions)."""
 
-    @field_validator("*", mode="before")
-    @classmethod
-    def _no_booleans_for_numbers(cls, value, info):
-        """YAML reads ``yes`` as true, and pydantic would take true as 1 channel: refuse it."""
-        if isinstance(value, bool) and _takes_numbers(cls.model_fields[info.field_name].annotation):
-            raise ValueError(f"expected a number, got {str(value).lower()}")
-        return value
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
 
 
 class Pop(_Model):
@@ -115,8 +149,6 @@ class NumberListItem(_Model):
     action: Literal["allow", "reject"]
     number_min_length: int | None = Field(default=None, ge=0, le=100)
     number_max_length: int | None = Field(default=None, ge=0, le=100)
-
-    _as_text = field_validator("number", mode="before")(_digits)
 
     @model_validator(mode="after")
     def _lengths(self):
@@ -145,6 +177,8 @@ class Endpoint(_Model):
     no_response: Probability = 0.0
     reject_delay: Distribution = Field(default=0.0, validate_default=True)
     busy_code: int = Field(default=486, ge=400, le=699)
+
+    _one_spelling = field_validator("responses", mode="before")(_codes)
 
     @field_validator("responses")
     @classmethod
@@ -243,11 +277,9 @@ class Trunk(_Model):
     ] = None
     number_list: Name | None = None
     cli_format: Literal["raw", "e164", "local"] = "raw"
-    cli_prefix: Annotated[str, Field(pattern=r"^[0-9+]*$", max_length=7)] | None = None
+    cli_prefix: CliPrefix | None = None
     sip_timer_b: PositiveDuration = 8.0
     endpoint: Endpoint | None = None
-
-    _dst_as_text = field_validator("dst", mode="before")(_digits)
 
     @model_validator(mode="after")
     def _kind_fields(self):
@@ -286,25 +318,28 @@ class Trunk(_Model):
             return value
         if not isinstance(value, list):
             raise ValueError(f"expected a preset name or a list of codes, got {type(value).__name__}")
+        bad = []  # every bad entry, one line each (load_scenario splits the lines into problems)
         for i, entry in enumerate(value):
             if isinstance(entry, str) and entry not in codes.NAMED:
-                raise ValueError(
+                bad.append(
                     f"entry {i}: unknown re-routing name {reprlib.repr(entry)} "
                     f"(names: {', '.join(codes.NAMED)})"
                 )
-            if isinstance(entry, bool) or not isinstance(entry, (int, str)):
-                raise ValueError(
+            elif isinstance(entry, bool) or not isinstance(entry, (int, str)):
+                bad.append(
                     f"entry {i}: expected a SIP code, a DIDWW code id or a name, got {reprlib.repr(entry)}"
                 )
-            if (
+            elif (
                 isinstance(entry, int)
                 and entry not in codes.REROUTABLE_SIP_CODES
                 and entry not in codes.DIDWW_REROUTING_IDS
             ):
-                raise ValueError(
+                bad.append(
                     f"entry {i}: {entry} is neither a SIP code nor an id of DIDWW's re-routing "
                     "disconnect codes (ids 56-108, 1505)"
                 )
+        if bad:
+            raise ValueError("\n".join(bad[:MAX_ENTRY_PROBLEMS]))
         return value
 
 
@@ -349,7 +384,16 @@ class Callers(_Model):
     @field_validator("prefix_shares", mode="before")
     @classmethod
     def _keys_as_text(cls, value):
-        return {_digits(k): v for k, v in value.items()} if isinstance(value, dict) else value
+        if not isinstance(value, dict):
+            return value
+        out: dict = {}
+        spelled: dict = {}
+        for key, share in value.items():
+            text = _digits(key)
+            if text in out:
+                raise ValueError(f"prefix {text} is given twice ({spelled[text]!r} and {key!r})")
+            out[text], spelled[text] = share, key
+        return out
 
     @model_validator(mode="after")
     def _shares_fit(self):
@@ -491,8 +535,6 @@ class Did(_Model):
             and self.shared_capacity_group is None
         )
 
-    _as_text = field_validator("number", mode="before")(_digits)
-
 
 class Fault(_Model):
     """A failure on a POP or a trunk: a scheduled window (``at``, ``duration``) or random outages
@@ -607,13 +649,64 @@ _UNION_TAGS = {
 }
 
 
+_NUMBER_TYPES = {"int_type": "a whole number", "float_type": "a number"}
+
+
 def _message(error: Any) -> str:
     msg = error["msg"]
     if msg.startswith("Value error, "):
         msg = msg[len("Value error, ") :]
-    if error["type"] == "extra_forbidden":
+    kind = error["type"]
+    if kind == "extra_forbidden":
         msg = "unknown field (check its spelling)"
+    elif kind in _NUMBER_TYPES:
+        value = error.get("input")
+        want = _NUMBER_TYPES[kind]
+        if isinstance(value, bool):
+            msg = f"expected {want}, got {str(value).lower()} (YAML reads yes, no, on, off as true, false)"
+        elif isinstance(value, str) and re.fullmatch(r"[-+]?[0-9]+[eE][-+]?[0-9]+", value):
+            msg = (
+                f"expected {want}, got the text {reprlib.repr(value)} (YAML 1.1 reads an exponent "
+                "without a decimal point as text: write it as 1.0e+5)"
+            )
+        elif isinstance(value, str):
+            msg = f"expected {want}, got the text {reprlib.repr(value)} (write the number without quotes)"
+        elif isinstance(value, float) and kind == "int_type":
+            msg = f"expected a whole number, got {value!r}"
+        else:
+            msg = f"expected {want}, got {type(value).__name__}"
+    elif kind == "string_type" and isinstance(error.get("input"), (int, float)):
+        msg = f"expected text, got the number {error['input']!r} (quote it)"
     return msg
+
+
+def _plain(value: object, memo: dict | None = None) -> object:
+    """A scenario given as Python data, with numpy scalars and Decimals made plain numbers: accepted as
+    their value (an integral ``np.int64`` or ``Decimal`` as an int, a finite one as a float), while
+    ``np.bool_`` becomes a bool, which the number fields then refuse as any boolean. What needs no
+    change is returned as it is (a shared subtree is visited once, never copied)."""
+    memo = {} if memo is None else memo
+    if isinstance(value, (dict, list, tuple)):
+        if id(value) in memo:
+            return memo[id(value)]
+        memo[id(value)] = value  # a structure that holds itself stays as it is (pydantic refuses it)
+        if isinstance(value, dict):
+            items = [(_plain(k, memo), _plain(v, memo)) for k, v in value.items()]
+            same = all(a is k and b is v for (a, b), (k, v) in zip(items, value.items()))
+            result: object = value if same else dict(items)
+        else:
+            elements = [_plain(v, memo) for v in value]
+            same = all(a is b for a, b in zip(elements, value))
+            result = value if same else elements
+        memo[id(value)] = result
+        return result
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            return float(value)  # refused by every number field: no NaN or infinity
+        return int(value) if value == value.to_integral_value() else float(value)
+    if type(value).__module__ == "numpy" and hasattr(value, "item"):
+        return value.item()  # np.int64 -> int, np.float64 -> float, np.bool_ -> bool, np.str_ -> str
+    return value
 
 
 def _references(s: Scenario) -> list[tuple[str, str]]:
@@ -706,11 +799,11 @@ def load_scenario(source: "str | Path | dict | Scenario", *, name: str | None = 
     if isinstance(source, Scenario):
         return source
     if isinstance(source, dict):
-        data, label = source, name or "<dict>"
+        data, label = _plain(source), name or "<dict>"
     else:
         path = Path(source)
         label = name or str(path)
-        data = _read_yaml(path, label)  # type: ignore[assignment]
+        data = _read_yaml(path, label)
     if data is None:
         raise ScenarioError(label, [("", "the file is empty")])
     if not isinstance(data, dict):
@@ -722,7 +815,8 @@ def load_scenario(source: "str | Path | dict | Scenario", *, name: str | None = 
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
-        raise ScenarioError(label, [(_loc(e["loc"]), _message(e)) for e in exc.errors()]) from None
+        problems = [(_loc(e["loc"]), line) for e in exc.errors() for line in _message(e).splitlines()]
+        raise ScenarioError(label, problems) from None
     problems = _references(scenario) or _read_replays(scenario)
     if problems:
         raise ScenarioError(label, problems)

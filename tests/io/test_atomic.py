@@ -1,14 +1,19 @@
-"""Interrupted runs: ``simroute run --out DIR`` killed with SIGINT or SIGTERM, while it simulates or while it
-writes, leaves DIR holding the complete previous outputs (or, for a file it had already replaced, the
-complete new one), or nothing when there was nothing: never a partial file, never a temporary file.
+"""Interrupted runs: ``simroute run --out DIR`` stopped by SIGINT or SIGTERM at any moment, from the
+start-up imports to the renaming of its files, ends with one line (``simroute: interrupted``, exit 130;
+SIGTERM exit 143), no traceback, and leaves DIR holding one run's complete set of files: the previous
+run's (or nothing) when the signal came before the new set was committed, the new run's when it came
+during the commit (which holds signals back until the set is complete). Never a partial or temporary
+file, never a new file beside an old summary.
 
-Each case starts the command line as a subprocess on a scenario big enough that writing its records
-takes about a second, watches DIR for the temporary file that ``outputs.atomic_path`` creates, and sends
-the signal while it exists (or, for the simulation phase, before any file is written).
+No sleep-and-hope: each case runs the command with ``SIMROUTE_PAUSE_AT=phase``
+(:func:`simroute.io.files.checkpoint`), which writes a marker file when the run is in that phase and
+waits there; the test sends its signal only once the marker exists, so a loaded machine cannot make the
+signal arrive in another phase.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import signal
@@ -19,11 +24,13 @@ from pathlib import Path
 
 import pytest
 
+from simroute.cli import main
+
 pytestmark = pytest.mark.skipif(os.name != "posix", reason="POSIX signals")
 
-BIG = """\
-name: big
-duration: 1h
+SMALL = """\
+name: small
+duration: 10m
 seed: 1
 trunks:
   - name: t
@@ -31,18 +38,15 @@ trunks:
 dids:
   - number: "4930111"
     route: {trunk: t}
-    traffic: {calls_per_hour: 200000, holding_time: 10s}
+    traffic: {calls_per_hour: 3000, holding_time: 10s}
 """
-OUTPUTS = ("attempts.csv", "concurrency.csv", "scenario.json", "summary.json")
-#: "simulating": a 10 h run (2 million calls, many seconds) interrupted 1.5 s in; "writing": the 1 h run,
-#: whose 200,000 records take about a second to write.
-PHASE_OPTIONS = {"simulating": ("--duration", "10h"), "writing": ()}
+PHASES = ("start-up", "simulating", "writing", "committing")
 
 
 @pytest.fixture(scope="module")
-def big(tmp_path_factory) -> Path:
-    path = tmp_path_factory.mktemp("scenario") / "big.yaml"
-    path.write_text(BIG, encoding="utf-8")
+def small(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("scenario") / "small.yaml"
+    path.write_text(SMALL, encoding="utf-8")
     return path
 
 
@@ -50,7 +54,7 @@ def command(scenario: Path, out: Path, *extra: str) -> list[str]:
     return [
         sys.executable,
         "-m",
-        "simroute.cli",
+        "simroute",
         "run",
         str(scenario),
         "--out",
@@ -61,22 +65,25 @@ def command(scenario: Path, out: Path, *extra: str) -> list[str]:
     ]
 
 
+def files(out: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(out.iterdir())} if out.exists() else {}
+
+
 def previous_run(scenario: Path, out: Path) -> dict[str, bytes]:
-    """A complete earlier run in ``out`` (a short one, so its files differ from the big run's)."""
-    done = subprocess.run(
-        command(scenario, out, "--duration", "30s"), capture_output=True, text=True, timeout=120
-    )
-    assert done.returncode == 0, done.stderr
-    return {name: (out / name).read_bytes() for name in OUTPUTS}
+    """A complete earlier run in ``out``: calls records and replications, so that every file differs
+    in name or content from the interrupted run's (attempts records, one run)."""
+    args = command(scenario, out, "--duration", "5m", "--records", "calls", "--replications", "2")[3:]
+    assert main(args) == 0  # in this process: no second interpreter start-up per case
+    before = files(out)
+    assert {"calls.csv", "replications.csv", "summary.json", "manifest.json"} <= set(before), sorted(before)
+    return before
 
 
-def temporaries(out: Path) -> list[str]:
-    return [p.name for p in out.iterdir() if p.name.startswith(".")] if out.exists() else []
-
-
-def interrupt(cmd: list[str], out: Path, sig: int, phase: str) -> subprocess.Popen:
-    """Start ``cmd``; send ``sig`` while a temporary output exists ("writing") or after start-up but
-    before any output is written ("simulating"); return the finished process."""
+def interrupt(cmd: list[str], tmp_path: Path, sig: int, phase: str) -> subprocess.CompletedProcess:
+    """Run ``cmd`` paused at ``phase``; once its marker file is there, send ``sig``; the finished run."""
+    marker = tmp_path / f"reached-{phase}"
+    marker.unlink(missing_ok=True)
+    env = {**os.environ, "SIMROUTE_PAUSE_AT": phase, "SIMROUTE_PAUSE_FILE": str(marker)}
     # a shell that started the tests in the background has them ignore SIGINT, and children inherit
     # that: give the run the default disposition, as it has when started from a terminal
     proc = subprocess.Popen(
@@ -84,99 +91,89 @@ def interrupt(cmd: list[str], out: Path, sig: int, phase: str) -> subprocess.Pop
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
         text=True,
+        env=env,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )
-    deadline = time.monotonic() + 120
     try:
-        if phase == "simulating":
-            time.sleep(1.5)  # imports done, simulation under way (it takes several seconds)
-            assert proc.poll() is None, "the run finished before it could be interrupted"
-            assert temporaries(out) == [], "writing had already started"
-        else:
-            # the records' temporary file: it lives for about a second (summary.json's for microseconds,
-            # too short to signal reliably before the process has finished)
-            while not any(name.startswith(".attempts.csv.") for name in temporaries(out)):
-                assert proc.poll() is None, "the run finished before a temporary file was seen"
-                assert time.monotonic() < deadline
-                time.sleep(0.002)
+        deadline = time.monotonic() + 300
+        while not marker.exists():  # the explicit sign that the run is in the phase under test
+            assert proc.poll() is None, f"the run ended before reaching {phase}: {proc.stderr.read()}"
+            assert time.monotonic() < deadline, f"{phase} not reached in 300 s"
+            time.sleep(0.01)
         proc.send_signal(sig)
-        proc.wait(timeout=60)
+        _, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.wait()
-    return proc
+    return subprocess.CompletedProcess(cmd, proc.returncode, "", err)
 
 
-def assert_previous_or_complete(out: Path, before: dict[str, bytes] | None) -> None:
-    names = sorted(p.name for p in out.iterdir()) if out.exists() else []
-    assert temporaries(out) == [], f"temporary files left behind: {temporaries(out)}"
-    if before is None:  # nothing was there: nothing, or complete new files
-        assert set(names) <= set(OUTPUTS), names
-    else:
-        assert names == sorted(OUTPUTS), names
-    for name in names:
-        now = (out / name).read_bytes()
-        if before is not None and now == before[name]:
-            continue
-        # a replaced (or new) file must be complete
-        if name.endswith(".json"):
-            json.loads(now)
-        else:
-            assert now.endswith(b"\n"), f"{name} does not end with a newline"
-            lines = now.splitlines()
-            assert len(lines) > 1 and lines[-1].count(b",") == lines[0].count(b","), (
-                f"{name}: last row cut short"
-            )
+def assert_one_run(out: Path) -> dict:
+    """``out`` holds one run's complete set: its manifest names exactly the files there, with their
+    sizes and digests, and summary.json names the same set. Returns the manifest."""
+    names = sorted(p.name for p in out.iterdir())
+    assert not [n for n in names if n.startswith(".")], f"temporary files left behind: {names}"
+    manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
+    assert sorted([*manifest["files"], "manifest.json"]) == names, (names, manifest["files"])
+    for name, info in manifest["files"].items():
+        data = (out / name).read_bytes()
+        assert len(data) == info["bytes"] and hashlib.sha256(data).hexdigest() == info["sha256"], name
+    summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
+    assert sorted(summary["files"]) == sorted(manifest["files"]), (summary["files"], manifest["files"])
+    return manifest
 
 
-def interrupted_run(scenario: Path, tmp_path: Path, sig: int, phase: str, prepopulated: bool):
-    """Run and interrupt until the signal lands before the run ends (it can come a moment too late, when
-    the records finish writing just as the test sees their temporary file): at most three tries."""
-    for attempt in range(3):
-        out = tmp_path / f"out{attempt}"
-        before = previous_run(scenario, out) if prepopulated else None
-        proc = interrupt(command(scenario, out, *PHASE_OPTIONS[phase]), out, sig, phase)
-        if proc.returncode != 0:
-            return proc, out, before
-    pytest.fail("three runs finished before the signal reached them")
-
-
-@pytest.mark.parametrize("phase", ["simulating", "writing"])
+@pytest.mark.parametrize("phase", PHASES[:3])
 @pytest.mark.parametrize("prepopulated", [True, False], ids=["previous-run", "empty"])
-def test_sigint_leaves_previous_outputs_or_nothing(big, tmp_path, phase, prepopulated):
-    proc, out, before = interrupted_run(big, tmp_path, signal.SIGINT, phase, prepopulated)
-    assert proc.returncode == 130, proc.stderr.read()[-2000:]
-    err = proc.stderr.read()
-    assert "Traceback" not in err and "interrupted" in err, err[-2000:]
-    assert_previous_or_complete(out, before)
-    if phase == "writing" and before is not None:
-        assert (out / "attempts.csv").read_bytes() == before["attempts.csv"], "interrupted while writing it"
-
-
-def test_sigterm_while_simulating_leaves_previous_outputs(big, tmp_path):
-    proc, out, before = interrupted_run(big, tmp_path, signal.SIGTERM, "simulating", True)
-    assert proc.returncode == 128 + signal.SIGTERM
-    assert_previous_or_complete(out, before)
-    assert {name: (out / name).read_bytes() for name in OUTPUTS} == before
-
-
-def test_sigterm_while_writing_leaves_no_temporary_file(big, tmp_path):
-    proc, out, before = interrupted_run(big, tmp_path, signal.SIGTERM, "writing", True)
-    assert proc.returncode == 128 + signal.SIGTERM
-    assert_previous_or_complete(out, before)
-
-
-def test_the_check_notices_a_partial_or_temporary_file(tmp_path):
-    """The checks above can fail: a cut-short file and a leftover temporary file are both caught."""
+def test_sigint_before_the_commit_leaves_the_previous_set_or_nothing(small, tmp_path, phase, prepopulated):
     out = tmp_path / "out"
-    out.mkdir()
-    (out / "summary.json").write_text('{"a": 1}\n', encoding="utf-8")
-    (out / "attempts.csv").write_bytes(b"a,b,c\n1,2,3\n4,5")
-    with pytest.raises(AssertionError, match="newline|cut short"):
-        assert_previous_or_complete(out, None)
-    (out / "attempts.csv").write_bytes(b"a,b,c\n1,2,3\n")
-    assert_previous_or_complete(out, None)
-    (out / ".attempts.csv.x1y2.tmp").write_bytes(b"a,b")
+    before = previous_run(small, out) if prepopulated else {}
+    done = interrupt(command(small, out), tmp_path, signal.SIGINT, phase)
+    assert done.returncode == 130, done.stderr[-2000:]
+    assert done.stderr == "simroute: interrupted\n", done.stderr[-2000:]
+    assert files(out) == before
+    if prepopulated:
+        assert_one_run(out)
+
+
+@pytest.mark.parametrize("phase", PHASES[:3])
+def test_sigterm_before_the_commit_leaves_the_previous_set(small, tmp_path, phase):
+    out = tmp_path / "out"
+    before = previous_run(small, out)
+    done = interrupt(command(small, out), tmp_path, signal.SIGTERM, phase)
+    assert done.returncode == 128 + signal.SIGTERM, done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    assert files(out) == before
+
+
+@pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_a_signal_during_the_commit_waits_for_the_whole_new_set(small, tmp_path, sig):
+    """The signal lands just after the first file's rename: the commit completes first, then the run
+    ends as interrupted; the folder holds the new run's files only (the earlier run's calls.csv and
+    replications.csv are gone), never a new attempts.csv beside an old summary.json."""
+    out = tmp_path / "out"
+    before = previous_run(small, out)
+    done = interrupt(command(small, out), tmp_path, sig, "committing")
+    assert done.returncode == (130 if sig == signal.SIGINT else 128 + sig), done.stderr[-2000:]
+    assert "Traceback" not in done.stderr
+    manifest = assert_one_run(out)
+    assert sorted(manifest["files"]) == ["attempts.csv", "concurrency.csv", "scenario.json", "summary.json"]
+    assert files(out)["summary.json"] != before["summary.json"]
+
+
+def test_the_checks_notice_a_mismatched_or_temporary_file(small, tmp_path):
+    """The checks above can fail: a file the manifest does not name, a changed file, a temporary file."""
+    out = tmp_path / "out"
+    previous_run(small, out)
+    assert_one_run(out)
+    (out / "attempts.csv").write_bytes(b"a,b\n")
+    with pytest.raises(AssertionError):
+        assert_one_run(out)
+    (out / "attempts.csv").unlink()
+    (out / "calls.csv").write_bytes(b"changed\n")
+    with pytest.raises(AssertionError):
+        assert_one_run(out)
+    (out / ".simroute-x.tmp").mkdir()
     with pytest.raises(AssertionError, match="temporary"):
-        assert_previous_or_complete(out, None)
+        assert_one_run(out)

@@ -130,7 +130,12 @@ def test_cli_records_options(tmp_path, capsys):
     assert_same_kpis(full, json.loads(capsys.readouterr().out))
     out = tmp_path / "stream"
     assert main(["run", quickstart, "--records", "stream", "--out", str(out), "--format", "csv"]) == 0
-    assert sorted(p.name for p in out.iterdir()) == ["attempts.csv", "scenario.json", "summary.json"]
+    assert sorted(p.name for p in out.iterdir()) == [
+        "attempts.csv",
+        "manifest.json",
+        "scenario.json",
+        "summary.json",
+    ]
     assert main(["run", quickstart, "--records", "stream"]) == 2
     assert "--out" in capsys.readouterr().err
     out = tmp_path / "calls"
@@ -153,6 +158,7 @@ def test_cli_records_options(tmp_path, capsys):
     )
     assert sorted(p.name for p in out.iterdir()) == [
         "calls.csv",
+        "manifest.json",
         "replications.csv",
         "scenario.json",
         "summary.json",

@@ -189,7 +189,7 @@ def test_defaults_fill_in_a_minimal_scenario():
         ("5min", 300.0),
         ("0.5h", 1800.0),
         ("30", 30.0),
-        (" 2 h ", 7200.0),
+        (".5s", 0.5),
         (0, 0.0),
     ],
 )
@@ -217,6 +217,16 @@ def test_parse_duration(text, seconds):
         "1h30m",
         None,
         [5],
+        # one grammar (issue 10.11): a number straight before one short unit, nothing else
+        " 2 h ",
+        "15 min",
+        "1 d",
+        "20 minutes",
+        "2hours",
+        "5.",
+        "1e3s",
+        "+5s",
+        "5s ",
     ],
 )
 def test_bad_durations_raise_value_error_naming_the_value(bad):
