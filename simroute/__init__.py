@@ -29,6 +29,8 @@ _LAZY = {
     "Result": ".kpis.result",
     "Scenario": ".scenario.schema",
     "load_scenario": ".scenario.schema",
+    "plot": ".report.plots",  # matplotlib figures, imported on first use
+    "write_report": ".report.html",
 }
 
 
@@ -36,7 +38,7 @@ def __getattr__(name: str):
     if name not in _LAZY:
         raise AttributeError(f"module 'simroute' has no attribute {name!r}")
     module = importlib.import_module(_LAZY[name], __name__)
-    value = module if name == "theory" else getattr(module, name)
+    value = module if name in ("theory", "plot") else getattr(module, name)
     globals()[name] = value
     return value
 
@@ -61,16 +63,3 @@ __all__ = [
     "theory",
 ]
 __version__ = "0.1.0"
-
-
-def __getattr__(name: str):
-    """``simroute.plot`` (matplotlib figures) is imported on first use: ``import simroute`` stays light."""
-    if name == "plot":
-        from .report import plots
-
-        return plots
-    if name == "write_report":
-        from .report.html import write_report
-
-        return write_report
-    raise AttributeError(f"module 'simroute' has no attribute {name!r}")
