@@ -4,10 +4,11 @@ A typo such as ``duration: 80d`` for ``8d`` or ``calls_per_hour: 5000000`` makes
 (with records kept) gigabytes, with nothing on screen to say why. :func:`check_budget` estimates the
 events from the traffic alone (no simulation: the expected number of calls is the integral of each
 DID's arrival rate over the run, steps and profiles included, as the engine draws it) and refuses a
-run above the budget unless the user confirms (``--yes``). It also estimates the run's peak memory from the rows its records mode keeps (bytes per
-row measured, :data:`BYTES_PER_ROW`) times the processes that run at once, and refuses a run whose
-estimate is above :data:`MEMORY_SHARE` of the memory it may use (the smaller of the machine's memory and
-the process's limits), unless ``--max-memory`` says how much it may use.
+run above the budget unless the user confirms (``--yes``). It also estimates the run's peak memory from
+the rows its records mode keeps (bytes per row measured, :data:`BYTES_PER_ROW`) times the processes
+that run at once, and refuses a run whose estimate is above :data:`MEMORY_SHARE` of the memory it may
+use (the smaller of the machine's memory and the process's limits), unless ``--max-memory`` says how
+much it may use.
 """
 
 from __future__ import annotations
