@@ -79,7 +79,8 @@ def check_arguments(
         raise ScenarioError(
             _WHERE, [("confidence", f"must be a number between 0 and 1 (such as 0.95), got {confidence!r}")]
         )
-    _whole(jobs, "jobs", 1, 1024)
+    if jobs is not None:  # None: the API chooses (a pool when the work pays)
+        _whole(jobs, "jobs", 1, 1024)
     if records not in RECORDS:
         raise ScenarioError(_WHERE, [("records", f"must be one of {', '.join(RECORDS)}, got {records!r}")])
 
