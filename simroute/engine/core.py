@@ -657,8 +657,8 @@ class AuditedEngine(Engine):
 
     def _check(self, _event=None):
         net = self.net
-        now = self.env._now
-        for entry in self.env._queue:  # every time scheduled so far: finite and not in the past
+        now = self.clock.now()
+        for entry in self.clock.heap:  # every time scheduled so far: finite and not in the past
             if not now <= entry[0] < math.inf:
                 raise CapacityViolation(f"an event is scheduled at t={entry[0]}, at t={now}")
         for name, busy, cap in (
