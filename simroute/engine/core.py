@@ -222,18 +222,7 @@ class Engine:
                 self._replay(i, d, tr.trace, duration, streams)
                 continue
             self._hold.append(sampler(tr.holding_time, streams.get("holding", d.number)))
-            c = tr.callers
-            default_prefix = (
-                c.default_prefix if c.default_prefix is not None else (d.number.lstrip("0")[:2] or "1")
-            )
-            mix = CallerMix(
-                list(c.prefix_shares),
-                list(c.prefix_shares.values()),
-                default_prefix,
-                c.length,
-                streams.get("callers", d.number),
-            )
-            self._callers.append(batched(mix.draw, 1024))
+            self._callers.append(_caller_draw(d, streams))
             times, rates, period = rate_breakpoints(tr, duration, s.traffic_scale)
             batches = arrival_times(times, rates, duration, streams.get("arrivals", d.number), period)
             self._next_arrival(_Arrivals(i, itertools.chain.from_iterable(batches).__next__))
@@ -259,16 +248,7 @@ class Engine:
         self._hold.append(iter(trace.durations.tolist()).__next__)
         callers = trace.caller_codes(i)
         if callers is None:
-            c = d.traffic.callers
-            prefix = c.default_prefix if c.default_prefix is not None else (d.number.lstrip("0")[:2] or "1")
-            mix = CallerMix(
-                list(c.prefix_shares),
-                list(c.prefix_shares.values()),
-                prefix,
-                c.length,
-                streams.get("callers", d.number),
-            )
-            self._callers.append(batched(mix.draw, 1024))
+            self._callers.append(_caller_draw(d, streams))
         else:
             self._callers.append(iter(callers.tolist()).__next__)
         self._trace_next[i] = itertools.count().__next__
@@ -796,3 +776,17 @@ class _Boundary(Wakeup):
     def __init__(self, engine: LiveEngine, t: float):
         self.callbacks = (engine._boundary,)
         engine._schedule_at(self, t)
+
+
+def _caller_draw(d, streams):
+    """A batched draw of DID ``d``'s calling numbers from its caller model (prefix shares, default prefix)."""
+    c = d.traffic.callers
+    prefix = c.default_prefix if c.default_prefix is not None else (d.number.lstrip("0")[:2] or "1")
+    mix = CallerMix(
+        list(c.prefix_shares),
+        list(c.prefix_shares.values()),
+        prefix,
+        c.length,
+        streams.get("callers", d.number),
+    )
+    return batched(mix.draw, 1024)
