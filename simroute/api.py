@@ -16,8 +16,15 @@ from .experiments.budget import estimate_events
 from .experiments.executors import executor_for
 from .experiments.intervals import mean_and_half_width, t_quantile
 from .experiments.precision import Precision, Rounds, run_rounds
-from .experiments.progress import Progress
-from .experiments.replications import aggregate, replication_seeds, replications_table, run_many, run_once
+from .experiments.progress import LONG_RUN_EVENTS, Progress
+from .experiments.replications import (
+    PROGRESS_STEPS,
+    aggregate,
+    replication_seeds,
+    replications_table,
+    run_many,
+    run_once,
+)
 from .experiments.sizing import Sizing, SizingSpec, failures_of, size_for, with_failure
 from .experiments.sweep import SweepSpec, grid, run_sweep
 from .experiments.targets import parse_target
@@ -157,33 +164,20 @@ def simulate(
     header = {"scenario": scenario.name, "seed": seed, "duration": horizon, "warmup": scenario.warmup}
     if chosen is not None:
         header["warmup_auto"] = chosen
-    if batches is not None:
-        return _batch_means(scenario, seed, horizon, batches, confidence, header, records, stream_to)
+    if batches is not None or n <= 1:
+        if progress is None and estimate_events(scenario, horizon) < LONG_RUN_EVENTS:
+            progress = False  # a short single run draws no bar
+        with Progress(PROGRESS_STEPS, "%", progress, "simulating") as bar:
+            along = bar.advance if bar.shown else None
+            if batches is not None:
+                return _batch_means(
+                    scenario, seed, horizon, batches, confidence, header, records, stream_to, along
+                )
+            return _single_run(scenario, seed, horizon, header, records, stream_to, audit, along)
     if stream_to is not None and n > 1:
         raise ScenarioError(
             _WHERE,
             [("replications", f"records streamed to a file are those of one run, got {n} replications")],
-        )
-    if n <= 1:
-        (summary,), kept, checked = run_once(
-            scenario,
-            seed,
-            horizon,
-            [(scenario.warmup, horizon)],
-            keep=True,
-            audit=audit,
-            records=records,
-            stream_to=stream_to,
-        )
-        return Result(
-            scenario,
-            compile_network(scenario),
-            kept,
-            seed,
-            horizon,
-            {**header, **summary},
-            partial(replications_table, [summary]),  # a DataFrame only when asked (pandas is slow to import)
-            checked,
         )
     events = estimate_events(scenario, horizon) * n
     with executor_for(jobs, cluster, executor, events) as pool, Progress(n, "replications", progress) as bar:
@@ -254,11 +248,37 @@ def _until_precise(scenario, seed, horizon, rounds, rule, executor, bar, records
     return runs, kept, report
 
 
-def _batch_means(scenario, seed, horizon, batches, confidence, header, records, stream_to=None) -> Result:
+def _single_run(scenario, seed, horizon, header, records, stream_to, audit, progress) -> Result:
+    (summary,), kept, checked = run_once(
+        scenario,
+        seed,
+        horizon,
+        [(scenario.warmup, horizon)],
+        keep=True,
+        audit=audit,
+        records=records,
+        stream_to=stream_to,
+        progress=progress,
+    )
+    return Result(
+        scenario,
+        compile_network(scenario),
+        kept,
+        seed,
+        horizon,
+        {**header, **summary},
+        partial(replications_table, [summary]),  # a DataFrame only when asked (pandas is slow to import)
+        checked,
+    )
+
+
+def _batch_means(
+    scenario, seed, horizon, batches, confidence, header, records, stream_to=None, progress=None
+) -> Result:
     length = (horizon - scenario.warmup) / batches
     windows = [(scenario.warmup + i * length, scenario.warmup + (i + 1) * length) for i in range(batches)]
     summaries, kept, _ = run_once(
-        scenario, seed, horizon, windows, keep=True, records=records, stream_to=stream_to
+        scenario, seed, horizon, windows, keep=True, records=records, stream_to=stream_to, progress=progress
     )
     mean, half, frame, few = aggregate(summaries, confidence)
     frame.index.name = "batch"

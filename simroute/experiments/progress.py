@@ -8,7 +8,10 @@ from __future__ import annotations
 
 import sys
 
-__all__ = ["Progress"]
+__all__ = ["Progress", "LONG_RUN_EVENTS"]
+
+#: A single run expected to take more events than this (a few seconds of simulation) shows a bar
+LONG_RUN_EVENTS = 3_000_000
 
 
 class Progress:
@@ -22,6 +25,11 @@ class Progress:
             from tqdm import tqdm
 
             self._bar = tqdm(total=total, unit=f" {unit}", desc=description, file=sys.stderr, leave=False)
+
+    @property
+    def shown(self) -> bool:
+        """Whether a bar is drawn (so that work can skip reporting to one that is not)."""
+        return self._bar is not None
 
     def advance(self, n: int = 1, note: str | None = None) -> None:
         if self._bar is not None:

@@ -9,13 +9,15 @@ cluster) give the same numbers.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
 from ..engine.core import AuditedEngine, Engine, LiveEngine
 from ..engine.network import Network, compile_network
+from ..engine.ticks import follow_progress
 from ..kpis.metrics import assemble, summarize
 from ..kpis.tally import LiveTally
 from ..records.attempts import CallRecords, Records, pbx_table
@@ -35,6 +37,9 @@ def replication_seeds(seed: int, n: int) -> list[np.random.SeedSequence]:
 
 
 RECORDS = ("attempts", "calls", "none")
+#: Steps of a single run's progress bar (each a hundredth of the horizon)
+PROGRESS_STEPS = 100
+E = TypeVar("E", bound=Engine)
 
 
 def run_once(
@@ -46,6 +51,7 @@ def run_once(
     audit: bool = False,
     records: str = "attempts",
     stream_to=None,
+    progress: Callable[[int], None] | None = None,
 ):
     """One simulation: the KPI summaries over each ``(start, end)`` window, and the records if ``keep``.
 
@@ -54,6 +60,7 @@ def run_once(
     ``stream_to`` (a .csv or .parquet path) writes the attempt records there in chunks as the run goes,
     with KPIs counted live, so a run of any length keeps its records without holding them.
     ``scenario`` may be an already compiled :class:`Network` (what tasks on other processes carry).
+    ``progress`` is called with 1 at each hundredth of the horizon (a progress bar for one long run).
     """
     if records not in RECORDS:
         raise ValueError(f"records must be one of {', '.join(RECORDS)}, got {records!r}")
@@ -61,10 +68,10 @@ def run_once(
     if stream_to is not None:
         tally = LiveTally(net, windows)
         with RecordStream(tally, stream_to) as stream:
-            LiveEngine(net, seed, horizon, stream, tally.levels).run()
+            _followed(LiveEngine(net, seed, horizon, stream, tally.levels), horizon, progress).run()
         return [assemble(net, tally.tallies(w)) for w in range(len(windows))], None, None
     if records == "attempts":
-        engine = (AuditedEngine if audit else Engine)(net, seed, horizon)
+        engine = _followed((AuditedEngine if audit else Engine)(net, seed, horizon), horizon, progress)
         kept = Records(engine.run(), net)
         kept.pbx = pbx_table(engine.pbx_rows)
         summaries = summarize(kept, windows)
@@ -72,10 +79,16 @@ def run_once(
         checked = engine.events_checked if isinstance(engine, AuditedEngine) else None
         return summaries, (kept if keep else None), checked
     tally = LiveTally(net, windows, keep_calls=records == "calls")
-    LiveEngine(net, seed, horizon, tally, tally.levels).run()
+    _followed(LiveEngine(net, seed, horizon, tally, tally.levels), horizon, progress).run()
     summaries = [assemble(net, tally.tallies(w)) for w in range(len(windows))]
     calls = CallRecords(tally.calls, net) if tally.calls is not None else None
     return summaries, (calls if keep else None), None
+
+
+def _followed(engine: E, horizon: float, progress: Callable[[int], None] | None) -> E:
+    if progress is not None:
+        follow_progress(engine.clock, horizon, progress, PROGRESS_STEPS)
+    return engine
 
 
 def _summaries_only(args):
