@@ -45,7 +45,7 @@ def sizing(jobs: int | None) -> tuple[float, dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--hours", type=float, default=40.0, help="length of each replication")
+    parser.add_argument("--hours", type=float, default=400.0, help="length of each replication")
     parser.add_argument("--replications", type=int, default=8)
     parser.add_argument("--skip-sizing", action="store_true")
     args = parser.parse_args()

@@ -363,6 +363,8 @@ def _sweep(args) -> int:
         args.yes,
         replications=first * points,
         label=str(args.scenario),
+        records="none",  # points keep no records: only their KPIs come back
+        jobs=args.jobs or cores(),
     )
     table = api.sweep(
         scenario,
@@ -393,7 +395,14 @@ def _size(args) -> int:
     scenario = load_scenario(args.scenario)
     first = args.replications or max(scenario.replications, api.SIZING_ROUNDS[0])
     check_budget(
-        scenario, args.duration, args.max_events, args.yes, replications=first, label=str(args.scenario)
+        scenario,
+        args.duration,
+        args.max_events,
+        args.yes,
+        replications=first,
+        label=str(args.scenario),
+        records="none",  # sizing runs keep no records: only their KPIs come back
+        jobs=args.jobs or cores(),
     )
     answer = api.size(
         scenario,

@@ -244,3 +244,28 @@ def test_run_precision_reports_whether_the_interval_got_narrow_enough():
     )
     assert not tight.summary["precision"]["met"] and tight.summary["replications"] == 8
     assert tight.summary["precision"]["stopped"] == "replication budget spent"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["sweep", SCENARIOS / "erlang-b.yaml", "--vary", "trunks.trunk.capacity_limit=14,15"],
+        [
+            "size",
+            SCENARIOS / "erlang-b.yaml",
+            "--vary",
+            "trunks.trunk.capacity_limit",
+            "--target",
+            "loss_probability<=0.01",
+        ],
+    ],
+    ids=["sweep", "size"],
+)
+def test_points_that_keep_no_records_pass_the_memory_check(command, capsys):
+    """Sweep points and sizing runs keep only their KPIs: a run far too long to keep its records in
+    memory is stopped by the event budget (it asks for --yes), not refused for memory."""
+    code = main([str(a) for a in command] + ["--duration", "20000d", "--replications", "2"])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert "events expected" in err
+    assert "memory" not in err
