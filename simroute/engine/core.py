@@ -21,6 +21,7 @@ from ..scenario.replay import ANSWER, REJECT, RING, caller_text
 from .clock import NORMAL, Clock, Wakeup
 from .network import UNLIMITED, Network, outcome_table
 from .pbx import CloudPbx
+from .redial import Redialer, Retry, redialling
 from .routing import format_cli, should_reroute
 from .rows import ROW
 from .sink import LevelObserver, RowSink
@@ -190,6 +191,8 @@ class Engine:
         self._pbx = [
             None if model is None else CloudPbx(self, t, model, streams) for t, model in enumerate(net.pbx)
         ]
+        #: callers who try again (None: no DID redials, and no call pays for it)
+        self._redial = Redialer(self, streams) if redialling(s) else None
 
         self._trunk_static = [
             TrunkStatic(*fields)
@@ -314,13 +317,18 @@ class Engine:
             source.at = t
             heappush(self._heap, (t, NORMAL, self._next_id(), source))  # Clock.schedule_at, inlined
         cid = self._call_ids()
-        callers, holding, did_list, did_cap, channel_limited, g, direct = self._did_static[d]
+        callers, holding, _, _, _, g, _ = self._did_static[d]
         caller = callers()
-        next_row = self._trace_next[d]
         u = self._route_u() if g >= 0 else 0.0
         pop_cum = self._pop_cum
         ingress = bisect.bisect_right(pop_cum, self._pop_u() * pop_cum[-1]) if len(pop_cum) > 1 else 0
-        hold = holding()
+        self._admit(source, cid, d, caller, ingress, u, holding(), now)
+
+    def _admit(self, source, cid, d, caller, ingress, u, hold, now):
+        """A call (fresh, or a caller's next try) meets its DID: number list, DID cap, channels, group cap,
+        then its first attempt. ``u``: its first routing draw."""
+        _, _, did_list, did_cap, channel_limited, g, direct = self._did_static[d]
+        next_row = self._trace_next[d]
         if did_list is not None and not did_list.allows(self.caller_text(caller)):
             self._refuse(cid, d, caller, ingress, now, codes.NUMBER_LIST_REJECT, NO_CHANNEL)
             return
@@ -354,6 +362,8 @@ class Engine:
     def _refuse(self, cid, d, caller, ingress, now, cause, channel) -> None:
         """The call is refused before any trunk: its one row (trunk -1)."""
         self._write(self._pack(cid, 1, d, caller, ingress, -1, now, NAN, now, cause, channel))
+        if self._redial is not None:
+            self._redial.refused(cid, d, caller, now, cause)
 
     def _take_channel(self, d) -> int:
         """The first free DID channel kind in DIDWW's order (included, dedicated, shared, metered), or
@@ -418,6 +428,7 @@ class Engine:
                 call.k = k + 1
                 self._next_trunk(call)
                 continue
+            call.cause = cause
             self._end_call(call)
             return
 
@@ -557,6 +568,13 @@ class Engine:
             self.group_busy[g] -= 1
         if call.channel != NO_CHANNEL:
             self._release_channel(d, call.channel)
+        if self._redial is not None:
+            self._redial.ended(call)
+
+    @property
+    def redial_rows(self) -> array:
+        """One row per try of a redialling DID's callers (REDIAL_FIELDS); empty without redial."""
+        return self._redial.rows if self._redial is not None else array("d")
 
     # -- faults -------------------------------------------------------------------------------------
     def _fault(self, f):
@@ -740,7 +758,7 @@ class LiveEngine(Engine):
         kind = type(event)
         if kind is _Call:
             self._levels.moved(now, event)
-        elif kind is _Arrivals:
+        elif kind is _Arrivals or kind is Retry:
             if event.call is not None:
                 self._levels.moved(now, event.call)
         else:  # a cloud PBX's own event: a caller's deadline, or a shift change
@@ -759,6 +777,9 @@ class LiveEngine(Engine):
         self.sink.take(bytes(self.rows), self.pbx_rows.tobytes())
         del self.rows[:]
         del self.pbx_rows[:]
+        if self._redial is not None:
+            self.sink.take_redial(self._redial.rows.tobytes())
+            del self._redial.rows[:]
 
     def run(self):
         """Run, then hand the last chunk over."""

@@ -9,7 +9,7 @@ import struct
 
 import numpy as np
 
-__all__ = ["FIELDS", "ROW", "ROW_DTYPE", "PBX_FIELDS"]
+__all__ = ["FIELDS", "ROW", "ROW_DTYPE", "PBX_FIELDS", "REDIAL_FIELDS", "STOPS", "RETRIES", "IN_ORBIT"]
 
 #: The numbers the engine writes per attempt, in order. trunk -1: refused before any trunk.
 FIELDS = (
@@ -58,3 +58,22 @@ PBX_FIELDS = (
     "outcome",
     "time_end",
 )
+
+#: What the engine writes per try of a caller of a redialling DID (``traffic.redial``), as float64: the
+#: try's call, its caller (the call id of the caller's first try), its try number (1: the first), its
+#: arrival, the caller's first arrival, its end, how it ended (an index in codes.REDIAL_CLASSES), what the
+#: caller does next (STOPS, RETRIES, IN_ORBIT) and until when the caller waits to try again (the next
+#: try's arrival; the horizon for IN_ORBIT; the end itself for STOPS).
+REDIAL_FIELDS = (
+    "call_id",
+    "caller_id",
+    "try",
+    "time_arrival",
+    "time_first_arrival",
+    "time_end",
+    "outcome",
+    "next",
+    "orbit_end",
+)
+#: What a caller does after a try: stops (its last try), tries again, or still waits to when the run ends
+STOPS, RETRIES, IN_ORBIT = 0, 1, 2

@@ -20,6 +20,11 @@ class RowSink(Protocol):
 
     def take(self, rows: bytes, pbx_rows: bytes) -> None: ...
 
+    def take_redial(self, rows: bytes) -> None:
+        """Redial rows (float64 in :data:`~.rows.REDIAL_FIELDS` order), handed over with each chunk of a
+        run in which some DID redials."""
+        ...
+
 
 class LevelObserver(Protocol):
     """Watches the engine's busy counters (per trunk, DID, group, POP, capacity group's shared and

@@ -30,7 +30,7 @@ __all__ = [
 ]
 
 #: Leaves under these keys are counts that are absent when zero (an outcome that never happened).
-COUNT_PREFIXES = ("kpis.outcomes.",)
+COUNT_PREFIXES = ("kpis.outcomes.", "kpis.caller_outcomes.")
 _SEP = "\x1f"  # joins path parts internally: names may contain dots
 
 
@@ -101,6 +101,12 @@ PROPORTIONS = {
     "completion_rate": "offered",
     "blocking_probability": "offered",
     "served_rate": "offered",
+    "first_attempt_blocking": "fresh_offered",
+    "retry_blocking": "retries",
+    "final_blocking": "fresh_offered",
+    "caller_completion_rate": "fresh_offered",
+    "caller_loss_probability": "fresh_offered",
+    "caller_served_rate": "fresh_offered",
     "attempt_blocking": "attempts",
     "error_fraction": "attempts",
     "timeout_fraction": "attempts",

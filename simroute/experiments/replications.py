@@ -17,8 +17,10 @@ import numpy as np
 
 from ..engine.core import AuditedEngine, Engine, LiveEngine
 from ..engine.network import Network, compile_network
+from ..engine.redial import redialling
 from ..engine.ticks import follow_progress
 from ..kpis.metrics import assemble, summarize
+from ..kpis.redial import redial_table
 from ..kpis.tally import LiveTally
 from ..records.attempts import CallRecords, Records, pbx_table
 from ..records.stream import RecordStream
@@ -74,6 +76,8 @@ def run_once(
         engine = _followed((AuditedEngine if audit else Engine)(net, seed, horizon), horizon, progress)
         kept = Records(engine.run(), net)
         kept.pbx = pbx_table(engine.pbx_rows)
+        if redialling(net.scenario):
+            kept.redial = redial_table(engine.redial_rows)
         summaries = summarize(kept, windows)
         kept.trim()
         checked = engine.events_checked if isinstance(engine, AuditedEngine) else None

@@ -42,6 +42,7 @@ from .counting import (
     count_pbx,
     count_rows,
 )
+from .redial import count_redial, empty_counts, redial_kpis
 
 __all__ = [
     "Occupancy",
@@ -159,9 +160,10 @@ class Tallies:
     metered_seconds: np.ndarray | None = None  # call seconds on metered channels, per capacity group
     metered_calls: np.ndarray | None = None
     pbx: np.ndarray | None = None  # cloud-PBX queue counts, per trunk
+    redial: np.ndarray | None = None  # counts of callers who redial (kpis.redial), None: no DID redials
 
     @classmethod
-    def of(cls, c: Counts, pdd_p95, occupancy, window, pbx) -> Tallies:
+    def of(cls, c: Counts, pdd_p95, occupancy, window, pbx, redial=None) -> Tallies:
         """A window's tallies from its counts, its post-dial delay percentile and its occupancy."""
         return cls(
             outcomes=c.outcome_counts(),
@@ -179,6 +181,7 @@ class Tallies:
             metered_seconds=c.metered_seconds,
             metered_calls=c.metered_calls,
             pbx=pbx,
+            redial=redial,
         )
 
 
@@ -212,6 +215,8 @@ def assemble(net, t: Tallies) -> dict:
         "post_dial_delay_mean": _ratio(t.pdd_sum, t.pdd_count),
         "post_dial_delay_p95": t.pdd_p95,
     }
+    if t.redial is not None:  # only where callers redial: a scenario without redial keeps its summary
+        kpis.update(redial_kpis(t.redial, t.window))
 
     def occupancy(kind, i, congestion=True):
         row = t.occupancy[kind][i]
@@ -482,12 +487,17 @@ def tallies_from_records(rec: Records, a: float, b: float, run: _Run | None = No
     arrival = rec.pbx[:, 2]
     count_pbx(net, rec.pbx, (arrival >= a) & (arrival < b), pbx)
     caps = congestion_caps(net)
+    redial = None
+    if rec.redial is not None:
+        redial = empty_counts()
+        count_redial(rec.redial, a, b, redial)
     return Tallies.of(
         counts,
         float(np.quantile(pdd, 0.95)) if pdd.size else None,
         {kind: _window_table(run.occupied[kind], caps[kind], a, b) for kind in caps},
         (a, b),
         pbx,
+        redial,
     )
 
 

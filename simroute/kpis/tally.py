@@ -17,10 +17,12 @@ from array import array
 import numpy as np
 
 from ..engine.network import Network
+from ..engine.redial import redialling
 from ..engine.rows import PBX_FIELDS, ROW_DTYPE
 from ..scenario import codes
 from .counting import PBX_COLUMNS, Counts, RowColumns, count_pbx, count_rows, window_of
 from .metrics import Tallies, congestion_caps
+from .redial import count_redial, empty_counts, redial_table
 
 __all__ = ["LiveTally", "Levels", "QuantileSketch", "last_rows"]
 
@@ -120,6 +122,7 @@ class LiveTally:
         self._reroute = _Reroute(net)
         self.calls = array("d") if keep_calls else None
         self.levels = Levels(net, windows)
+        self._redial = [empty_counts() for _ in windows] if redialling(net.scenario) else None
 
     def take(self, rows: bytes, pbx_rows: bytes) -> None:
         """A chunk of the engine's rows (RowSink)."""
@@ -193,6 +196,14 @@ class LiveTally:
         for w, counts in enumerate(self._pbx):
             count_pbx(self.net, table, window == w, counts)
 
+    def take_redial(self, rows: bytes) -> None:
+        """Count a chunk of redial rows into each window (RowSink)."""
+        if self._redial is None:
+            return
+        table = redial_table(rows)
+        for (a, b), counts in zip(self.windows, self._redial):
+            count_redial(table, a, b, counts)
+
     def tallies(self, w: int) -> Tallies:
         """Window ``w``'s counts in the form :func:`simroute.kpis.metrics.assemble` reads."""
         return Tallies.of(
@@ -201,6 +212,7 @@ class LiveTally:
             self.levels.table(w),
             self.windows[w],
             self._pbx[w],
+            None if self._redial is None else self._redial[w],
         )
 
 

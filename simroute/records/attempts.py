@@ -165,6 +165,20 @@ class Records:
         )
 
     pbx: np.ndarray = np.zeros((0, len(PBX_FIELDS)))  # rows of PBX_FIELDS, set by the run
+    #: rows of REDIAL_FIELDS, one per try of a redialling DID's callers, set by the run; None: no DID redials
+    redial: np.ndarray | None = None
+
+    def caller_links(self) -> tuple[np.ndarray, np.ndarray] | None:
+        """Per call (by call id): the id of its caller's first call and its try number (1: the first);
+        None without redial. A retry is a call of its own that points at the call its caller began with."""
+        if self.redial is None:
+            return None
+        n = len(self.per_call.first)
+        first, tries = np.arange(n, dtype=np.int64), np.ones(n, dtype=np.int64)
+        cid = self.redial[:, 0].astype(np.int64)
+        first[cid] = self.redial[:, 1].astype(np.int64)
+        tries[cid] = self.redial[:, 2].astype(np.int64)
+        return first, tries
 
     def egress_pop(self) -> np.ndarray:
         """The POP each attempt left from: the trunk's pinned POP, or the ingress POP for Auto."""
@@ -183,7 +197,7 @@ class Records:
         pop_names = np.asarray(net.pop_names + [""], dtype=object)
         did_group = np.asarray(net.did_group, dtype=np.int32)[self.did]
         duration = np.where(np.isnan(self.time_connect), 0.0, self.time_end - self.time_connect)
-        return pd.DataFrame(
+        frame = pd.DataFrame(
             {
                 "call_id": self.call_id,
                 "routing_attempt": self.routing_attempt,
@@ -205,6 +219,15 @@ class Records:
                 "channel": np.asarray([*codes.CHANNEL_KINDS, ""], dtype=object)[self.channel],
             }
         )
+        return self._with_links(frame, self.call_id)
+
+    def _with_links(self, frame: pd.DataFrame, call_id: np.ndarray) -> pd.DataFrame:
+        """With redial, the columns ``first_call_id`` (the caller's first call) and ``try`` (its number)."""
+        links = self.caller_links()
+        if links is not None:
+            frame["first_call_id"] = links[0][call_id]
+            frame["try"] = links[1][call_id]
+        return frame
 
     def calls_frame(self) -> pd.DataFrame:
         """One row per call: where it came in, how many attempts, how it ended."""
@@ -214,7 +237,7 @@ class Records:
         answered = c.cause == codes.ANSWERED
         trunk_names = np.asarray(net.trunk_names + [""], dtype=object)
         outcome = {k: codes.outcome_name(int(k)) for k in np.unique(c.cause)}
-        return pd.DataFrame(
+        frame = pd.DataFrame(
             {
                 "call_id": np.arange(len(c.first)),
                 "did": np.asarray(net.did_numbers, dtype=object)[c.did],
@@ -231,6 +254,7 @@ class Records:
                 "post_dial_delay": w("time_connect")[c.last] - c.arrival,
             }
         )
+        return self._with_links(frame, np.arange(len(c.first)))
 
 
 def _disconnect_codes(net: Network, cause: np.ndarray, trunk: np.ndarray, info: dict) -> np.ndarray:

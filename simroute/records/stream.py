@@ -66,6 +66,10 @@ class RecordStream:
         if len(self._rows) >= self._chunk:
             self._flush()
 
+    def take_redial(self, rows: bytes) -> None:
+        """Redial rows: counted, not streamed."""
+        self.tally.take_redial(rows)
+
     def _flush(self) -> None:
         if not self._rows:
             return

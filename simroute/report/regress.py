@@ -55,6 +55,13 @@ LOWER_IS_BETTER = frozenset(
     {
         "loss_probability",
         "blocking_probability",
+        "first_attempt_blocking",
+        "retry_blocking",
+        "final_blocking",
+        "caller_loss_probability",
+        "retrial_rate",
+        "tries_per_caller",
+        "mean_retry_orbit",
         "rejected",
         "failed",
         "attempt_blocking",
@@ -77,7 +84,9 @@ LOWER_IS_BETTER = frozenset(
         "per_answered_call",
     }
 )
-HIGHER_IS_BETTER = frozenset({"completion_rate", "served_rate", "service_level"})
+HIGHER_IS_BETTER = frozenset(
+    {"completion_rate", "served_rate", "service_level", "caller_completion_rate", "caller_served_rate"}
+)
 MAX_DURATION = 6 * 3600.0  # a regression run is short: the scenario's own length, at most this
 
 

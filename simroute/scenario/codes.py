@@ -42,6 +42,11 @@ __all__ = [
     "BLOCKING_CAUSES",
     "REJECTED_CAUSES",
     "call_class",
+    "BUSY_CAUSES",
+    "NO_ANSWER_CAUSES",
+    "REDIAL_CLASSES",
+    "REDIAL_AFTER",
+    "redial_class",
     "REROUTABLE_SIP_CODES",
     "DIDWW_REROUTING_IDS",
     "PRESETS",
@@ -306,3 +311,51 @@ def reroute_causes(entries) -> frozenset[int]:
         causes.add(entry)
         causes.update(c for c in _SEEN_AS_SIP if _INTERNAL[c].sip_code == entry)
     return frozenset(causes)
+
+
+#: Far-end busy answers (486 Busy Here, 600 Busy Everywhere): what a busy line looks like to a caller.
+#: A full endpoint or cloud-PBX queue shows the same code but is blocking (ENDPOINT_FULL, QUEUE_FULL).
+BUSY_CAUSES = frozenset({486, 600})
+#: Tries nobody answered: the ringing timeout, and no response at all (Timer B).
+NO_ANSWER_CAUSES = frozenset({RINGING_TIMEOUT, TIMER_B})
+
+#: How one try of a redialling caller ended, for ``traffic.redial.after`` and the caller KPIs. Every try is
+#: in exactly one: ``answered`` (and, at a cloud PBX, served by an agent), ``blocking``
+#: (:data:`BLOCKING_CAUSES`), ``busy``, ``no_answer``, ``rejected`` (:data:`REJECTED_CAUSES`), ``failed``
+#: (any other failure), and for cloud-PBX callers ``abandoned``, ``voicemail`` and ``in_queue_at_end``.
+REDIAL_CLASSES = (
+    "answered",
+    "blocking",
+    "busy",
+    "no_answer",
+    "rejected",
+    "failed",
+    "abandoned",
+    "voicemail",
+    "in_queue_at_end",
+)
+#: The classes a scenario may name in ``redial.after`` (a caller served, or still queued at the end,
+#: has no reason to call again).
+REDIAL_AFTER = REDIAL_CLASSES[1:-1]
+_PBX_CLASS = {
+    PBX_SERVED: 0,
+    PBX_ABANDONED: REDIAL_CLASSES.index("abandoned"),
+    PBX_VOICEMAIL: REDIAL_CLASSES.index("voicemail"),
+    PBX_IN_QUEUE_AT_END: REDIAL_CLASSES.index("in_queue_at_end"),
+}
+
+
+def redial_class(cause: int, pbx_outcome: int = 0) -> int:
+    """The index in :data:`REDIAL_CLASSES` of a try that ended on ``cause`` (and, when a cloud PBX
+    answered it, left its queue as ``pbx_outcome``, a PBX_* code; PBX_WAITING: no cloud PBX)."""
+    if cause == ANSWERED:
+        return _PBX_CLASS.get(pbx_outcome, 0)
+    if cause in BLOCKING_CAUSES:
+        return 1
+    if cause in BUSY_CAUSES:
+        return 2
+    if cause in NO_ANSWER_CAUSES:
+        return 3
+    if cause in REJECTED_CAUSES:
+        return 4
+    return 5

@@ -46,6 +46,7 @@ __all__ = [
     "Route",
     "Callers",
     "Step",
+    "Redial",
     "Traffic",
     "Did",
     "Fault",
@@ -408,6 +409,56 @@ class Step(_Model):
     calls_per_hour: Rate
 
 
+#: Outcome classes of a try after which a caller may try again (:data:`simroute.scenario.codes.REDIAL_AFTER`).
+RedialClass = Literal["blocking", "busy", "no_answer", "rejected", "failed", "abandoned", "voicemail"]
+assert RedialClass.__args__ == codes.REDIAL_AFTER  # type: ignore[attr-defined]
+
+
+class Redial(_Model):
+    """Callers who try again: after a try that ended in a class of ``after``, another try follows with
+    ``probability[k-1]`` after try k (the last value repeats), ``delay`` later; ``max_tries`` counts every
+    try, the first included (absent: no limit). Why: retries add load exactly when the trunks are full."""
+
+    after: list[RedialClass] = Field(min_length=1, max_length=len(codes.REDIAL_AFTER))
+    max_tries: int | None = Field(default=None, ge=1, le=1000)
+    probability: list[Probability] = Field(min_length=1, max_length=1000)
+    delay: Distribution
+
+    @field_validator("after")
+    @classmethod
+    def _once(cls, value: list[str]) -> list[str]:
+        twice = sorted({v for v in value if value.count(v) > 1})
+        if twice:
+            raise ValueError(f"names {', '.join(twice)} more than once")
+        return value
+
+    @field_validator("probability")
+    @classmethod
+    def _ends(cls, value: list[float], info) -> list[float]:
+        if value[-1] >= 1.0 and info.data.get("max_tries") is None:
+            raise ValueError(
+                "the last probability is 1 and there is no max_tries: a blocked caller would try forever "
+                "(give max_tries, or a last probability below 1)"
+            )
+        return value
+
+    def chance(self, tries: int) -> float:
+        """The chance of another try after try number ``tries`` (from 1)."""
+        if self.max_tries is not None and tries >= self.max_tries:
+            return 0.0
+        return self.probability[min(tries, len(self.probability)) - 1]
+
+    def expected_tries(self, p_fail: float = 1.0) -> float:
+        """Expected tries of one caller whose every try ends in an ``after`` class with chance ``p_fail``
+        (1: the most a caller can try, what a budget assumes)."""
+        total, reach, k = 0.0, 1.0, 1
+        while reach > 1e-9 and k <= (self.max_tries or 100_000):
+            total += reach
+            reach *= p_fail * self.chance(k)
+            k += 1
+        return total
+
+
 class Traffic(_Model):
     """Poisson arrivals at a rate (``calls_per_hour`` or ``erlangs``), optionally shaped over time; or
     the calls of a trace file (``replay``, see :mod:`simroute.scenario.replay`)."""
@@ -420,6 +471,7 @@ class Traffic(_Model):
     steps: list[Step] | None = Field(default=None, min_length=1, max_length=100_000)
     repeat: PositiveDuration | None = None
     callers: Callers = Field(default_factory=Callers)
+    redial: Redial | None = None
     _trace: Any = PrivateAttr(default=None)  # the ReplayTrace, read by load_scenario
 
     @property
@@ -437,6 +489,10 @@ class Traffic(_Model):
             ]
             if extra:
                 raise ValueError(f"replay gives the calls and their durations: drop {', '.join(extra)}")
+            if self.redial is not None:
+                raise ValueError(
+                    "a replayed trace holds its callers' retries as calls of their own: drop redial"
+                )
             return self
         if self.holding_time is None:
             raise ValueError("holding_time is required (unless the calls come from a replay trace)")

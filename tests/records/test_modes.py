@@ -22,6 +22,7 @@ CASES = [
     busy_scenario(),
     SCENARIOS / "pstn-fallback.yaml",
     SCENARIOS / "contact-centre.yaml",
+    SCENARIOS / "redial.yaml",
 ]
 
 
@@ -43,7 +44,7 @@ def assert_same_kpis(a: dict, b: dict):
 @pytest.mark.parametrize(
     "scenario",
     CASES,
-    ids=["quickstart", "pop-outage", "spam-list", "busy", "pstn-fallback", "contact-centre"],
+    ids=["quickstart", "pop-outage", "spam-list", "busy", "pstn-fallback", "contact-centre", "redial"],
 )
 def test_live_tally_matches_records(scenario):
     full = simroute.simulate(scenario, seed=3)
