@@ -88,8 +88,15 @@ def _integral(traffic, horizon: float, scale: float = 1.0) -> float:
     return expected_arrivals(times, rates, period, horizon)
 
 
+def _tries(traffic) -> float:
+    """Expected tries per fresh caller: 1 without redial; with it, the tries of a caller whose every try
+    fails (the traffic alone cannot say how many fail, so a budget takes the most a caller can try)."""
+    return 1.0 if traffic.redial is None else traffic.redial.expected_tries()
+
+
 def expected_calls(scenario, duration=None) -> float:
-    """Expected calls offered over the run (all DIDs), from the traffic alone; may be ``inf``.
+    """Expected calls offered over the run (all DIDs, every try of a redialling caller counted: see
+    :func:`_tries`), from the traffic alone; may be ``inf``.
 
     ``scenario``: a :class:`~simroute.scenario.Scenario` (or anything ``load_scenario`` accepts);
     ``duration``: seconds or a duration text, overriding the scenario's.
@@ -101,7 +108,7 @@ def expected_calls(scenario, duration=None) -> float:
     total = 0.0
     for did in scenario.dids:
         if did.traffic is not None:
-            total += _integral(did.traffic, horizon, scenario.traffic_scale)
+            total += _integral(did.traffic, horizon, scenario.traffic_scale) * _tries(did.traffic)
     return total
 
 
@@ -147,7 +154,7 @@ def _expected_rows(scenario, duration, records: str) -> float:
     calls = rows = 0.0
     for did in scenario.dids:
         if did.traffic is not None:
-            n = _integral(did.traffic, horizon)
+            n = _integral(did.traffic, horizon) * _tries(did.traffic)
             calls += n
             rows += n * (ROWS_PER_GROUP_CALL if did.route.group is not None else 1.0)
     if records == "calls":

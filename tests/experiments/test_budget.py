@@ -255,3 +255,21 @@ def test_command_line_refuses_a_run_over_budget_and_yes_confirms(tmp_path):
     assert code == 0, err
     code, err = _cli("run", path)  # far below the default budget
     assert code == 0, err
+
+
+def test_the_estimate_counts_every_try_of_redialling_callers():
+    """With redial the budget counts tries: a caller whose every try fails (the far end always busy)
+    makes 1 + 0.5 + 0.25 + 0.125 tries on average (max_tries 4), and the engine's calls lie in the 99.99 %
+    normal interval of a compound Poisson count (variance: fresh callers times E[tries squared])."""
+    redial = {"after": ["busy"], "probability": [0.5], "delay": "1s", "max_tries": 4}
+    traffic = {"calls_per_hour": 3000, "holding_time": "1m", "redial": redial}
+    s = scenario(traffic, duration="2h")
+    s["trunks"] = [{"name": "t", "endpoint": {"responses": {486: 1.0}}}]
+    tries = {1: 0.5, 2: 0.25, 3: 0.125, 4: 0.125}  # P(a caller makes exactly k tries)
+    mean_tries = sum(k * p for k, p in tries.items())
+    assert mean_tries == pytest.approx(1.875)
+    fresh = 6000
+    assert expected_calls(s) == pytest.approx(fresh * mean_tries)
+    n = len(simroute.simulate(s, seed=7).calls)
+    half = stats.norm.ppf(0.5 + LEVEL / 2) * math.sqrt(fresh * sum(k * k * p for k, p in tries.items()))
+    assert abs(n - fresh * mean_tries) <= half, (n, fresh * mean_tries, half)
