@@ -9,6 +9,8 @@ import pytest
 from simroute import theory, validation
 from simroute.cli import main
 
+from .stats import assert_covers
+
 COLUMNS = ["case", "kpi", "simulated", "ci95", "theory", "z", "passed"]
 
 
@@ -142,3 +144,42 @@ def test_time_varying_case_is_not_the_naive_average():
         )
     grid = np.linspace(*validation.TV_WINDOW, 4001)
     assert busy == pytest.approx(np.trapezoid([steady(t) for t in grid], grid) / np.ptp(grid), rel=1e-4)
+
+
+@pytest.fixture(scope="module")
+def retrial_samples():
+    """The retrial-queue case (4 erl on 5 channels, retry chance 0.6, 60 s delays), seeded."""
+    case = validation.retrial_case(replications=20, window_h=20, seed=171)
+    return case, validation.run_case(case)
+
+
+def test_redial_matches_the_retrial_queue_ctmc(retrial_samples):
+    """Every caller KPI within its 99.99 % Student-t interval (tests/stats.py) of the exact CTMC value."""
+    case, values = retrial_samples
+    for check in case.checks:
+        assert_covers(values[check.kpi], check.theory, what=check.kpi)
+
+
+def test_short_retrial_delays_are_not_extended_erlang_b(retrial_samples):
+    """The same replications against Extended Erlang B's per-try blocking fail: with one-minute delays
+    the retries meet the congestion that blocked them, which the Poisson recall assumption ignores."""
+    _, values = retrial_samples
+    eeb = theory.extended_erlang_b(4.0, 5, 0.6)
+    verdict = validation.judge(values["kpis.retry_blocking"], eeb["blocking"])
+    assert not verdict["passed"] and verdict["z"] > 10
+
+
+def test_long_retrial_delays_approach_extended_erlang_b():
+    case = validation.long_delay_case(replications=10, window_h=100, seed=172)
+    values = validation.run_case(case)
+    for check in case.checks:
+        assert_covers(values[check.kpi], check.theory, what=check.kpi)
+    # and the exact queue at that delay is as close to Extended Erlang B as the case says
+    exact = theory.retrial_queue(8.0 / 180, 180, 10, 0.8, 7200)
+    eeb = theory.extended_erlang_b(8.0, 10, 0.8)
+    per_try = (exact["first_attempt_blocking"] + exact["retrial_rate"] * exact["retry_blocking"]) / (
+        exact["tries_per_caller"]
+    )
+    assert abs(per_try - eeb["blocking"]) < 0.002
+    assert abs(exact["retrial_rate"] - eeb["retried"] / 8.0) < 0.002
+    assert abs(exact["caller_loss"] - eeb["caller_loss"]) < 0.002
