@@ -153,6 +153,20 @@ def evaluate(
         n = min(spec.rounds.budget, n + spec.rounds.size)
 
 
+def _recall(scenario: Scenario, trunk: str) -> float | None:
+    """The recall factor of the callers routed straight to ``trunk`` (their chance of another try after a
+    blocked first one), or None when none of them redials: with redial, Erlang B on the fresh traffic
+    is no start, since the retries add load."""
+    rules = [
+        d.traffic.redial
+        for d in scenario.dids
+        if d.route.trunk == trunk and d.traffic is not None and d.traffic.redial is not None
+    ]
+    if not rules:
+        return None
+    return max(r.chance(1) if "blocking" in r.after else 0.0 for r in rules)
+
+
 def _offered_erlangs(scenario: Scenario, trunk: str) -> tuple[float, float] | None:
     """Erlangs and mean holding time offered straight to ``trunk`` (DIDs routed to it alone, steady
     traffic), or None when its traffic comes through a group or changes over time."""
@@ -192,6 +206,15 @@ def theory_start(scenario: Scenario, path: FieldPath, target: Target) -> tuple[i
         return None, f"no closed form: {trunk.name}'s traffic comes through a group or changes in steps"
     erlangs, hold = offered
     leaf = target.kpi.rsplit(".", 1)[-1]
+    recall = _recall(scenario, trunk.name)
+    if recall is not None and path.field == "capacity_limit" and target.op == "<=" and 0 < target.bound < 1:
+        metric = {"blocking_probability": "blocking", "loss_probability": "blocking"}.get(leaf)
+        metric = "caller_loss" if leaf in ("caller_loss_probability", "final_blocking") else metric
+        if metric is not None:
+            for n in range(1, 100_000):
+                if theory.extended_erlang_b(erlangs, n, recall)[metric] <= target.bound:
+                    return n, f"Extended Erlang B at {erlangs:.4g} fresh erlang, recall {recall:g}"
+        return None, "no closed form for this target with redial"
     if (
         path.field == "capacity_limit"
         and target.op == "<="
