@@ -85,7 +85,7 @@ def run_once(
     tally = LiveTally(net, windows, keep_calls=records == "calls")
     _followed(LiveEngine(net, seed, horizon, tally, tally.levels), horizon, progress).run()
     summaries = [assemble(net, tally.tallies(w)) for w in range(len(windows))]
-    calls = CallRecords(tally.calls, net) if tally.calls is not None else None
+    calls = CallRecords(tally.calls, net, tally.links) if tally.calls is not None else None
     return summaries, (calls if keep else None), None
 
 

@@ -123,6 +123,8 @@ class LiveTally:
         self.calls = array("d") if keep_calls else None
         self.levels = Levels(net, windows)
         self._redial = [empty_counts() for _ in windows] if redialling(net.scenario) else None
+        #: with calls kept and redial: per try its call id, its caller's first call id and its try number
+        self.links = array("d") if keep_calls and self._redial is not None else None
 
     def take(self, rows: bytes, pbx_rows: bytes) -> None:
         """A chunk of the engine's rows (RowSink)."""
@@ -203,6 +205,8 @@ class LiveTally:
         table = redial_table(rows)
         for (a, b), counts in zip(self.windows, self._redial):
             count_redial(table, a, b, counts)
+        if self.links is not None:
+            self.links.frombytes(np.ascontiguousarray(table[:, :3]).tobytes())
 
     def tallies(self, w: int) -> Tallies:
         """Window ``w``'s counts in the form :func:`simroute.kpis.metrics.assemble` reads."""

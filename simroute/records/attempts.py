@@ -322,12 +322,15 @@ def pbx_table(rows: array) -> np.ndarray:
 class CallRecords:
     """One row per call, kept by a live tally when ``records="calls"`` (no attempt rows)."""
 
-    def __init__(self, rows: array, net: Network):
+    def __init__(self, rows: array, net: Network, links: array | None = None):
+        """``links``: with redial, per try (float64 triples) its call id, its caller's first call id and
+        its try number."""
         self.net = net
         flat = np.frombuffer(rows, dtype=np.float64) if len(rows) else np.zeros(0)
         self.table = flat.reshape(-1, len(CALL_FIELDS))
         self.table = self.table[_by_call_id(self.table[:, 0])]
         self.nbytes = flat.nbytes
+        self.links = None if links is None else np.frombuffer(links, dtype=np.float64).reshape(-1, 3)
 
     def __len__(self) -> int:
         return len(self.table)
@@ -347,7 +350,7 @@ class CallRecords:
         answered = cause == codes.ANSWERED
         trunk_names = np.asarray(net.trunk_names + [""], dtype=object)
         outcome = {c: codes.outcome_name(int(c)) for c in np.unique(cause)}
-        return pd.DataFrame(
+        frame = pd.DataFrame(
             {
                 "call_id": t[:, 0].astype(np.int64),
                 "did": np.asarray(net.did_numbers, dtype=object)[t[:, 1].astype(np.int64)],
@@ -364,3 +367,10 @@ class CallRecords:
                 "post_dial_delay": t[:, 7] - t[:, 4],
             }
         )
+        if self.links is not None:  # the columns Records.calls_frame adds with redial
+            n = len(t)
+            first, tries = np.arange(n, dtype=np.int64), np.ones(n, dtype=np.int64)
+            cid = self.links[:, 0].astype(np.int64)
+            first[cid], tries[cid] = self.links[:, 1].astype(np.int64), self.links[:, 2].astype(np.int64)
+            frame["first_call_id"], frame["try"] = first, tries
+        return frame

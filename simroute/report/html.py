@@ -190,15 +190,19 @@ def _kpi_section(data: ReportData) -> str:
         rows = [r[:2] for r in rows]
         header = header[:2]
     out = [_table(header, rows)]
-    outcomes = s["kpis"].get("outcomes") or {}
-    if outcomes:
-        names = list(outcomes)
-        cells = format_column(
-            [outcomes[n] for n in names],
-            [(ci.get("kpis", {}).get("outcomes") or {}).get(n) for n in names],
-            True,
-        )
-        out += ["<h3>Outcomes</h3>", _table(["outcome", "calls"], [[n, c] for n, c in zip(names, cells)])]
+    for key, title, unit in (
+        ("outcomes", "Outcomes", "calls"),
+        ("caller_outcomes", "Caller outcomes", "callers"),
+    ):
+        outcomes = s["kpis"].get(key) or {}
+        if outcomes:
+            names = list(outcomes)
+            cells = format_column(
+                [outcomes[n] for n in names],
+                [(ci.get("kpis", {}).get(key) or {}).get(n) for n in names],
+                True,
+            )
+            out += [f"<h3>{title}</h3>", _table(["outcome", unit], [[n, c] for n, c in zip(names, cells)])]
     busy = s.get("busy_hour")
     if isinstance(busy, dict):
         bk = busy.get("kpis", busy)

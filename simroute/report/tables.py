@@ -215,13 +215,14 @@ def kpi_table(summary: dict) -> str:
         head += f"\n{summary['batches']} batch means: mean ± {summary['confidence']:.0%} CI half-width"
     lines = [head, ""]
     lines += [f"  {name:<24} {text}" for name, text in kpi_rows(k, kci)]
-    outcomes = k.get("outcomes") or {}
-    if outcomes:
-        names = list(outcomes)
-        cells = format_column(
-            [outcomes[n] for n in names], [(kci.get("outcomes") or {}).get(n) for n in names], count=True
-        )
-        lines += ["", "outcomes:"] + [f"  {n:<24} {c}" for n, c in zip(names, cells)]
+    for key, title in (("outcomes", "outcomes"), ("caller_outcomes", "caller outcomes (redial)")):
+        outcomes = k.get(key) or {}
+        if outcomes:
+            names = list(outcomes)
+            cells = format_column(
+                [outcomes[n] for n in names], [(kci.get(key) or {}).get(n) for n in names], count=True
+            )
+            lines += ["", f"{title}:"] + [f"  {n:<24} {c}" for n, c in zip(names, cells)]
     busy = summary.get("busy_hour")
     if isinstance(busy, dict):
         bci = ci.get("busy_hour") or {}

@@ -209,3 +209,13 @@ def test_bundled_redial_scenario_runs_audited():
     kpis = result.summary["kpis"]
     assert kpis["retries"] > 0 and kpis["offered"] > kpis["fresh_offered"]
     assert sum(kpis["caller_outcomes"].values()) == kpis["fresh_offered"]
+
+
+def test_calls_kept_live_link_retries_as_kept_attempts_do():
+    """records='calls' (one row per call, counted live) carries the same caller links as the records."""
+    s = redial_scenario(duration="3h")
+    full = simroute.simulate(s, seed=5).calls
+    live = simroute.simulate(s, seed=5, records="calls").calls
+    assert (full["try"] > 1).sum() > 50
+    for column in ("call_id", "first_call_id", "try", "caller", "time_arrival"):
+        assert (full[column].to_numpy() == live[column].to_numpy()).all(), column
