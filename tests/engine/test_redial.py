@@ -219,3 +219,17 @@ def test_calls_kept_live_link_retries_as_kept_attempts_do():
     assert (full["try"] > 1).sum() > 50
     for column in ("call_id", "first_call_id", "try", "caller", "time_arrival"):
         assert (full[column].to_numpy() == live[column].to_numpy()).all(), column
+
+
+def test_batch_windows_split_the_caller_counts_exactly():
+    """Counts are sums over rows and the orbit an area: K equal batch windows add up to the whole window
+    (fresh callers by their first try, tries by their own arrival, the orbit's time average)."""
+    s = redial_scenario(duration="4h")
+    whole = simroute.simulate(s, seed=5).summary["kpis"]
+    batches = simroute.simulate(s, seed=5, batches=3).replications
+    assert batches["kpis.fresh_offered"].sum() == whole["fresh_offered"]
+    assert batches["kpis.retries"].sum() == whole["retries"]
+    assert batches["kpis.offered"].sum() == whole["offered"]
+    assert batches["kpis.mean_retry_orbit"].mean() == pytest.approx(whole["mean_retry_orbit"], rel=1e-12)
+    outcomes = [c for c in batches.columns if c.startswith("kpis.caller_outcomes.")]
+    assert (batches[outcomes].fillna(0).sum(axis=1) == batches["kpis.fresh_offered"]).all()
