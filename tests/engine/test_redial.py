@@ -7,12 +7,15 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import simroute
 from simroute.engine.core import AuditedEngine, Engine
 from simroute.engine.network import compile_network
-from simroute.engine.rows import IN_ORBIT, RETRIES, ROW_DTYPE, STOPS
+from simroute.engine.rows import IN_ORBIT, REDIAL_FIELDS, RETRIES, ROW_DTYPE, STOPS
 from simroute.errors import ScenarioError
 from simroute.io.files import to_json
 from simroute.kpis.redial import redial_table
@@ -20,6 +23,7 @@ from simroute.scenario import codes
 
 from ..builders import single_trunk
 from ..paths import SCENARIOS
+from ..strategies import distributions, scenarios
 
 REDIAL = {
     "after": ["blocking", "busy", "no_answer"],
@@ -233,3 +237,50 @@ def test_batch_windows_split_the_caller_counts_exactly():
     assert batches["kpis.mean_retry_orbit"].mean() == pytest.approx(whole["mean_retry_orbit"], rel=1e-12)
     outcomes = [c for c in batches.columns if c.startswith("kpis.caller_outcomes.")]
     assert (batches[outcomes].fillna(0).sum(axis=1) == batches["kpis.fresh_offered"]).all()
+
+
+@st.composite
+def redial_blocks(draw):
+    after = draw(st.lists(st.sampled_from(codes.REDIAL_AFTER), min_size=1, max_size=4, unique=True))
+    probability = draw(st.lists(st.sampled_from([0.0, 0.3, 0.7, 1.0]), min_size=1, max_size=3))
+    max_tries = draw(st.one_of(st.none(), st.integers(1, 5)))
+    if probability[-1] >= 1 and max_tries is None:
+        max_tries = 4
+    block = {"after": after, "probability": probability, "delay": draw(distributions(low=0.0, high=120.0))}
+    return block if max_tries is None else {**block, "max_tries": max_tries}
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=scenarios(), rule=redial_blocks())
+def test_redial_invariants_on_random_scenarios(data, rule):
+    """On random scenarios (every DID redialling by one random rule), on the audited engine: each
+    caller's tries are numbered 1..k, follow one another, keep the DID and the caller number, retry only
+    after a class of ``after``, never start at or after the horizon, respect max_tries, and every fresh
+    caller ends in exactly one outcome."""
+    for did in data["dids"]:
+        if "traffic" in did:
+            did["traffic"]["redial"] = rule
+    result = simroute.simulate(simroute.load_scenario(data, name="hypothesis.yaml"), audit=True)
+    table = result.records.redial
+    horizon = result.duration
+    after = {codes.REDIAL_CLASSES.index(c) for c in rule["after"]}
+    calls = result.calls.set_index("call_id")
+    assert len(table) == len(calls)
+    assert (calls["time_arrival"] < horizon).all()
+    for caller, tries in pd.DataFrame(table, columns=REDIAL_FIELDS).groupby("caller_id"):
+        tries = tries.sort_values("try")
+        k = len(tries)
+        assert tries["try"].tolist() == list(range(1, k + 1))
+        assert tries["call_id"].iloc[0] == caller
+        assert k <= rule.get("max_tries", 10**9)
+        assert (tries["next"].iloc[:-1] == RETRIES).all() and tries["next"].iloc[-1] != RETRIES
+        assert set(tries["outcome"].iloc[:-1].astype(int)) <= after
+        assert (tries["time_arrival"].to_numpy()[1:] >= tries["time_end"].to_numpy()[:-1]).all()
+        assert (tries["orbit_end"].to_numpy()[:-1] == tries["time_arrival"].to_numpy()[1:]).all()
+        if tries["next"].iloc[-1] == IN_ORBIT:
+            assert tries["orbit_end"].iloc[-1] == max(tries["time_end"].iloc[-1], horizon)
+        of_caller = calls.loc[tries["call_id"].astype(np.int64)]
+        assert of_caller["caller"].nunique() == 1 and of_caller["did"].nunique() == 1
+    kpis = result.summary["kpis"]
+    assert sum(kpis["caller_outcomes"].values()) == kpis["fresh_offered"]
+    assert kpis["fresh_offered"] + kpis["retries"] == kpis["offered"]
