@@ -43,6 +43,7 @@ class _Plan(NamedTuple):
     """A redialling DID's rule and its draws."""
 
     after: frozenset  # indices in codes.REDIAL_CLASSES that make a caller try again
+    causes: frozenset  # and single causes that do (outcome names in ``after``)
     rule: object  # the schema's Redial (chance of another try after try k)
     decide: object  # uniform draws: another try or not
     delay: object  # sampler of the time to the next try
@@ -69,7 +70,8 @@ class Redialer:
             n = d.number
             self._plans.append(
                 _Plan(
-                    frozenset(codes.REDIAL_CLASSES.index(name) for name in rule.after),
+                    frozenset(codes.REDIAL_CLASSES.index(n) for n in rule.after if n in codes.REDIAL_CLASSES),
+                    frozenset(codes.outcome_cause(n) for n in rule.after if n not in codes.REDIAL_CLASSES),
                     rule,
                     batched(streams.get("redial", n).random, 1024),
                     sampler(rule.delay, streams.get("redial_delay", n)),
@@ -98,7 +100,7 @@ class Redialer:
         caller_id, tries, first_arrival = self._open.pop(cid, (cid, 1, arrival))
         klass = codes.redial_class(cause, pbx_outcome)
         nxt, orbit_end = STOPS, end
-        if klass in plan.after:
+        if klass in plan.after or cause in plan.causes:
             p = plan.rule.chance(tries)
             if p > 0.0 and (p >= 1.0 or plan.decide() < p):
                 at = end + plan.delay()

@@ -47,6 +47,7 @@ __all__ = [
     "REDIAL_CLASSES",
     "REDIAL_AFTER",
     "redial_class",
+    "outcome_cause",
     "REROUTABLE_SIP_CODES",
     "DIDWW_REROUTING_IDS",
     "PRESETS",
@@ -359,3 +360,14 @@ def redial_class(cause: int, pbx_outcome: int = 0) -> int:
     if cause in REJECTED_CAUSES:
         return 4
     return 5
+
+
+def outcome_cause(name: str) -> int | None:
+    """The cause of a single outcome name (``trunk_capacity``, ``ringing_timeout``, ``sip_503``...), the
+    names of ``kpis.outcomes``; None for a name that is no outcome."""
+    for cause, info in _INTERNAL.items():
+        if info.outcome == name:
+            return cause
+    if name.startswith("sip_") and name[4:].isdigit() and 300 <= int(name[4:]) <= 699:
+        return int(name[4:])
+    return None

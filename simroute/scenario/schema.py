@@ -412,14 +412,31 @@ class Step(_Model):
 #: Outcome classes of a try after which a caller may try again (:data:`simroute.scenario.codes.REDIAL_AFTER`).
 RedialClass = Literal["blocking", "busy", "no_answer", "rejected", "failed", "abandoned", "voicemail"]
 assert RedialClass.__args__ == codes.REDIAL_AFTER  # type: ignore[attr-defined]
+#: A single outcome of ``kpis.outcomes`` after which a caller may try again (finer than a class).
+RedialOutcome = Union[
+    Literal[
+        "trunk_capacity",
+        "group_capacity",
+        "did_capacity",
+        "no_channel",
+        "endpoint_full",
+        "queue_full",
+        "ringing_timeout",
+        "no_response",
+        "pop_down",
+        "number_list_reject",
+    ],
+    Annotated[str, Field(pattern=r"^sip_[3-6][0-9][0-9]$")],
+]
 
 
 class Redial(_Model):
-    """Callers who try again: after a try that ended in a class of ``after``, another try follows with
+    """Callers who try again: after a try that ended in a class (or a single outcome) of ``after``, another
+    try follows with
     ``probability[k-1]`` after try k (the last value repeats), ``delay`` later; ``max_tries`` counts every
     try, the first included (absent: no limit). Why: retries add load exactly when the trunks are full."""
 
-    after: list[RedialClass] = Field(min_length=1, max_length=len(codes.REDIAL_AFTER))
+    after: list[Union[RedialClass, RedialOutcome]] = Field(min_length=1, max_length=100)
     max_tries: int | None = Field(default=None, ge=1, le=1000)
     probability: list[Probability] = Field(min_length=1, max_length=1000)
     delay: Distribution

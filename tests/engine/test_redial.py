@@ -284,3 +284,17 @@ def test_redial_invariants_on_random_scenarios(data, rule):
     kpis = result.summary["kpis"]
     assert sum(kpis["caller_outcomes"].values()) == kpis["fresh_offered"]
     assert kpis["fresh_offered"] + kpis["retries"] == kpis["offered"]
+
+
+def test_single_outcome_names_narrow_a_class():
+    """``after: [trunk_capacity]``: only a try refused at the trunk's cap is retried, not a busy answer;
+    the names are those of kpis.outcomes."""
+    s = redial_scenario({"after": ["trunk_capacity"], "probability": [0.9], "delay": 20}, duration="4h")
+    calls = simroute.simulate(s, seed=5).calls
+    last_try = calls.groupby("first_call_id")["try"].transform("max")
+    before_a_retry = calls[calls["try"] < last_try]
+    assert len(before_a_retry) > 50 and (before_a_retry["outcome"] == "trunk_capacity").all()
+    busy = calls[calls["outcome"] == "sip_486"]
+    assert len(busy) > 10 and (busy["try"] == last_try[busy.index]).all()  # a busy try is a caller's last
+    with pytest.raises(ScenarioError, match="after"):
+        simroute.load_scenario(redial_scenario({"after": ["sip_200"], "probability": [0.5], "delay": 1}))
