@@ -9,6 +9,9 @@ per event. That relies on SimPy 4's private layout, named here and nowhere else:
 - ``Environment._now``: the current time, set by ``Environment.step`` from the entry it pops;
 - ``Event._ok``: read by ``step`` after the callbacks ran (True: the event succeeded).
 
+:meth:`Clock.run` is ``Environment.run()`` with ``step`` inlined (the same pop, the same callbacks, the
+same failure rule), which saves two Python calls per event: about a tenth of a run.
+
 ``tests/engine/test_clock.py`` checks this layout against the installed SimPy, and ``pyproject.toml``
 pins SimPy to the major version it checks. Every engine event carries ``at``, the time it was scheduled
 for, so handlers read the time from their event instead of from the environment.
@@ -17,7 +20,8 @@ for, so handlers read the time from their event instead of from the environment.
 from __future__ import annotations
 
 from collections.abc import Callable
-from heapq import heappush
+from heapq import heappop, heappush
+from itertools import repeat
 
 import simpy
 
@@ -68,3 +72,25 @@ class Clock:
         t = self.env._now + delay
         event.at = t
         heappush(self.heap, (t, NORMAL, self.next_id(), event))
+
+    def run(self, hook: Callable[[], None] | None = None, every: int = 4096) -> None:
+        """Process events until none is left, as ``Environment.run()`` does; with ``hook``, call it
+        between events after every ``every`` events (a live engine hands its rows over there)."""
+        env, heap = self.env, self.heap
+        steps = repeat(None) if hook is None else repeat(None, every)
+        while heap:
+            for _ in steps:
+                if not heap:
+                    break
+                env._now, _, _, event = heappop(heap)  # Environment.step from here on
+                callbacks, event.callbacks = event.callbacks, None
+                for callback in callbacks:
+                    callback(event)
+                if not event._ok and not hasattr(event, "_defused"):
+                    # a failed event nobody defused (a fault process that raised): crash as SimPy does
+                    exc = type(event._value)(*event._value.args)
+                    exc.__cause__ = event._value
+                    raise exc
+            if hook is not None:
+                hook()
+                steps = repeat(None, every)

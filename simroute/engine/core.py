@@ -626,7 +626,7 @@ class Engine:
     # -- run ----------------------------------------------------------------------------------------
     def run(self):
         """Simulate arrivals up to the horizon, then let every call in progress finish."""
-        self.env.run()
+        self.clock.run()
         self._close_queues()
         return self.rows
 
@@ -783,7 +783,7 @@ class LiveEngine(Engine):
 
     def run(self):
         """Run, then hand the last chunk over."""
-        self.env.run()
+        self.clock.run()
         self._levels.observe(self._close_queues(), self._busy)
         self._hand_over()
         return self.sink

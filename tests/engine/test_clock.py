@@ -77,3 +77,48 @@ def test_no_other_module_touches_simpy_internals():
         if p != Path(clock.__file__) and private.search(p.read_text())
     ]
     assert offenders == []
+
+
+def test_clock_run_is_environment_run_with_step_inlined():
+    """Clock.run copies step's pop, callback swap and failure rule: SimPy's step must still read so."""
+    source = inspect.getsource(simpy.Environment.step)
+    assert "callbacks, event.callbacks = event.callbacks, None" in source
+    assert "if not event._ok and not hasattr(event, '_defused'):" in source
+
+    def events(run):
+        c = Clock()
+        seen = []
+
+        class Ping(Wakeup):
+            __slots__ = ("name",)
+
+        def proc(env):
+            for _ in range(3):
+                yield env.timeout(0.7)
+                seen.append(("process", env.now))
+
+        c.env.process(proc(c.env))
+        for name, t in (("b", 2.0), ("a", 1.0), ("c", 2.1)):
+            p = Ping()
+            p.name, p.callbacks = name, (lambda e: seen.append((e.name, c.now())),)
+            c.schedule_at(p, t)
+        run(c)
+        return seen
+
+    hooks = []
+    assert events(lambda c: c.env.run()) == events(lambda c: c.run())
+    assert events(lambda c: c.env.run()) == events(lambda c: c.run(lambda: hooks.append(1), every=2))
+    assert len(hooks) >= 3
+
+    def failing(env):
+        yield env.timeout(1.0)
+        raise ValueError("boom")
+
+    c = Clock()
+    c.env.process(failing(c.env))
+    try:
+        c.run()
+    except ValueError as error:
+        assert str(error) == "boom" and isinstance(error.__cause__, ValueError)
+    else:
+        raise AssertionError("a failed process must crash the run, as in SimPy")
