@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from ..experiments.replications import replication_seeds, run_once
-from ..kpis.metrics import summarize
+from ..kpis.tally import summarize
 from ..records.attempts import Records, pbx_table
 from ..scenario.schema import Scenario, load_scenario
 from . import kamailio, sipp

@@ -3,8 +3,8 @@
 No SimPy process per call, and no SimPy event object per step: a call in flight is one slotted object
 that SimPy schedules directly as its own event (attempt end, hang-up), through :mod:`.clock`, the one
 module that touches SimPy's internals. Each finished attempt packs one 64-byte row onto a bytearray
-(:mod:`.rows`), never a Python object per row; a run that does not keep its rows hands them to a
-:class:`~.sink.RowSink` in chunks. Random numbers come in numpy batches from named streams.
+(:mod:`.rows`), never a Python object per row; an engine given a :class:`~.sink.RowSink` hands them over
+in chunks, with the calls then in flight. Random numbers come in numpy batches from named streams.
 """
 
 from __future__ import annotations
@@ -21,14 +21,14 @@ from ..scenario.replay import ANSWER, REJECT, RING, caller_text
 from .clock import NORMAL, Clock, Wakeup
 from .network import UNLIMITED, Network, outcome_table
 from .pbx import CloudPbx
-from .redial import Redialer, Retry, redialling
+from .redial import Redialer, redialling
 from .routing import format_cli, should_reroute
 from .rows import ROW
-from .sink import LevelObserver, RowSink
+from .sink import RowSink
 from .streams import CallWords, Streams, batched, no_delay, sampler
 from .traffic import CallerMix, arrival_times, rate_breakpoints
 
-__all__ = ["Engine", "AuditedEngine", "LiveEngine", "CapacityViolation", "TrunkStatic", "DidStatic"]
+__all__ = ["Engine", "AuditedEngine", "CapacityViolation", "TrunkStatic", "DidStatic"]
 
 NAN = math.nan
 _NO_FAULT = (None, 0)  # a trunk's forced response and link outage while no fault is in effect
@@ -116,11 +116,20 @@ class DidStatic(NamedTuple):
     direct: tuple  # the one-trunk attempt order of a directly routed DID
 
 
-class Engine:
-    """Runs one replication of a compiled :class:`~simroute.network.Network` with one seed."""
+#: Events between two looks at whether a chunk of rows is full (a sink's chunk_rows if smaller)
+LOOK_EVERY = 4096
 
-    def __init__(self, net: Network, seed, duration: float):
+
+class Engine:
+    """Runs one replication of a compiled :class:`~simroute.network.Network` with one seed.
+
+    Without a ``sink`` it keeps every row and :meth:`run` returns them; with one it hands them over in
+    chunks while it runs (and :meth:`run` returns the sink).
+    """
+
+    def __init__(self, net: Network, seed, duration: float, sink: RowSink | None = None):
         self.net = net
+        self.sink = sink
         self.duration = duration
         self.clock = clock = Clock()
         self.env = clock.env
@@ -131,7 +140,7 @@ class Engine:
         # SimPy iterates an event's callbacks: a tuple made once serves every event (no list per event)
         self._on_arrive, self._on_conclude, self._on_hang_up = self._event_callbacks()
         #: attempt rows, packed in the ROW layout onto one bytearray (struct packing is about three times
-        #: cheaper than array.extend); a LiveEngine hands them to its sink in chunks
+        #: cheaper than array.extend); an engine with a sink hands them over in chunks
         self.rows = bytearray()
         self._write = self.rows.extend
         self._pack = ROW.pack
@@ -626,9 +635,46 @@ class Engine:
     # -- run ----------------------------------------------------------------------------------------
     def run(self):
         """Simulate arrivals up to the horizon, then let every call in progress finish."""
-        self.clock.run()
+        if self.sink is None:
+            self.clock.run()
+            self._close_queues()
+            return self.rows
+        self._chunk_bytes = self.sink.chunk_rows * ROW.size
+        self.clock.run(self._look, max(1, min(LOOK_EVERY, self.sink.chunk_rows)))
         self._close_queues()
-        return self.rows
+        self._hand_over(None)
+        return self.sink
+
+    def _look(self) -> None:
+        if len(self.rows) >= self._chunk_bytes:
+            self._hand_over(self.clock.now())
+
+    def _hand_over(self, now: float | None) -> None:
+        """Give the rows written so far to the sink, with the calls in flight at ``now`` (None: the end,
+        none left), and start a new chunk."""
+        assert self.sink is not None
+        open_calls = self._in_flight() if now is not None else b""
+        self.sink.take(bytes(self.rows), self.pbx_rows.tobytes(), open_calls, now)
+        del self.rows[:]
+        del self.pbx_rows[:]
+        if self._redial is not None:
+            self.sink.take_redial(self._redial.rows.tobytes())
+            del self._redial.rows[:]
+
+    def _in_flight(self) -> bytes:
+        """The calls in progress as OPEN_FIELDS rows: those with an event pending, and the callers waiting
+        in a cloud PBX's queue (who have none of their own)."""
+        calls = [entry[3] for entry in self._heap if isinstance(entry[3], _Call)]
+        for pbx in self._pbx:
+            if pbx is not None:
+                calls += [c for c in pbx.queue if c.pbx_outcome == codes.PBX_WAITING]
+        out = array("d")
+        for c in calls:
+            out.extend(
+                (c.did, c.ingress, c.channel, c.order[c.k], c.arrival, c.start, c.queued_at, c.left_at)
+            )
+            out.append(c.pbx_outcome)
+        return out.tobytes()
 
     def _close_queues(self) -> float:
         """When no event is left, callers may still wait in a cloud PBX's queue (no patience, no agent
@@ -721,82 +767,6 @@ class AuditedEngine(Engine):
         return taken
 
     admissions_checked = 0
-
-
-class LiveEngine(Engine):
-    """An engine that does not keep its rows: it hands them to a :class:`~.sink.RowSink` in chunks, and
-    a :class:`~.sink.LevelObserver` watches its busy counters after every event (``records="none"``,
-    ``"calls"`` and streamed records)."""
-
-    def __init__(self, net: Network, seed, duration: float, sink: RowSink, levels: LevelObserver):
-        super().__init__(net, seed, duration)
-        self.sink = sink
-        self._chunk_bytes = sink.chunk_rows * ROW.size
-        self._levels = levels
-        self._busy = [
-            self.trunk_busy,
-            self.did_busy,
-            self.group_busy,
-            self.pop_busy,
-            self.shared_busy,
-            self.metered_busy,
-            self.queue_busy,
-            self.agents_busy,
-        ]
-        self._time = self.clock.now
-        levels.watch(self._busy, net)
-        for t in levels.boundary_times():
-            _Boundary(self, t)
-
-    def callbacks(self, handler) -> tuple:
-        return handler, self._observe
-
-    def _observe(self, event):
-        """After every event: the counters it moved (those of the call it moved, and of a cloud PBX's
-        queue), and the rows handed over once a chunk is full."""
-        now = self._time()  # not the event's ``at``: a handler may have rescheduled it
-        kind = type(event)
-        if kind is _Call:
-            self._levels.moved(now, event)
-        elif kind is _Arrivals or kind is Retry:
-            if event.call is not None:
-                self._levels.moved(now, event.call)
-        else:  # a cloud PBX's own event: a caller's deadline, or a shift change
-            moved = event.payload
-            if type(moved) is _Call:
-                self._levels.moved(now, moved)
-            self._levels.pbx_moved(now, event.trunk)
-        if len(self.rows) >= self._chunk_bytes:
-            self._hand_over()
-
-    def _boundary(self, event):
-        self._levels.boundary(event.at)
-
-    def _hand_over(self) -> None:
-        """Give the rows written so far to the sink, and start a new chunk."""
-        self.sink.take(bytes(self.rows), self.pbx_rows.tobytes())
-        del self.rows[:]
-        del self.pbx_rows[:]
-        if self._redial is not None:
-            self.sink.take_redial(self._redial.rows.tobytes())
-            del self._redial.rows[:]
-
-    def run(self):
-        """Run, then hand the last chunk over."""
-        self.clock.run()
-        self._levels.observe(self._close_queues(), self._busy)
-        self._hand_over()
-        return self.sink
-
-
-class _Boundary(Wakeup):
-    """An event at a KPI window's start or end (SimPy runs it among the calls' events)."""
-
-    __slots__ = ()
-
-    def __init__(self, engine: LiveEngine, t: float):
-        self.callbacks = (engine._boundary,)
-        engine._schedule_at(self, t)
 
 
 def _caller_draw(d, streams):

@@ -9,7 +9,17 @@ import struct
 
 import numpy as np
 
-__all__ = ["FIELDS", "ROW", "ROW_DTYPE", "PBX_FIELDS", "REDIAL_FIELDS", "STOPS", "RETRIES", "IN_ORBIT"]
+__all__ = [
+    "FIELDS",
+    "ROW",
+    "ROW_DTYPE",
+    "PBX_FIELDS",
+    "OPEN_FIELDS",
+    "REDIAL_FIELDS",
+    "STOPS",
+    "RETRIES",
+    "IN_ORBIT",
+]
 
 #: The numbers the engine writes per attempt, in order. trunk -1: refused before any trunk.
 FIELDS = (
@@ -77,3 +87,18 @@ REDIAL_FIELDS = (
 )
 #: What a caller does after a try: stops (its last try), tries again, or still waits to when the run ends
 STOPS, RETRIES, IN_ORBIT = 0, 1, 2
+
+#: What the engine tells its sink, float64, of each call still in flight when it hands a chunk over (what
+#: the call holds since when): its attempt in progress holds ``trunk`` since ``time_start``; a cloud-PBX
+#: caller queued at ``time_queued`` (NaN: never) and left the queue at ``time_left`` (NaN: not yet).
+OPEN_FIELDS = (
+    "did",
+    "ingress_pop",
+    "channel",
+    "trunk",
+    "time_arrival",
+    "time_start",
+    "time_queued",
+    "time_left",
+    "pbx_outcome",
+)

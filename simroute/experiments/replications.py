@@ -15,14 +15,15 @@ from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
-from ..engine.core import AuditedEngine, Engine, LiveEngine
+from ..engine.core import AuditedEngine, Engine
 from ..engine.network import Network, compile_network
 from ..engine.redial import redialling
 from ..engine.ticks import follow_progress
-from ..kpis.metrics import assemble, summarize
+from ..kpis.metrics import assemble
 from ..kpis.redial import redial_table
 from ..kpis.tally import LiveTally
 from ..records.attempts import CallRecords, Records, pbx_table
+from ..records.kept import KeptRows
 from ..records.stream import RecordStream
 from ..scenario.schema import Scenario
 from .intervals import COUNT_PREFIXES, estimates, flatten, labels, unflatten
@@ -70,20 +71,22 @@ def run_once(
     if stream_to is not None:
         tally = LiveTally(net, windows)
         with RecordStream(tally, stream_to) as stream:
-            _followed(LiveEngine(net, seed, horizon, stream, tally.levels), horizon, progress).run()
+            _followed(Engine(net, seed, horizon, stream), horizon, progress).run()
         return [assemble(net, tally.tallies(w)) for w in range(len(windows))], None, None
     if records == "attempts":
-        engine = _followed((AuditedEngine if audit else Engine)(net, seed, horizon), horizon, progress)
-        kept = Records(engine.run(), net)
-        kept.pbx = pbx_table(engine.pbx_rows)
+        tally = LiveTally(net, windows, exact_pdd=True)
+        sink = KeptRows(tally)
+        engine = _followed((AuditedEngine if audit else Engine)(net, seed, horizon, sink), horizon, progress)
+        engine.run()
+        kept = Records(sink.rows, net)
+        kept.pbx = pbx_table(sink.pbx_rows)
         if redialling(net.scenario):
-            kept.redial = redial_table(engine.redial_rows)
-        summaries = summarize(kept, windows)
-        kept.trim()
+            kept.redial = redial_table(sink.redial_rows)
+        summaries = [assemble(net, tally.tallies(w)) for w in range(len(windows))]
         checked = engine.events_checked if isinstance(engine, AuditedEngine) else None
         return summaries, (kept if keep else None), checked
     tally = LiveTally(net, windows, keep_calls=records == "calls")
-    _followed(LiveEngine(net, seed, horizon, tally, tally.levels), horizon, progress).run()
+    _followed(Engine(net, seed, horizon, tally), horizon, progress).run()
     summaries = [assemble(net, tally.tallies(w)) for w in range(len(windows))]
     calls = CallRecords(tally.calls, net, tally.links) if tally.calls is not None else None
     return summaries, (calls if keep else None), None

@@ -55,6 +55,7 @@ class RowColumns(NamedTuple):
     did: np.ndarray
     pop: np.ndarray
     trunk: np.ndarray
+    start: np.ndarray
     connect: np.ndarray
     end: np.ndarray
     cause: np.ndarray

@@ -14,7 +14,8 @@ from ..engine.network import Network
 from ..errors import SimrouteError
 from ..records.attempts import Records
 from ..scenario.schema import Scenario
-from .metrics import Occupancy, holding_intervals
+from .metrics import row_columns
+from .occupancy import Occupancy, held_intervals, split
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -117,13 +118,14 @@ class Result:
         rec, net = self._kept(), self.network
         if not isinstance(rec, Records):
             raise SimrouteError("concurrency over time needs attempt records (records='attempts')")
-        intervals = holding_intervals(rec)
+        held = held_intervals(net, row_columns(rec), rec.pbx)
+        intervals = {kind: split(held[kind], len(names)) for kind, names in self._entities()}
         return {
             f"{kind}:{name}": Occupancy(*intervals[kind][i])
-            for kind, names in (
-                ("trunk", net.trunk_names),
-                ("did", net.did_numbers),
-                ("group", net.group_names),
-            )
+            for kind, names in self._entities()
             for i, name in enumerate(names)
         }
+
+    def _entities(self):
+        net = self.network
+        return (("trunk", net.trunk_names), ("did", net.did_numbers), ("group", net.group_names))

@@ -1,12 +1,13 @@
-"""KPIs accumulated while the simulation runs, for runs too long to keep records (``records="none"``).
+"""KPIs accumulated chunk by chunk while the simulation runs: the one way every run counts its KPIs.
 
-:class:`LiveTally` is the sink a live engine hands its rows to, a chunk at a time: it counts each chunk
-with the same rule as kept records (:func:`~.counting.count_rows`) and keeps only the counts. Whether a
-row is its call's last follows from the row alone (the same pure re-routing rule the engine applies);
-the arrival of a call with more attempts to come is kept until its last row. Channel occupancy comes
-from the engine's own busy counters through :class:`Levels`, which looks only at the counters the event
-moved. Memory is flat in the number of calls; the 95th percentile of post-dial delay comes from a
-log-bucket sketch with a stated relative accuracy.
+:class:`LiveTally` is the sink an engine hands its rows to (a RowSink), a chunk at a time, whether the
+rows are then kept (:class:`~simroute.records.kept.KeptRows`), streamed to a file or dropped: it counts
+each chunk with :func:`~.counting.count_rows` and adds its channel occupancy with
+:mod:`.occupancy` (the intervals that ended in the chunk and those still open), keeping only the
+counts. Whether a row is its call's last follows from the row alone (the same pure re-routing rule the
+engine applies); the arrival of a call with more attempts to come is kept until its last row. Memory is
+flat in the number of calls; the 95th percentile of post-dial delay is exact when the records are kept,
+else from a log-bucket sketch with a stated relative accuracy.
 """
 
 from __future__ import annotations
@@ -18,13 +19,15 @@ import numpy as np
 
 from ..engine.network import Network
 from ..engine.redial import redialling
-from ..engine.rows import PBX_FIELDS, ROW_DTYPE
+from ..engine.rows import OPEN_FIELDS, PBX_FIELDS, ROW_DTYPE
+from ..records.attempts import Records
 from ..scenario import codes
 from .counting import PBX_COLUMNS, Counts, RowColumns, count_pbx, count_rows, window_of
-from .metrics import Tallies, congestion_caps
+from .metrics import Tallies, assemble, row_columns
+from .occupancy import OccupancyTally, held_intervals
 from .redial import count_redial, empty_counts, redial_table
 
-__all__ = ["LiveTally", "Levels", "QuantileSketch", "last_rows"]
+__all__ = ["LiveTally", "QuantileSketch", "last_rows", "summarize"]
 
 
 class QuantileSketch:
@@ -108,36 +111,85 @@ def last_rows(reroute: _Reroute, trunk, cause, attempt, did) -> np.ndarray:
 
 
 class LiveTally:
-    """A sink for the engine's rows (a RowSink) that counts them instead of keeping them."""
+    """A sink for the engine's rows (a RowSink) that counts them instead of keeping them.
+
+    ``exact_pdd``: keep every answered call's post-dial delay for an exact percentile (8 bytes a call:
+    what a run that keeps its records can afford), instead of the sketch.
+    """
 
     chunk_rows = 1 << 16
 
-    def __init__(self, net: Network, windows: list[tuple[float, float]], keep_calls: bool = False):
+    def __init__(
+        self,
+        net: Network,
+        windows: list[tuple[float, float]],
+        keep_calls: bool = False,
+        exact_pdd: bool = False,
+    ):
         self.net = net
         self.windows = windows
         self._counts = [Counts.empty(net) for _ in windows]
         self._pdd = [QuantileSketch() for _ in windows]
+        self._pdd_values: list[list[np.ndarray]] | None = [[] for _ in windows] if exact_pdd else None
         self._pbx = [np.zeros((len(net.trunk_names), len(PBX_COLUMNS))) for _ in windows]
         self._open: dict[int, float] = {}  # arrival of the calls with attempts still to come
         self._reroute = _Reroute(net)
         self.calls = array("d") if keep_calls else None
-        self.levels = Levels(net, windows)
+        self.occupancy = OccupancyTally(net, windows)
+        self._span_start = -math.inf  # the previous hand-over
         self._redial = [empty_counts() for _ in windows] if redialling(net.scenario) else None
         #: with calls kept and redial: per try its call id, its caller's first call id and its try number
         self.links = array("d") if keep_calls and self._redial is not None else None
 
-    def take(self, rows: bytes, pbx_rows: bytes) -> None:
-        """A chunk of the engine's rows (RowSink)."""
-        self.take_rows(rows)
-        self.take_pbx(pbx_rows)
-
-    def take_rows(self, rows: bytes) -> np.ndarray:
-        """Count a chunk of packed attempt rows; per row, whether it is its call's last."""
+    def take(self, rows: bytes, pbx_rows: bytes, open_calls: bytes = b"", now: float | None = None):
+        """A chunk of the engine's rows (RowSink); returns, per attempt row, whether it is its call's last."""
         table = np.frombuffer(rows, dtype=ROW_DTYPE)
+        columns = self._columns(table)
+        if self.calls is not None:
+            self._keep_calls(table[columns.last], columns.arrival[columns.last])
+        pbx = np.frombuffer(pbx_rows, dtype=np.float64).reshape(-1, len(PBX_FIELDS))
+        in_flight = np.frombuffer(open_calls, dtype=np.float64).reshape(-1, len(OPEN_FIELDS))
+        self.add(columns, pbx, in_flight, now)
+        return columns.last
+
+    def add(self, columns: RowColumns, pbx: np.ndarray, in_flight=None, now: float | None = None) -> None:
+        """Count rows (with their calls' arrivals and last flags) and cloud-PBX rows; add the occupancy
+        of the span from the previous hand-over to ``now`` (None: to the end of the run)."""
+        window = window_of(self.windows, columns.arrival)
+        for w, counts in enumerate(self._counts):
+            mask = window == w
+            if mask.any():
+                pdd = count_rows(self.net, columns, mask, counts)
+                if self._pdd_values is not None:
+                    self._pdd_values[w].append(pdd)
+                else:
+                    self._pdd[w].add_many(pdd)
+        if len(pbx):
+            p_window = window_of(self.windows, pbx[:, 2])
+            for w, pbx_counts in enumerate(self._pbx):
+                count_pbx(self.net, pbx, p_window == w, pbx_counts)
+        end = math.inf if now is None else now
+        held = held_intervals(self.net, columns, pbx, in_flight, end)
+        self.occupancy.add(held, (self._span_start, end))
+        self._span_start = end
+
+    def take_redial(self, rows: bytes) -> None:
+        """Count a chunk of redial rows into each window (RowSink)."""
+        self.add_redial(redial_table(rows))
+
+    def add_redial(self, table: np.ndarray) -> None:
+        if self._redial is None:
+            return
+        for (a, b), counts in zip(self.windows, self._redial):
+            count_redial(table, a, b, counts)
+
+    def _columns(self, table: np.ndarray) -> RowColumns:
+        """The rows as the counting rule reads them: each row's call arrival, and whether it is the last."""
         cid, attempt = table["call_id"], table["routing_attempt"]
         trunk, cause, did = table["trunk"], table["cause"], table["did"]
         last = last_rows(self._reroute, trunk, cause, attempt, did)
-        arrival = table["time_start"].copy()  # a call's first attempt starts when it arrives
+        start = table["time_start"].copy()
+        arrival = start.copy()  # a call's first attempt starts when it arrives
         opening = (attempt == 1) & ~last
         if opening.any():
             self._open.update(zip(cid[opening].tolist(), arrival[opening].tolist()))
@@ -147,11 +199,12 @@ class LiveTally:
             arrival[later] = [open_calls[c] for c in cid[later].tolist()]
             for c in cid[later & last].tolist():
                 del open_calls[c]
-        columns = RowColumns(
+        return RowColumns(
             attempt=attempt,
             did=did,
             pop=table["ingress_pop"],
             trunk=trunk,
+            start=start,
             connect=table["time_connect"],
             end=table["time_end"],
             cause=cause,
@@ -159,14 +212,6 @@ class LiveTally:
             arrival=arrival,
             last=last,
         )
-        window = window_of(self.windows, arrival)
-        for w, counts in enumerate(self._counts):
-            mask = window == w
-            if mask.any():
-                self._pdd[w].add_many(count_rows(self.net, columns, mask, counts))
-        if self.calls is not None:
-            self._keep_calls(table[last], arrival[last])
-        return last
 
     def _keep_calls(self, ends: np.ndarray, arrival: np.ndarray) -> None:
         """One row per call (CALL_FIELDS), from its last attempt."""
@@ -189,15 +234,6 @@ class LiveTally:
         assert self.calls is not None
         self.calls.frombytes(rows.tobytes())
 
-    def take_pbx(self, pbx_rows: bytes) -> None:
-        """Count a chunk of cloud-PBX rows into their calls' windows."""
-        table = np.frombuffer(pbx_rows, dtype=np.float64).reshape(-1, len(PBX_FIELDS))
-        if not len(table):
-            return
-        window = window_of(self.windows, table[:, 2])
-        for w, counts in enumerate(self._pbx):
-            count_pbx(self.net, table, window == w, counts)
-
     def take_redial(self, rows: bytes) -> None:
         """Count a chunk of redial rows into each window (RowSink)."""
         if self._redial is None:
@@ -208,173 +244,30 @@ class LiveTally:
         if self.links is not None:
             self.links.frombytes(np.ascontiguousarray(table[:, :3]).tobytes())
 
+    def pdd_p95(self, w: int) -> float | None:
+        """Window ``w``'s 95th percentile of post-dial delay (exact, or the sketch's)."""
+        if self._pdd_values is None:
+            return self._pdd[w].quantile(0.95)
+        values = np.concatenate(self._pdd_values[w]) if self._pdd_values[w] else np.zeros(0)
+        return float(np.quantile(values, 0.95)) if values.size else None
+
     def tallies(self, w: int) -> Tallies:
         """Window ``w``'s counts in the form :func:`simroute.kpis.metrics.assemble` reads."""
         return Tallies.of(
             self._counts[w],
-            self._pdd[w].quantile(0.95),
-            self.levels.table(w),
+            self.pdd_p95(w),
+            self.occupancy.table(w),
             self.windows[w],
             self._pbx[w],
             None if self._redial is None else self._redial[w],
         )
 
 
-class Levels:
-    """Time-weighted channel statistics per window, from busy counters observed after every event.
-
-    The engine calls :meth:`boundary` at each window's start and end, so that per event only the level
-    held since the last change is added to the current window (no window arithmetic per event).
-    """
-
-    KINDS = ("trunk", "did", "group", "pop", "shared", "metered", "queue", "agents")
-
-    def __init__(self, net: Network, windows: list[tuple[float, float]]):
-        self.windows = windows
-        caps = congestion_caps(net)
-        self.caps = [list(caps[k]) for k in self.KINDS]
-        # the kinds whose counters can move: some entity exists, and queues and agents only with a cloud PBX
-        pbx = bool(net.pbx_trunks)
-        self.active = [
-            k
-            for k, name in enumerate(self.KINDS)
-            if self.caps[k] and (pbx or name not in ("queue", "agents"))
-        ]
-        self.last = [[0] * len(c) for c in self.caps]
-        self.since = [[0.0] * len(c) for c in self.caps]
-        self.current = -1  # the window the clock is in, -1 outside every window
-        self._fresh()
-        self.done: dict[int, tuple] = {}
-
-    def _fresh(self):
-        self.area = [[0.0] * len(c) for c in self.caps]
-        self.at_cap = [[0.0] * len(c) for c in self.caps]
-        self.peak = [list(levels) for levels in self.last]  # the levels in force when a window opens
-
-    def boundary_times(self) -> list[float]:
-        """Times at which :meth:`boundary` must be called, in order."""
-        return sorted({t for window in self.windows for t in window})
-
-    def boundary(self, now: float) -> None:
-        """Close the current window at ``now`` and open the one starting there (if any)."""
-        for kind, last in enumerate(self.last):
-            for i in range(len(last)):
-                self._advance(kind, i, now)
-        if self.current >= 0:
-            self.done[self.current] = (self.area, self.at_cap, self.peak)
-        self.current = next((w for w, (a, b) in enumerate(self.windows) if a <= now < b), -1)
-        self._fresh()
-
-    def observe(self, now: float, busy: list[list[int]]) -> None:
-        """Account for every counter that changed since the last look (cheap when none did)."""
-        inside = self.current >= 0
-        for kind in self.active:
-            levels, last = busy[kind], self.last[kind]
-            if levels == last:
-                continue
-            since, area, at_cap, peak, caps = (
-                self.since[kind],
-                self.area[kind],
-                self.at_cap[kind],
-                self.peak[kind],
-                self.caps[kind],
-            )
-            for i, new in enumerate(levels):
-                old = last[i]
-                if new != old:
-                    if inside:  # _advance inlined: this runs after every event
-                        dt = now - since[i]
-                        area[i] += old * dt
-                        if old >= caps[i]:
-                            at_cap[i] += dt
-                        if new > peak[i]:
-                            peak[i] = new
-                    since[i] = now
-                    last[i] = new
-
-    # the kinds' indices in KINDS (and in the engine's list of busy counters)
-    TRUNK, DID, GROUP, POP, SHARED, METERED, QUEUE, AGENTS = range(8)
-
-    def watch(self, busy: list[list[int]], net: Network) -> None:
-        """Observe these busy counters (the engine's, in KINDS order) through :meth:`moved`."""
-        self.busy = busy
-        self._did_group = net.did_group
-        self._did_cg = net.did_capacity_group
-        self._pbx_trunks = frozenset(net.pbx_trunks)
-
-    def moved(self, now: float, call) -> None:
-        """After an event that moved ``call``: account for the counters that event can have changed,
-        the call's own (its trunks so far, DID, group, POP, shared or metered channels) and its cloud
-        PBX's queue and agents. Cost independent of how many entities there are."""
-        d, k = call.did, call.k
-        busy, last = self.busy, self.last
-        t = call.order[k]
-        # the three counters every event of a call can move, compared first (the common case: all moved)
-        if busy[0][t] != last[0][t]:
-            self._change(0, t, now)
-        if busy[1][d] != last[1][d]:
-            self._change(1, d, now)
-        p = call.ingress
-        if busy[3][p] != last[3][p]:
-            self._change(3, p, now)
-        if k:  # re-routed: the trunks tried before
-            for u in call.order[:k]:
-                if busy[0][u] != last[0][u]:
-                    self._change(0, u, now)
-        g = self._did_group[d]
-        if g >= 0 and busy[2][g] != last[2][g]:
-            self._change(2, g, now)
-        channel = call.channel
-        if channel == codes.CHANNEL_SHARED or channel == codes.CHANNEL_METERED:
-            kind = 4 if channel == codes.CHANNEL_SHARED else 5
-            cg = self._did_cg[d]
-            if busy[kind][cg] != last[kind][cg]:
-                self._change(kind, cg, now)
-        if self._pbx_trunks and t in self._pbx_trunks:
-            self.pbx_moved(now, t)
-
-    def pbx_moved(self, now: float, t: int) -> None:
-        """After an event of trunk ``t``'s cloud PBX: its queue and agents."""
-        busy, last = self.busy, self.last
-        for kind in (6, 7):
-            if busy[kind][t] != last[kind][t]:
-                self._change(kind, t, now)
-
-    def _change(self, kind: int, i: int, now: float) -> None:
-        """Counter ``i`` of ``kind`` moved: add the level it held until ``now`` to the current window."""
-        new = self.busy[kind][i]
-        last = self.last[kind]
-        if self.current >= 0:
-            old = last[i]
-            dt = now - self.since[kind][i]
-            self.area[kind][i] += old * dt
-            if old >= self.caps[kind][i]:
-                self.at_cap[kind][i] += dt
-            if new > self.peak[kind][i]:
-                self.peak[kind][i] = new
-        self.since[kind][i] = now
-        last[i] = new
-
-    def _advance(self, kind: int, i: int, now: float) -> None:
-        """Add the level held since the last change to the current window."""
-        dt = now - self.since[kind][i]
-        if dt > 0 and self.current >= 0:
-            level = self.last[kind][i]
-            self.area[kind][i] += level * dt
-            if level >= self.caps[kind][i]:
-                self.at_cap[kind][i] += dt
-        self.since[kind][i] = now
-
-    def table(self, w: int) -> dict[str, np.ndarray]:
-        a, b = self.windows[w]
-        area, at_cap, peak = self.done[w]
-        return {
-            name: np.column_stack(
-                [
-                    np.asarray(area[k], float) / (b - a),
-                    np.asarray(peak[k], float),
-                    np.asarray(at_cap[k], float) / (b - a),
-                ]
-            ).reshape(len(self.caps[k]), 3)
-            for k, name in enumerate(self.KINDS)
-        }
+def summarize(rec: Records, windows: list[tuple[float, float]]) -> list[dict]:
+    """KPIs of each window ``[a, b)`` from whole attempt records (one chunk: rows read from elsewhere,
+    such as a SIP lab's log, whose calls' last rows come from the rows themselves, not the rule)."""
+    tally = LiveTally(rec.net, windows, exact_pdd=True)
+    tally.add(row_columns(rec), rec.pbx)
+    if rec.redial is not None:
+        tally.add_redial(rec.redial)
+    return [assemble(rec.net, tally.tallies(w)) for w in range(len(windows))]

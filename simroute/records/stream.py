@@ -58,10 +58,9 @@ class RecordStream:
             raise
         return self._context.__exit__(*exc)
 
-    def take(self, rows: bytes, pbx_rows: bytes) -> None:
+    def take(self, rows: bytes, pbx_rows: bytes, open_calls: bytes, now: float | None) -> None:
         """A chunk of the engine's rows: count them, buffer them, write a chunk when the buffer is full."""
-        self._last += self.tally.take_rows(rows).tobytes()
-        self.tally.take_pbx(pbx_rows)
+        self._last += self.tally.take(rows, pbx_rows, open_calls, now).tobytes()
         self._rows += rows
         if len(self._rows) >= self._chunk:
             self._flush()

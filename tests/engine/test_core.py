@@ -109,7 +109,7 @@ def test_no_cap_is_ever_exceeded():
     result = simroute.simulate(busy_scenario(), seed=5, audit=True)
     assert result.events_checked > 5000
     rec, net = result.records, result.network
-    from simroute.kpis.metrics import Occupancy
+    from simroute.kpis.occupancy import Occupancy
 
     peaks = []
     for t, cap in enumerate(net.trunk_cap):

@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simroute.engine.heap import keep_freed_memory
-from simroute.kpis.metrics import Occupancy
+from simroute.kpis.occupancy import Occupancy
 from simroute.records.attempts import ROW_DTYPE, _call_order
 
 
