@@ -224,17 +224,20 @@ class Engine:
         self._trace_next: list = [None] * len(s.dids)
         self._verdicts: list[dict] = [{} for _ in s.dids]
         self._traces = [None if d.traffic is None else d.traffic.trace for d in s.dids]
-        for i, d in enumerate(s.dids):
+        random_dids = [d.number for d, trace in zip(s.dids, self._traces) if d.traffic and trace is None]
+        streams.prefetch(("holding", "callers", "arrivals"), random_dids)  # thousands of DIDs: at once
+        self._streams = streams
+        for i, (d, trace) in enumerate(zip(s.dids, self._traces)):
             tr = d.traffic
             if tr is None:
                 self._hold.append(None)
                 self._callers.append(None)
                 continue
-            if tr.trace is not None:
-                self._replay(i, d, tr.trace, duration, streams)
+            if trace is not None:
+                self._replay(i, d, trace, duration, streams)
                 continue
-            self._hold.append(sampler(tr.holding_time, streams.get("holding", d.number)))
-            self._callers.append(_caller_draw(d, streams))
+            self._hold.append(None)  # drawn from the DID's first call on (_first_call)
+            self._callers.append(None)
             times, rates, period = rate_breakpoints(tr, duration, s.traffic_scale)
             batches = arrival_times(times, rates, duration, streams.get("arrivals", d.number), period)
             self._next_arrival(_Arrivals(i, itertools.chain.from_iterable(batches).__next__))
@@ -327,11 +330,22 @@ class Engine:
             heappush(self._heap, (t, NORMAL, self._next_id(), source))  # Clock.schedule_at, inlined
         cid = self._call_ids()
         callers, holding, _, _, _, g, _ = self._did_static[d]
+        if callers is None:
+            callers, holding = self._first_call(d)
         caller = callers()
         u = self._route_u() if g >= 0 else 0.0
         pop_cum = self._pop_cum
         ingress = bisect.bisect_right(pop_cum, self._pop_u() * pop_cum[-1]) if len(pop_cum) > 1 else 0
         self._admit(source, cid, d, caller, ingress, u, holding(), now)
+
+    def _first_call(self, d: int):
+        """DID ``d``'s first call: its caller and holding-time draws start (a DID that never gets a call
+        costs no generator, so thousands of quiet DIDs set up fast)."""
+        did, streams = self.net.scenario.dids[d], self._streams
+        callers = _caller_draw(did, streams)
+        holding = sampler(did.traffic.holding_time, streams.get("holding", did.number))
+        self._did_static[d] = self._did_static[d]._replace(callers=callers, holding=holding)
+        return callers, holding
 
     def _admit(self, source, cid, d, caller, ingress, u, hold, now):
         """A call (fresh, or a caller's next try) meets its DID: number list, DID cap, channels, group cap,

@@ -9,6 +9,7 @@ cumulative rate, in numpy batches.
 from __future__ import annotations
 
 import math
+from functools import lru_cache
 
 import numpy as np
 
@@ -81,14 +82,9 @@ def arrival_times(
     sized to the calls the DID expects (:func:`piece_size`): a quiet DID holds a few hundred bytes, not
     a block, and the numbers are those of whole blocks bit for bit (the running sum carries over).
     """
-    end = period if period is not None else horizon
-    edges = np.append(times, end)
-    cumulative = np.concatenate(([0.0], np.cumsum(rates * np.diff(edges))))  # Lambda at each edge
-    per_cycle = cumulative[-1]
-    if per_cycle <= 0:
+    shape, piece = _shape(times.tobytes(), rates.tobytes(), horizon, period, batch)
+    if shape is None:
         return
-    piece = piece_size(per_cycle * (horizon / end if period is not None else 1.0), batch)
-    shape = (edges, cumulative, rates, per_cycle, end, horizon, period, bool((rates > 0).all()))
     t = 0.0  # position on the unit-rate (Lambda) axis at the start of the block
     while True:
         running = 0.0
@@ -99,6 +95,23 @@ def arrival_times(
             if done:  # the points increase: none after this one lands before the horizon
                 return
         t = last
+
+
+@lru_cache(maxsize=256)
+def _shape(times: bytes, rates: bytes, horizon: float, period: float | None, batch: int):
+    """What every piece of a rate pattern reads, and its piece size; computed once per distinct pattern
+    (thousands of DIDs often share a few), None for a pattern with no arrivals. Read-only arrays."""
+    rates_ = np.frombuffer(rates)
+    end = period if period is not None else horizon
+    edges = np.append(np.frombuffer(times), end)
+    cumulative = np.concatenate(([0.0], np.cumsum(rates_ * np.diff(edges))))  # Lambda at each edge
+    per_cycle = cumulative[-1]
+    if per_cycle <= 0:
+        return None, 0
+    piece = piece_size(per_cycle * (horizon / end if period is not None else 1.0), batch)
+    for a in (edges, cumulative):
+        a.flags.writeable = False
+    return (edges, cumulative, rates_, per_cycle, end, horizon, period, bool((rates_ > 0).all())), piece
 
 
 def piece_size(expected: float, batch: int) -> int:
@@ -121,6 +134,12 @@ def _piece(draws: np.ndarray, running: float, t: float, shape):
     draws[0] += running
     partial = np.cumsum(draws)
     unit = t + partial
+    if period is None and len(rates) == 1 and edges[0] == 0.0 and positive and math.isfinite(per_cycle):
+        # a constant rate from time 0: the general formula below reduces to unit / rate bit for bit
+        # (its other terms add or subtract exact zeros), at half the numpy calls per piece, which is
+        # most of the set-up of thousands of DIDs
+        done = unit >= per_cycle
+        return (unit / rates[0])[~done], bool(done.any()), float(partial[-1]), float(unit[-1])
     cycle = np.floor(unit / per_cycle) if period is not None else np.zeros_like(unit)
     rest = np.maximum(unit - cycle * per_cycle, 0.0)
     # a segment of zero rate has equal cumulative values at both ends: searchsorted with

@@ -80,3 +80,38 @@ def test_piece_size_follows_the_expected_calls():
     assert piece_size(5000, 8192) == 8192
     assert piece_size(1e9, 8192) == 8192
     assert 8192 % piece_size(700, 8192) == 0
+
+
+@pytest.mark.parametrize(
+    "seed",
+    [1000, 0, 2**70 + 5, np.random.SeedSequence(7).spawn(3)[2], np.random.SeedSequence()],
+    ids=["int", "zero", "wide", "spawned", "os-entropy"],
+)
+def test_prefetched_streams_are_the_streams_numpy_seeds(seed):
+    """Streams.prefetch derives many seeds at once (numpy's SeedSequence algorithm on columns): every
+    generator it hands out has the state numpy's own SeedSequence gives the same name."""
+    from simroute.engine.streams import Streams
+
+    names = [f"4412{i:08d}" for i in range(300)] + ["", "x/y"]
+    plain, fetched = Streams(seed), Streams(seed)
+    fetched.prefetch(("arrivals", "holding"), names)
+    for source in ("arrivals", "holding"):
+        for name in names:
+            a, b = plain.get(source, name), fetched.get(source, name)
+            assert a.bit_generator.state == b.bit_generator.state, (source, name)
+    assert fetched._ready == {}  # each prefetched seed is used once, then numpy's path again
+
+
+def test_constant_rate_pieces_equal_the_general_formula_bit_for_bit():
+    """The constant-rate shortcut of arrival pieces gives the general inversion's numbers exactly."""
+    from simroute.engine import traffic
+
+    times, rates = np.zeros(1), np.array([0.37])
+    shape, piece = traffic._shape(times.tobytes(), rates.tobytes(), 9000.0, None, 8192)
+    general = (*shape[:-1], False)  # not "positive": the general formula (with its zero-rate guard)
+    draws = np.random.default_rng(3).exponential(1.0, 4096)
+    for running, t in ((0.0, 0.0), (12.5, 100.25)):
+        fast = traffic._piece(draws.copy(), running, t, shape)
+        slow = traffic._piece(draws.copy(), running, t, general)
+        assert np.array_equal(fast[0], slow[0]) and fast[1:] == slow[1:]
+        assert len(fast[0]) > 0
