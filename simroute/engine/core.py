@@ -342,6 +342,7 @@ class Engine:
         """DID ``d``'s first call: its caller and holding-time draws start (a DID that never gets a call
         costs no generator, so thousands of quiet DIDs set up fast)."""
         did, streams = self.net.scenario.dids[d], self._streams
+        assert did.traffic is not None  # only a DID with traffic has calls
         callers = _caller_draw(did, streams)
         holding = sampler(did.traffic.holding_time, streams.get("holding", did.number))
         self._did_static[d] = self._did_static[d]._replace(callers=callers, holding=holding)

@@ -41,7 +41,7 @@ class Streams:
     def get(self, source: str, entity: str = "") -> np.random.Generator:
         words = self._ready.pop(f"{source}/{entity}", None)
         if words is not None:
-            return np.random.Generator(np.random.PCG64(_Seeded(words)))
+            return np.random.Generator(np.random.PCG64(_Seeded(words)))  # type: ignore[arg-type]
         seq = np.random.SeedSequence(self._root.entropy, spawn_key=self._spawn_key(source, entity))
         return np.random.Generator(np.random.PCG64(seq))
 

@@ -182,6 +182,8 @@ class LiveTally:
             return
         for (a, b), counts in zip(self.windows, self._redial):
             count_redial(table, a, b, counts)
+        if self.links is not None:
+            self.links.frombytes(np.ascontiguousarray(table[:, :3]).tobytes())
 
     def _columns(self, table: np.ndarray) -> RowColumns:
         """The rows as the counting rule reads them: each row's call arrival, and whether it is the last."""
@@ -233,16 +235,6 @@ class LiveTally:
         ).astype(np.float64)
         assert self.calls is not None
         self.calls.frombytes(rows.tobytes())
-
-    def take_redial(self, rows: bytes) -> None:
-        """Count a chunk of redial rows into each window (RowSink)."""
-        if self._redial is None:
-            return
-        table = redial_table(rows)
-        for (a, b), counts in zip(self.windows, self._redial):
-            count_redial(table, a, b, counts)
-        if self.links is not None:
-            self.links.frombytes(np.ascontiguousarray(table[:, :3]).tobytes())
 
     def pdd_p95(self, w: int) -> float | None:
         """Window ``w``'s 95th percentile of post-dial delay (exact, or the sketch's)."""
