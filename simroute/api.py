@@ -25,10 +25,6 @@ from .experiments.replications import (
     run_many,
     run_once,
 )
-from .experiments.sizing import Sizing, SizingSpec, failures_of, size_for, with_failure
-from .experiments.sweep import SweepSpec, grid, run_sweep
-from .experiments.targets import parse_target
-from .experiments.vary import resolve
 from .experiments.warmup import PILOTS, choose_warmup
 from .io.files import write_records
 from .kpis.result import Result
@@ -38,6 +34,8 @@ from .scenario.units import parse_duration
 
 if TYPE_CHECKING:
     import pandas as pd
+
+    from .experiments.sizing import Sizing
 
 __all__ = ["simulate", "compare", "Comparison", "sweep", "size", "check_arguments"]
 
@@ -425,6 +423,8 @@ def sweep(
     local pool of all cores when the work makes it pay.
     """
     scenario, seed, horizon = _prepare(scenario, seed, duration)
+    from .experiments.sweep import SweepSpec, grid, run_sweep  # here: a plain run never needs them
+
     the_grid = grid(scenario, vary)
     rounds = _rounds(scenario, replications, precision, max_replications)
     scenario, _ = _auto_warmup(scenario, seed, horizon, rounds.first)  # chosen on the scenario as given
@@ -472,6 +472,10 @@ def size(
     few. ``cache`` (a dict) keeps replications between calls on the same scenario and seed.
     """
     scenario, seed, horizon = _prepare(scenario, seed, duration)
+    from .experiments.sizing import SizingSpec, failures_of, size_for, with_failure
+    from .experiments.targets import parse_target
+    from .experiments.vary import resolve
+
     path = resolve(scenario, vary)
     goal = parse_target(target)
     first = replications if replications is not None else max(scenario.replications, SIZING_ROUNDS[0])

@@ -20,8 +20,6 @@ from . import api
 from .errors import ScenarioError, SimrouteError
 from .experiments.budget import add_budget_arguments, check_budget
 from .experiments.executors import cores
-from .experiments.sweep import grid
-from .experiments.vary import parse_vary
 from .io.files import OutputSet, checkpoint, printable, records_path, to_json, write_json, write_records
 from .report.tables import kpi_table, sizing_text, sweep_table
 from .scenario.schema import Scenario, load_scenario
@@ -352,6 +350,9 @@ def _add_execution(parser):
 
 
 def _sweep(args) -> int:
+    from .experiments.sweep import grid  # here: a plain run never needs them
+    from .experiments.vary import parse_vary
+
     scenario = load_scenario(args.scenario)
     vary = [parse_vary(text) for text in args.vary]
     points = len(grid(scenario, vary).points)

@@ -143,3 +143,13 @@ def test_kept_records_counted_in_small_chunks_equal_one_chunk(monkeypatch):
     assert_same_kpis(whole.summary, chunked.summary)
     assert whole.summary["kpis"]["post_dial_delay_p95"] == chunked.summary["kpis"]["post_dial_delay_p95"]
     assert len(whole.records) == len(chunked.records) > 37 * 10
+
+
+def test_exact_percentile_is_numpys_bit_for_bit():
+    from simroute.kpis.tally import quantile
+
+    rng = np.random.default_rng(8)
+    for n in (1, 2, 3, 20, 21, 1000, 12345):
+        for values in (rng.lognormal(1.0, 1.0, n), np.round(rng.random(n) * 10, 1)):
+            for q in (0.95, 0.5, 0.05, 0.99):
+                assert quantile(values.copy(), q) == float(np.quantile(values, q)), (n, q)
