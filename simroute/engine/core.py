@@ -226,7 +226,7 @@ class Engine:
                 continue
             self._hold.append(sampler(tr.holding_time, streams.get("holding", d.number)))
             self._callers.append(_caller_draw(d, streams))
-            times, rates, period = rate_breakpoints(tr, duration, s.traffic_scale)
+            times, rates, period = rate_breakpoints(tr, duration, s.traffic_scale, s.clock_phase)
             batches = arrival_times(times, rates, duration, streams.get("arrivals", d.number), period)
             self._next_arrival(_Arrivals(i, itertools.chain.from_iterable(batches).__next__))
         self._did_static = [

@@ -52,6 +52,7 @@ __all__ = [
     "holding_intervals",
     "tallies_from_records",
     "summarize",
+    "prepare",
 ]
 
 _REFUSED = np.array(sorted(codes.REFUSED_BEFORE_SEIZURE))
@@ -281,7 +282,7 @@ def _queue_kpis(net, t: Tallies, i: int) -> dict:
     assert t.pbx is not None
     q = t.pbx[i]
     model = net.pbx[i]
-    agents_on_duty = mean_agents(model, *t.window)
+    agents_on_duty = mean_agents(model, *t.window, phase=net.scenario.clock_phase)
     agents_busy = float(t.occupancy["agents"][i][CARRIED])
     return {
         "entered": int(q[ENTERED]),
@@ -303,9 +304,10 @@ def _queue_kpis(net, t: Tallies, i: int) -> dict:
     }
 
 
-def mean_agents(model, a: float, b: float) -> float:
+def mean_agents(model, a: float, b: float, phase: float = 0.0) -> float:
     """Time-average number of agents on duty over ``[a, b)`` (counts change at each interval of the
-    agents' profile, repeating daily or weekly)."""
+    agents' profile, repeating daily or weekly on the local clock; ``phase``: the scenario's
+    ``clock_phase``)."""
     if isinstance(model.agents, int):
         return float(model.agents)
     counts = np.asarray(model.agents, float)
@@ -318,7 +320,7 @@ def mean_agents(model, a: float, b: float) -> float:
         k = min(int(rest // step), len(counts) - 1)
         return cycles * cycle[-1] + cycle[k] + (rest - k * step) * counts[k]
 
-    return (agent_seconds(b) - agent_seconds(a)) / (b - a)
+    return (agent_seconds(b + phase) - agent_seconds(a + phase)) / (b - a)
 
 
 def _window_table(occupancies: list[Occupancy], caps, a: float, b: float) -> np.ndarray:
@@ -517,7 +519,14 @@ def _pbx_intervals(net, table: np.ndarray):
     return queue_iv, agent_iv
 
 
-def summarize(rec: Records, windows: list[tuple[float, float]]) -> list[dict]:
-    """KPIs of each window ``[a, b)`` from attempt records (the run's occupancy sweeps made once)."""
-    run = _run(rec)
+def summarize(rec: Records, windows: list[tuple[float, float]], run: _Run | None = None) -> list[dict]:
+    """KPIs of each window ``[a, b)`` from attempt records (the run's occupancy sweeps made once, or
+    ``run`` as :func:`prepare` made it)."""
+    run = _run(rec) if run is None else run
     return [assemble(rec.net, tallies_from_records(rec, a, b, run)) for a, b in windows]
+
+
+def prepare(rec: Records) -> _Run:
+    """What every window of one run reads (the rows, the occupancy sweeps), for several calls of
+    :func:`summarize` or for reading the sweeps themselves (``.occupied``)."""
+    return _run(rec)

@@ -7,24 +7,34 @@ the arrival of a call with more attempts to come is kept until its last row. Cha
 from the engine's own busy counters through :class:`Levels`, which looks only at the counters the event
 moved. Memory is flat in the number of calls; the 95th percentile of post-dial delay comes from a
 log-bucket sketch with a stated relative accuracy.
+
+The windows asked for may overlap (the KPI window, its clock hours, the intervals of ``--interval``):
+the tally counts the disjoint pieces their edges cut the time axis into, and a window's tallies are the
+sum of its pieces (peaks their maximum, sketches merged).
 """
 
 from __future__ import annotations
 
+import itertools
 import math
 from array import array
+from bisect import bisect_left, bisect_right
 
 import numpy as np
 
 from ..engine.network import Network
 from ..engine.redial import redialling
-from ..engine.rows import PBX_FIELDS, ROW_DTYPE
+from ..engine.rows import PBX_FIELDS, REDIAL_FIELDS, ROW_DTYPE
 from ..scenario import codes
 from .counting import PBX_COLUMNS, Counts, RowColumns, count_pbx, count_rows, window_of
 from .metrics import Tallies, congestion_caps
 from .redial import count_redial, empty_counts, redial_table
 
-__all__ = ["LiveTally", "Levels", "QuantileSketch", "last_rows"]
+__all__ = ["LiveTally", "Levels", "QuantileSketch", "last_rows", "pieces"]
+
+#: the redial columns holding the earliest and the latest time a window can count a try by
+_REDIAL_EARLY = [REDIAL_FIELDS.index(f) for f in ("time_arrival", "time_first_arrival", "time_end")]
+_REDIAL_LATE = [REDIAL_FIELDS.index(f) for f in ("time_arrival", "orbit_end")]
 
 
 class QuantileSketch:
@@ -64,6 +74,13 @@ class QuantileSketch:
         for offset in np.flatnonzero(counts).tolist():
             key = low + offset
             buckets[key] = buckets.get(key, 0) + int(counts[offset])
+
+    def merge(self, other: QuantileSketch) -> None:
+        """Add ``other``'s values (a sketch of the same accuracy): the buckets add up."""
+        self.count += other.count
+        self._zeros += other._zeros
+        for key, n in other._buckets.items():
+            self._buckets[key] = self._buckets.get(key, 0) + n
 
     def quantile(self, q: float) -> float | None:
         """The value at rank ``q * (count - 1)`` (lower order statistic), or None when empty."""
@@ -107,6 +124,22 @@ def last_rows(reroute: _Reroute, trunk, cause, attempt, did) -> np.ndarray:
     return (cause == codes.ANSWERED) | (trunk < 0) | ~reroute(trunk, cause, attempt, did)
 
 
+def pieces(windows: list[tuple[float, float]]) -> tuple[list[tuple[float, float]], list[range]]:
+    """The disjoint pieces that the edges of ``windows`` (which may overlap) cut the time they cover
+    into, in order, and per window the range of its pieces."""
+    union: list[list[float]] = []  # the windows merged where they overlap or touch
+    for a, b in sorted(windows):
+        if union and a <= union[-1][1]:
+            union[-1][1] = max(union[-1][1], b)
+        else:
+            union.append([a, b])
+    ends = [b for _, b in union]
+    edges = sorted({t for window in windows for t in window})
+    covered = [(a, b) for a, b in zip(edges[:-1], edges[1:]) if a >= union[bisect_left(ends, b)][0]]
+    starts = [a for a, _ in covered]
+    return covered, [range(bisect_left(starts, a), bisect_left(starts, b)) for a, b in windows]
+
+
 class LiveTally:
     """A sink for the engine's rows (a RowSink) that counts them instead of keeping them."""
 
@@ -115,14 +148,17 @@ class LiveTally:
     def __init__(self, net: Network, windows: list[tuple[float, float]], keep_calls: bool = False):
         self.net = net
         self.windows = windows
-        self._counts = [Counts.empty(net) for _ in windows]
-        self._pdd = [QuantileSketch() for _ in windows]
-        self._pbx = [np.zeros((len(net.trunk_names), len(PBX_COLUMNS))) for _ in windows]
+        self._pieces, self._of = pieces(windows)
+        self._starts, self._ends = [a for a, _ in self._pieces], [b for _, b in self._pieces]
+        n = len(self._pieces)
+        self._counts = [Counts.empty(net) for _ in range(n)]
+        self._pdd = [QuantileSketch() for _ in range(n)]
+        self._pbx = [np.zeros((len(net.trunk_names), len(PBX_COLUMNS))) for _ in range(n)]
         self._open: dict[int, float] = {}  # arrival of the calls with attempts still to come
         self._reroute = _Reroute(net)
         self.calls = array("d") if keep_calls else None
-        self.levels = Levels(net, windows)
-        self._redial = [empty_counts() for _ in windows] if redialling(net.scenario) else None
+        self.levels = Levels(net, self._pieces)
+        self._redial = [empty_counts() for _ in range(n)] if redialling(net.scenario) else None
         #: with calls kept and redial: per try its call id, its caller's first call id and its try number
         self.links = array("d") if keep_calls and self._redial is not None else None
 
@@ -159,11 +195,8 @@ class LiveTally:
             arrival=arrival,
             last=last,
         )
-        window = window_of(self.windows, arrival)
-        for w, counts in enumerate(self._counts):
-            mask = window == w
-            if mask.any():
-                self._pdd[w].add_many(count_rows(self.net, columns, mask, counts))
+        for p, rows_of_p in _by_piece(window_of(self._pieces, arrival)):
+            self._pdd[p].add_many(count_rows(self.net, columns, rows_of_p, self._counts[p]))
         if self.calls is not None:
             self._keep_calls(table[last], arrival[last])
         return last
@@ -194,30 +227,50 @@ class LiveTally:
         table = np.frombuffer(pbx_rows, dtype=np.float64).reshape(-1, len(PBX_FIELDS))
         if not len(table):
             return
-        window = window_of(self.windows, table[:, 2])
-        for w, counts in enumerate(self._pbx):
-            count_pbx(self.net, table, window == w, counts)
+        for p, rows_of_p in _by_piece(window_of(self._pieces, table[:, 2])):
+            count_pbx(self.net, table, rows_of_p, self._pbx[p])
 
     def take_redial(self, rows: bytes) -> None:
         """Count a chunk of redial rows into each window (RowSink)."""
         if self._redial is None:
             return
         table = redial_table(rows)
-        for (a, b), counts in zip(self.windows, self._redial):
-            count_redial(table, a, b, counts)
+        if len(table):
+            # the pieces this chunk can add to: from its earliest time (a caller's first arrival, a
+            # try's end) to its latest (an arrival, the end of a wait to try again)
+            lo, hi = float(table[:, _REDIAL_EARLY].min()), float(table[:, _REDIAL_LATE].max())
+            first, last = bisect_right(self._ends, lo), bisect_right(self._starts, hi)
+            for p in range(first, last):
+                a, b = self._pieces[p]
+                count_redial(table, a, b, self._redial[p])
         if self.links is not None:
             self.links.frombytes(np.ascontiguousarray(table[:, :3]).tobytes())
 
     def tallies(self, w: int) -> Tallies:
-        """Window ``w``'s counts in the form :func:`simroute.kpis.metrics.assemble` reads."""
-        return Tallies.of(
-            self._counts[w],
-            self._pdd[w].quantile(0.95),
-            self.levels.table(w),
-            self.windows[w],
-            self._pbx[w],
-            None if self._redial is None else self._redial[w],
-        )
+        """Window ``w``'s counts in the form :func:`simroute.kpis.metrics.assemble` reads: the sum of
+        its pieces."""
+        parts = self._of[w]
+        counts, pdd, pbx = Counts.empty(self.net), QuantileSketch(), np.zeros_like(self._pbx[0])
+        redial = None if self._redial is None else empty_counts()
+        for p in parts:
+            counts.add(self._counts[p])
+            pdd.merge(self._pdd[p])
+            pbx += self._pbx[p]
+            if redial is not None and self._redial is not None:
+                redial += self._redial[p]
+        window = self.windows[w]
+        return Tallies.of(counts, pdd.quantile(0.95), self.levels.table(parts), window, pbx, redial)
+
+
+def _by_piece(piece: np.ndarray):
+    """``(p, rows)`` per piece ``p`` that some row falls in (``rows``: their indices, in order)."""
+    order = np.argsort(piece, kind="stable")
+    sorted_piece = piece[order]
+    present, first = np.unique(sorted_piece, return_index=True)
+    bounds = np.append(first, len(order))
+    for p, i, j in zip(present.tolist(), bounds[:-1].tolist(), bounds[1:].tolist()):
+        if p >= 0:
+            yield p, order[i:j]
 
 
 class Levels:
@@ -231,6 +284,7 @@ class Levels:
 
     def __init__(self, net: Network, windows: list[tuple[float, float]]):
         self.windows = windows
+        self._starts = [a for a, _ in windows]
         caps = congestion_caps(net)
         self.caps = [list(caps[k]) for k in self.KINDS]
         # the kinds whose counters can move: some entity exists, and queues and agents only with a cloud PBX
@@ -261,8 +315,13 @@ class Levels:
             for i in range(len(last)):
                 self._advance(kind, i, now)
         if self.current >= 0:
-            self.done[self.current] = (self.area, self.at_cap, self.peak)
-        self.current = next((w for w, (a, b) in enumerate(self.windows) if a <= now < b), -1)
+            # one flat array each (a long run keeps a window an hour): every kind's entities in a row
+            self.done[self.current] = tuple(
+                np.fromiter(itertools.chain.from_iterable(part), float)
+                for part in (self.area, self.at_cap, self.peak)
+            )
+        w = bisect_right(self._starts, now) - 1  # the windows are disjoint and in order
+        self.current = w if w >= 0 and now < self.windows[w][1] else -1
         self._fresh()
 
     def observe(self, now: float, busy: list[list[int]]) -> None:
@@ -365,16 +424,16 @@ class Levels:
                 self.at_cap[kind][i] += dt
         self.since[kind][i] = now
 
-    def table(self, w: int) -> dict[str, np.ndarray]:
-        a, b = self.windows[w]
-        area, at_cap, peak = self.done[w]
-        return {
-            name: np.column_stack(
-                [
-                    np.asarray(area[k], float) / (b - a),
-                    np.asarray(peak[k], float),
-                    np.asarray(at_cap[k], float) / (b - a),
-                ]
-            ).reshape(len(self.caps[k]), 3)
-            for k, name in enumerate(self.KINDS)
-        }
+    def table(self, windows: range) -> dict[str, np.ndarray]:
+        """Carried erlangs, peak and time congestion per entity over consecutive ``windows``."""
+        a, b = self.windows[windows[0]][0], self.windows[windows[-1]][1]
+        done = [self.done[w] for w in windows]
+        area = np.sum([d[0] for d in done], axis=0) / (b - a)
+        at_cap = np.sum([d[1] for d in done], axis=0) / (b - a)
+        peak = np.max([d[2] for d in done], axis=0)
+        table, at = {}, 0
+        for k, name in enumerate(self.KINDS):
+            n = len(self.caps[k])
+            table[name] = np.column_stack([area[at : at + n], peak[at : at + n], at_cap[at : at + n]])
+            at += n
+        return table
