@@ -90,6 +90,19 @@ def check_arguments(
         raise ScenarioError(_WHERE, [("records", f"must be one of {', '.join(RECORDS)}, got {records!r}")])
 
 
+def _interval(interval) -> float | None:
+    """``simulate(interval=)`` in seconds (a duration text or a number), refused naming the argument."""
+    if interval is None:
+        return None
+    try:
+        step = parse_duration(interval)
+    except (TypeError, ValueError) as exc:
+        raise ScenarioError(_WHERE, [("interval", str(exc))]) from None
+    if not 0 < step < float("inf"):
+        raise ScenarioError(_WHERE, [("interval", f"must be a duration longer than zero, got {interval!r}")])
+    return step
+
+
 def _prepare(scenario, seed, duration):
     scenario = load_scenario(scenario)
     seed = scenario.seed if seed is None else _whole(seed, "seed", 0, 2**63 - 1)
@@ -132,6 +145,7 @@ def simulate(
     max_replications: int | None = None,
     cluster: str | None = None,
     progress: bool | None = False,
+    interval: float | str | None = None,
 ) -> Result:
     """Run ``scenario`` (a path, a dict or a Scenario) and return its :class:`Result`.
 
@@ -142,10 +156,12 @@ def simulate(
     pool pay, else this one); ``executor`` on any Executor, ``cluster`` on a Dask scheduler.
     ``precision`` (relative) or ``precision_abs`` adds rounds of ``replications`` (default 5) until
     the ``kpis`` (default ``kpis.loss_probability``) are that precise, or ``max_replications`` are spent;
-    ``summary["precision"]`` says which. ``audit=True`` checks every cap after every event (slower; for
-    tests). ``tune_heap=True`` sets the C allocator's thresholds for this whole process so that runs
-    reuse freed heap (glibc only; see :mod:`simroute.engine.heap`): an opt-in, since it changes the
-    process, not just the run.
+    ``summary["precision"]`` says which. ``interval`` (``"1h"``, ``"15m"``) adds the KPIs per interval
+    of the local clock (``summary["intervals"]``, as a table :meth:`Result.intervals`), counted in every
+    records mode; every summary names its ``busy_hour``. ``audit=True`` checks every cap after every
+    event (slower; for tests). ``tune_heap=True`` sets the C allocator's thresholds for this whole
+    process so that runs reuse freed heap (glibc only; see :mod:`simroute.engine.heap`): an opt-in,
+    since it changes the process, not just the run.
     """
     check_arguments(seed, duration, replications, batches, confidence, jobs, records)
     if tune_heap:
@@ -158,10 +174,19 @@ def simulate(
     n = replications if replications is not None else scenario.replications
     if rule is not None:
         n = rounds.first
+    step = _interval(interval)
     scenario, chosen = _auto_warmup(scenario, seed, horizon, 1 if batches else n)
-    header = {"scenario": scenario.name, "seed": seed, "duration": horizon, "warmup": scenario.warmup}
+    header = {
+        "scenario": scenario.name,
+        "seed": seed,
+        "duration": horizon,
+        "warmup": scenario.warmup,
+        "start_time": scenario.start_time.isoformat(),
+    }
     if chosen is not None:
         header["warmup_auto"] = chosen
+    if step is not None:
+        header["interval"] = step
     if batches is not None or n <= 1:
         if progress is None and estimate_events(scenario, horizon) < LONG_RUN_EVENTS:
             progress = False  # a short single run draws no bar
@@ -169,9 +194,9 @@ def simulate(
             along = bar.advance if bar.shown else None
             if batches is not None:
                 return _batch_means(
-                    scenario, seed, horizon, batches, confidence, header, records, stream_to, along
+                    scenario, seed, horizon, batches, confidence, header, records, stream_to, along, step
                 )
-            return _single_run(scenario, seed, horizon, header, records, stream_to, audit, along)
+            return _single_run(scenario, seed, horizon, header, records, stream_to, audit, along, step)
     if stream_to is not None and n > 1:
         raise ScenarioError(
             _WHERE,
@@ -181,7 +206,7 @@ def simulate(
     with executor_for(jobs, cluster, executor, events) as pool, Progress(n, "replications", progress) as bar:
         if rule is not None:
             runs, kept, header["precision"] = _until_precise(
-                scenario, seed, horizon, rounds, rule, pool, bar, records
+                scenario, seed, horizon, rounds, rule, pool, bar, records, step
             )
             n = len(runs)
         else:
@@ -193,15 +218,18 @@ def simulate(
                 executor=pool,
                 records=records,
                 on_replication=bar.advance,
+                interval=step,
             )
     mean, half, frame, few = aggregate([r[0] for r in runs], confidence)
     summary = {**header, "replications": n, "confidence": confidence, **mean, "ci95": half}
     if few:
         summary["few_events"] = few
+    if step is not None:  # those of the first replication, as its records
+        summary["intervals"] = runs[0][0]["intervals"]
     return Result(scenario, compile_network(scenario), kept, seed, horizon, summary, frame)
 
 
-def _until_precise(scenario, seed, horizon, rounds, rule, executor, bar, records):
+def _until_precise(scenario, seed, horizon, rounds, rule, executor, bar, records, step=None):
     """Replications in rounds until ``rule`` holds or the budget is spent (decided between whole rounds
     on replications in index order); replication 0 is then run again to keep its records."""
     state: dict = {}
@@ -232,6 +260,7 @@ def _until_precise(scenario, seed, horizon, rounds, rule, executor, bar, records
         [(scenario.warmup, horizon)],
         keep=True,
         records=records,
+        interval=step,
     )
     runs[0] = first
     report = {
@@ -246,7 +275,7 @@ def _until_precise(scenario, seed, horizon, rounds, rule, executor, bar, records
     return runs, kept, report
 
 
-def _single_run(scenario, seed, horizon, header, records, stream_to, audit, progress) -> Result:
+def _single_run(scenario, seed, horizon, header, records, stream_to, audit, progress, step=None) -> Result:
     (summary,), kept, checked = run_once(
         scenario,
         seed,
@@ -257,6 +286,7 @@ def _single_run(scenario, seed, horizon, header, records, stream_to, audit, prog
         records=records,
         stream_to=stream_to,
         progress=progress,
+        interval=step,
     )
     return Result(
         scenario,
@@ -271,18 +301,28 @@ def _single_run(scenario, seed, horizon, header, records, stream_to, audit, prog
 
 
 def _batch_means(
-    scenario, seed, horizon, batches, confidence, header, records, stream_to=None, progress=None
+    scenario, seed, horizon, batches, confidence, header, records, stream_to=None, progress=None, step=None
 ) -> Result:
     length = (horizon - scenario.warmup) / batches
     windows = [(scenario.warmup + i * length, scenario.warmup + (i + 1) * length) for i in range(batches)]
     summaries, kept, _ = run_once(
-        scenario, seed, horizon, windows, keep=True, records=records, stream_to=stream_to, progress=progress
+        scenario,
+        seed,
+        horizon,
+        windows,
+        keep=True,
+        records=records,
+        stream_to=stream_to,
+        progress=progress,
+        interval=step,
     )
     mean, half, frame, few = aggregate(summaries, confidence)
     frame.index.name = "batch"
     summary = {**header, "batches": batches, "confidence": confidence, **mean, "ci95": half}
     if few:
         summary["few_events"] = few
+    if step is not None:  # over the span of the batches
+        summary["intervals"] = summaries[0]["intervals"]
     return Result(scenario, compile_network(scenario), kept, seed, horizon, summary, frame)
 
 

@@ -21,7 +21,7 @@ from .errors import ScenarioError, SimrouteError
 from .experiments.budget import add_budget_arguments, check_budget
 from .experiments.executors import cores
 from .io.files import OutputSet, checkpoint, printable, records_path, to_json, write_json, write_records
-from .report.tables import kpi_table, sizing_text, sweep_table
+from .report.tables import interval_table, kpi_table, sizing_text, sweep_table
 from .scenario.schema import Scenario, load_scenario
 from .scenario.units import parse_duration
 
@@ -36,6 +36,14 @@ def _duration(text: str) -> float:
         return parse_duration(text)
     except ValueError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _interval(text: str) -> float:
+    """``--interval``: a duration above zero."""
+    value = _duration(text)
+    if not 0 < value < float("inf"):
+        raise argparse.ArgumentTypeError(f"expected a duration longer than zero (such as 1h), got {text!r}")
+    return value
 
 
 def _seed(text: str) -> int:
@@ -118,6 +126,12 @@ def _parser() -> argparse.ArgumentParser:
         "--batches",
         type=_at_least(2),
         help="batch means over one long run instead of replications (2 or more)",
+    )
+    run.add_argument(
+        "--interval",
+        type=_interval,
+        help="also give the KPIs per interval of the local clock (e.g. 1h, 15m): a table after the KPIs, "
+        "intervals in summary.json and intervals.csv with --out",
     )
     run.add_argument(
         "--tune-heap",
@@ -485,7 +499,13 @@ def _run(args) -> int:
         from .report.html import write_report  # matplotlib only when a report is asked for
 
         write_report(result, args.report)
-    print(to_json(summary) if args.json else kpi_table(summary), end="\n" if not args.json else "")
+    if args.json:
+        print(to_json(summary), end="")
+        return 0
+    print(kpi_table(summary))
+    if args.interval:
+        print(f"\nper interval of {args.interval:g}s (local time):")
+        print(interval_table(result.intervals(f"{args.interval}s")))
     return 0
 
 
@@ -511,6 +531,7 @@ def _simulate(args, scenario, records: str, out: OutputSet | None = None):
         max_replications=args.max_replications,
         cluster=args.cluster,
         progress=False if args.quiet or args.json else None,
+        interval=args.interval,
     )
 
 

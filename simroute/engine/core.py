@@ -238,7 +238,7 @@ class Engine:
                 continue
             self._hold.append(None)  # drawn from the DID's first call on (_first_call)
             self._callers.append(None)
-            times, rates, period = rate_breakpoints(tr, duration, s.traffic_scale)
+            times, rates, period = rate_breakpoints(tr, duration, s.traffic_scale, s.clock_phase)
             batches = arrival_times(times, rates, duration, streams.get("arrivals", d.number), period)
             self._next_arrival(_Arrivals(i, itertools.chain.from_iterable(batches).__next__))
         self._did_static = [

@@ -2,8 +2,9 @@
 
 Callers wait first-come first-served; one whose patience runs out hangs up (abandons); one still waiting
 at ``max_wait`` goes to voicemail (handled by the system, not by an agent). Agents talk for the call's
-holding time and come on and off duty by the hour. The engine drives it: the PBX schedules its own
-events through the engine's scheduler and hangs calls up through the engine, so it needs no SimPy.
+holding time and come on and off duty by the intervals of their profile on the local clock. The engine
+drives it: the PBX schedules its own events through the engine's scheduler and hangs calls up through
+the engine, so it needs no SimPy.
 """
 
 from __future__ import annotations
@@ -47,7 +48,11 @@ class CloudPbx:
         self._voicemail = sampler(model.voicemail_time, streams.get("voicemail", name))
         self._max_wait = math.inf if model.max_wait is None else model.max_wait
         self._capacity = math.inf if model.queue_capacity is None else model.queue_capacity
-        self.on_duty = model.agents_at(0)
+        # staffing follows the local clock: interval k of the agents' profile starts k intervals after
+        # the local Monday midnight before time 0, which is ``phase`` seconds before it
+        self._phase = engine.net.scenario.clock_phase
+        first = int(self._phase // model.agents_interval)
+        self.on_duty = model.agents_at(first)
         self.queue: deque = deque()
         self.in_ivr = 0
         self._after_ivr = engine.callbacks(self._queue_up)
@@ -56,7 +61,7 @@ class CloudPbx:
         self._on_deadline = engine.callbacks(self._deadline)
         self._on_shift = engine.callbacks(self._shift)
         if not isinstance(model.agents, int):
-            self._next_shift(1)
+            self._next_shift(first + 1)
 
     # -- the INVITE ----------------------------------------------------------------------------------
     def admit(self) -> tuple[int, float]:
@@ -158,12 +163,12 @@ class CloudPbx:
 
     # -- agents on duty by the interval of their profile ---------------------------------------------
     def _next_shift(self, k: int, now: float = 0.0) -> None:
-        interval = self.model.agents_interval
-        self.engine._schedule_in(_Wake(self._on_shift, k, self.trunk), k * interval - now)
+        start = k * self.model.agents_interval - self._phase  # interval k's start after time 0
+        self.engine._schedule_in(_Wake(self._on_shift, k, self.trunk), start - now)
 
     def _shift(self, wake) -> None:
         k = wake.payload
         self.on_duty = self.model.agents_at(k)
         self._serve_waiting(wake.at)
-        if (k + 1) * self.model.agents_interval < self.engine.duration:
+        if (k + 1) * self.model.agents_interval - self._phase < self.engine.duration:
             self._next_shift(k + 1, wake.at)

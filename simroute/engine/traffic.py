@@ -15,15 +15,17 @@ import numpy as np
 
 from ..scenario.schema import Traffic, profile_period
 
-__all__ = ["rate_breakpoints", "expected_arrivals", "arrival_times", "piece_size", "CallerMix"]
+__all__ = ["rate_breakpoints", "on_clock", "expected_arrivals", "arrival_times", "piece_size", "CallerMix"]
 
 
 def rate_breakpoints(
-    traffic: Traffic, horizon: float, scale: float = 1.0
+    traffic: Traffic, horizon: float, scale: float = 1.0, phase: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray, float | None]:
     """``(times, rates, period)``: calls per second ``rates[i]`` from ``times[i]`` until ``times[i+1]``;
     with a ``period`` (a profile, or steps that repeat) the pattern repeats every period, else it holds
-    to the horizon. ``scale`` (the scenario's ``traffic_scale``) multiplies every rate."""
+    to the horizon. ``scale`` (the scenario's ``traffic_scale``) multiplies every rate. A profile follows
+    the local clock: ``phase`` is the scenario's ``clock_phase`` (time 0 after local Monday midnight);
+    steps are times after time 0."""
     if traffic.steps is not None:
         period = traffic.repeat
         steps = [s for s in traffic.steps if period is not None or s.at < horizon]
@@ -42,7 +44,19 @@ def rate_breakpoints(
     assert cycle is not None  # the schema refuses other lengths
     with np.errstate(over="ignore"):  # absurd rates saturate to inf (the event budget refuses them)
         shaped = base * np.asarray(traffic.profile, float)
-    return np.arange(n) * (cycle / n), shaped, cycle
+    times, shaped = on_clock(np.arange(n) * (cycle / n), shaped, cycle, phase)
+    return times, shaped, cycle
+
+
+def on_clock(times: np.ndarray, rates: np.ndarray, period: float, phase: float):
+    """A periodic pattern given on the local clock (``times`` after the period's start), as breakpoints
+    after time 0, which is ``phase`` seconds after such a start."""
+    phase = phase % period
+    if not phase:
+        return times, rates
+    edges = np.unique(np.append((times - phase) % period, 0.0))
+    which = np.searchsorted(times, (edges + phase) % period, side="right") - 1
+    return edges, rates[which]
 
 
 def expected_arrivals(times: np.ndarray, rates: np.ndarray, period: float | None, horizon: float) -> float:

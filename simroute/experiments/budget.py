@@ -77,14 +77,14 @@ def _horizon(scenario, duration) -> float:
     return parse_duration(duration)
 
 
-def _integral(traffic, horizon: float, scale: float = 1.0) -> float:
+def _integral(traffic, horizon: float, scale: float = 1.0, phase: float = 0.0) -> float:
     """Expected arrivals in ``[0, horizon)``: the integral of the DID's arrival rate as the engine
-    draws it (profiles at any resolution, steps repeating or not, ``traffic_scale``)."""
+    draws it (profiles at any resolution on the local clock, steps repeating or not, ``traffic_scale``)."""
     if horizon <= 0:
         return 0.0
     if traffic.trace is not None:  # a replay: its calls before the horizon, exactly
         return float((traffic.trace.times < horizon).sum())
-    times, rates, period = rate_breakpoints(traffic, horizon, scale)
+    times, rates, period = rate_breakpoints(traffic, horizon, scale, phase)
     return expected_arrivals(times, rates, period, horizon)
 
 
@@ -108,7 +108,9 @@ def expected_calls(scenario, duration=None) -> float:
     total = 0.0
     for did in scenario.dids:
         if did.traffic is not None:
-            total += _integral(did.traffic, horizon, scenario.traffic_scale) * _tries(did.traffic)
+            total += _integral(did.traffic, horizon, scenario.traffic_scale, scenario.clock_phase) * _tries(
+                did.traffic
+            )
     return total
 
 

@@ -19,7 +19,7 @@ from ..engine.core import AuditedEngine, Engine
 from ..engine.network import Network, compile_network
 from ..engine.redial import redialling
 from ..engine.ticks import follow_progress
-from ..kpis.metrics import assemble
+from ..kpis import periods
 from ..kpis.redial import redial_table
 from ..kpis.tally import LiveTally
 from ..records.attempts import CallRecords, Records, pbx_table
@@ -55,9 +55,12 @@ def run_once(
     records: str = "attempts",
     stream_to=None,
     progress: Callable[[int], None] | None = None,
+    interval: float | None = None,
 ):
     """One simulation: the KPI summaries over each ``(start, end)`` window, and the records if ``keep``.
 
+    Each summary has its window's ``busy_hour``; with ``interval`` (seconds) the first also has
+    ``intervals``, the KPIs per interval of the local clock (:mod:`simroute.kpis.periods`).
     ``records="attempts"`` keeps every attempt row and computes KPIs from them; ``"calls"`` and ``"none"``
     count KPIs while the run goes (memory flat in the number of calls), keeping one row per call or none.
     ``stream_to`` (a .csv or .parquet path) writes the attempt records there in chunks as the run goes,
@@ -68,13 +71,9 @@ def run_once(
     if records not in RECORDS:
         raise ValueError(f"records must be one of {', '.join(RECORDS)}, got {records!r}")
     net = scenario if isinstance(scenario, Network) else compile_network(scenario)
-    if stream_to is not None:
-        tally = LiveTally(net, windows)
-        with RecordStream(tally, stream_to) as stream:
-            _followed(Engine(net, seed, horizon, stream), horizon, progress).run()
-        return [assemble(net, tally.tallies(w)) for w in range(len(windows))], None, None
-    if records == "attempts":
-        tally = LiveTally(net, windows, exact_pdd=True)
+    counted, hours = periods.live_windows(windows, interval, net.scenario.clock_phase)
+    if records == "attempts" and stream_to is None:
+        tally = LiveTally(net, counted, exact_pdd=True)
         sink = KeptRows(tally)
         engine = _followed((AuditedEngine if audit else Engine)(net, seed, horizon, sink), horizon, progress)
         engine.run()
@@ -82,12 +81,16 @@ def run_once(
         kept.pbx = pbx_table(sink.pbx_rows)
         if redialling(net.scenario):
             kept.redial = redial_table(sink.redial_rows)
-        summaries = [assemble(net, tally.tallies(w)) for w in range(len(windows))]
+        summaries = periods.from_tally(net, tally, windows, hours, interval)
         checked = engine.events_checked if isinstance(engine, AuditedEngine) else None
         return summaries, (kept if keep else None), checked
-    tally = LiveTally(net, windows, keep_calls=records == "calls")
+    tally = LiveTally(net, counted, keep_calls=records == "calls" and stream_to is None)
+    if stream_to is not None:
+        with RecordStream(tally, stream_to) as stream:
+            _followed(Engine(net, seed, horizon, stream), horizon, progress).run()
+        return periods.from_tally(net, tally, windows, hours, interval), None, None
     _followed(Engine(net, seed, horizon, tally), horizon, progress).run()
-    summaries = [assemble(net, tally.tallies(w)) for w in range(len(windows))]
+    summaries = periods.from_tally(net, tally, windows, hours, interval)
     calls = CallRecords(tally.calls, net, tally.links) if tally.calls is not None else None
     return summaries, (calls if keep else None), None
 
@@ -121,12 +124,14 @@ def run_many(
     executor: Executor | None = None,
     records: str = "attempts",
     on_replication=None,
+    interval: float | None = None,
 ):
     """Replication 0 in this process (its records are kept), the others serially or on an executor,
     which works on them while this process runs replication 0. Tasks carry the compiled network (not
     the scenario), so no worker compiles it again; ``on_replication()`` is called as each is taken in.
 
-    Returns the list of per-replication summary lists and replication 0's records.
+    Returns the list of per-replication summary lists and replication 0's records; with ``interval``,
+    replication 0's summary has its KPIs per interval (as its records, the others' are not kept).
     """
     network = compile_network(scenario)
     rest = [(network, s, horizon, windows, records) for s in seeds[1:]]
@@ -142,7 +147,9 @@ def run_many(
     )
     try:
         futures = [pool.submit(_summaries_only, args) for args in rest] if pool is not None else []
-        first, kept, _ = run_once(network, seeds[0], horizon, windows, keep=True, records=records)
+        first, kept, _ = run_once(
+            network, seeds[0], horizon, windows, keep=True, records=records, interval=interval
+        )
         tick()
         others = []
         for i, args in enumerate(rest):
@@ -184,6 +191,9 @@ def aggregate(summaries: list[dict], confidence: float) -> tuple[dict, dict, pd.
     KPIs whose replications saw too few events for a Student-t interval (dotted path -> its pooled
     events, trials-based interval ``low``/``high`` and method); their half-width is None, their mean
     the pooled proportion."""
+    busy = any("busy_hour" in s for s in summaries)
+    # a window without a whole clock hour has no busy hour: its mean is over the windows that have one
+    summaries = [{k: v for k, v in s.items() if not (k == "busy_hour" and v is None)} for s in summaries]
     frame, paths = _table(summaries)
     table = estimates(frame, confidence)
     mean, half = table["mean"], table["half_width"].astype(float)
@@ -211,7 +221,14 @@ def aggregate(summaries: list[dict], confidence: float) -> tuple[dict, dict, pd.
                 node = node.setdefault(key, {})
         return result
 
-    return tree(mean, labels(summaries[0])), tree(half), frame, few
+    texts: dict = {}
+    for summary in reversed(summaries):  # the first that has a text (a busy hour's start) gives it
+        texts.update(labels(summary))
+    means, halves = tree(mean, texts), tree(half)
+    if busy:
+        means.setdefault("busy_hour", None)
+        halves.setdefault("busy_hour", None)
+    return means, halves, frame, few
 
 
 def _empty_tables(summary: dict, prefix: tuple = ()):

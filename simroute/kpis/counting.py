@@ -72,7 +72,7 @@ class Counts:
     did: np.ndarray
     group: np.ndarray
     pop: np.ndarray
-    outcomes: np.ndarray  # calls per final cause code (index: the code)
+    outcomes: dict[int, int]  # calls per final cause code (sparse: a long run keeps many windows)
     attempts_on_trunks: int = 0
     pdd_sum: float = 0.0
     pdd_count: int = 0
@@ -88,14 +88,24 @@ class Counts:
             did=np.zeros((len(net.did_numbers), 3), np.int64),
             group=np.zeros((len(net.group_names), 2), np.int64),
             pop=np.zeros((len(net.pop_names), 2), np.int64),
-            outcomes=np.zeros(0, np.int64),
+            outcomes={},
             trunk_seconds=np.zeros(n_trunks),
             metered_seconds=np.zeros(n_cg),
             metered_calls=np.zeros(n_cg, np.int64),
         )
 
+    def add(self, other: Counts) -> None:
+        """Add ``other``'s counts (a window made of several counted pieces)."""
+        for name in ("trunk", "did", "group", "pop", "trunk_seconds", "metered_seconds", "metered_calls"):
+            getattr(self, name).__iadd__(getattr(other, name))
+        for code, n in other.outcomes.items():
+            self.outcomes[code] = self.outcomes.get(code, 0) + n
+        self.attempts_on_trunks += other.attempts_on_trunks
+        self.pdd_sum += other.pdd_sum
+        self.pdd_count += other.pdd_count
+
     def outcome_counts(self) -> dict[int, int]:
-        return {int(code): int(self.outcomes[code]) for code in np.flatnonzero(self.outcomes)}
+        return {code: n for code, n in sorted(self.outcomes.items()) if n}
 
 
 #: Columns of the cloud-PBX counts (one row per trunk; zero for trunks that are not cloud PBXs)
@@ -150,14 +160,11 @@ def window_of(windows: list[tuple[float, float]], t: np.ndarray) -> np.ndarray:
     return np.where(inside, w, -1)
 
 
-def _add_bincount(total: np.ndarray, index: np.ndarray, weights=None) -> np.ndarray:
-    """``total`` plus the bincount of ``index`` (grown when a code is larger than any seen)."""
-    counts = np.bincount(index, weights=weights)
-    if len(counts) > len(total):
-        counts[: len(total)] += total
-        return counts
-    total[: len(counts)] += counts
-    return total
+def _add_outcomes(outcomes: dict[int, int], final: np.ndarray) -> None:
+    """Add the calls ending with each cause code in ``final`` to ``outcomes``."""
+    counts = np.bincount(final) if len(final) else np.zeros(0, np.int64)
+    for code in np.flatnonzero(counts).tolist():
+        outcomes[code] = outcomes.get(code, 0) + int(counts[code])
 
 
 def count_rows(net, rows: RowColumns, mask: np.ndarray, c: Counts) -> np.ndarray:
@@ -200,7 +207,7 @@ def count_rows(net, rows: RowColumns, mask: np.ndarray, c: Counts) -> np.ndarray
     d, final, pop = did[last], cause[last], rows.pop[mask][last]
     arrival, end, channel = rows.arrival[mask][last], rows.end[mask][last], rows.channel[mask][last]
     answered = final == codes.ANSWERED
-    c.outcomes = _add_bincount(c.outcomes, final)
+    _add_outcomes(c.outcomes, final)
     for table, index, size in ((c.did, d, len(net.did_numbers)), (c.pop, pop, len(net.pop_names))):
         table[:, OFFERED] += np.bincount(index, minlength=size)
         table[:, DONE] += np.bincount(index[answered], minlength=size)

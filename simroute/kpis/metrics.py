@@ -194,7 +194,7 @@ def _queue_kpis(net, t: Tallies, i: int) -> dict:
     assert t.pbx is not None
     q = t.pbx[i]
     model = net.pbx[i]
-    agents_on_duty = mean_agents(model, *t.window)
+    agents_on_duty = mean_agents(model, *t.window, phase=net.scenario.clock_phase)
     agents_busy = float(t.occupancy["agents"][i][CARRIED])
     return {
         "entered": int(q[ENTERED]),
@@ -216,9 +216,10 @@ def _queue_kpis(net, t: Tallies, i: int) -> dict:
     }
 
 
-def mean_agents(model, a: float, b: float) -> float:
+def mean_agents(model, a: float, b: float, phase: float = 0.0) -> float:
     """Time-average number of agents on duty over ``[a, b)`` (counts change at each interval of the
-    agents' profile, repeating daily or weekly)."""
+    agents' profile, repeating daily or weekly on the local clock; ``phase``: the scenario's
+    ``clock_phase``)."""
     if isinstance(model.agents, int):
         return float(model.agents)
     counts = np.asarray(model.agents, float)
@@ -231,7 +232,7 @@ def mean_agents(model, a: float, b: float) -> float:
         k = min(int(rest // step), len(counts) - 1)
         return cycles * cycle[-1] + cycle[k] + (rest - k * step) * counts[k]
 
-    return (agent_seconds(b) - agent_seconds(a)) / (b - a)
+    return (agent_seconds(b + phase) - agent_seconds(a + phase)) / (b - a)
 
 
 def row_columns(rec: Records) -> RowColumns:

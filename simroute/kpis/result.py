@@ -14,8 +14,10 @@ from ..engine.network import Network
 from ..errors import SimrouteError
 from ..records.attempts import Records
 from ..scenario.schema import Scenario
+from . import periods
 from .metrics import row_columns
 from .occupancy import Occupancy, held_intervals, split
+from .tally import summarize
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -90,6 +92,28 @@ class Result:
         frame = self._kept().calls_frame()
         frame["in_window"] = self._in_window(frame["time_arrival"])
         return frame
+
+    def intervals(self, freq: str = "1h") -> pd.DataFrame:
+        """KPIs per interval of ``freq`` on the local clock over the KPI window: offered, answered,
+        blocked, blocking probability, carried erlangs, and per trunk ``<trunk>.carried_erlangs`` and
+        ``<trunk>.peak_concurrent``; indexed by local time. From the run's own ``interval`` rows (any
+        records mode) or counted again from the attempt records."""
+        import pandas as pd
+
+        step = pd.Timedelta(freq).total_seconds()
+        if step <= 0:
+            raise ValueError(f"freq must be a positive interval, got {freq!r}")
+        rows = self.summary.get("intervals")
+        if rows is None or self.summary.get("interval") != step:
+            rec = self.records
+            if not isinstance(rec, Records):
+                raise SimrouteError(
+                    f"intervals of {freq} need attempt records (records='attempts'), or a run made with "
+                    f"interval={freq!r}"
+                )
+            windows = periods.interval_windows(self.window, step, self.scenario.clock_phase)
+            rows = periods.interval_rows(self.scenario.start_time, windows, summarize(rec, windows))
+        return periods.frame(rows)
 
     @property
     def trunks(self) -> pd.DataFrame:

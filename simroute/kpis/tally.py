@@ -2,24 +2,29 @@
 
 :class:`LiveTally` is the sink an engine hands its rows to (a RowSink), a chunk at a time, whether the
 rows are then kept (:class:`~simroute.records.kept.KeptRows`), streamed to a file or dropped: it counts
-each chunk with :func:`~.counting.count_rows` and adds its channel occupancy with
-:mod:`.occupancy` (the intervals that ended in the chunk and those still open), keeping only the
-counts. Whether a row is its call's last follows from the row alone (the same pure re-routing rule the
-engine applies); the arrival of a call with more attempts to come is kept until its last row. Memory is
-flat in the number of calls; the 95th percentile of post-dial delay is exact when the records are kept,
-else from a log-bucket sketch with a stated relative accuracy.
+each chunk with :func:`~.counting.count_rows` and adds its channel occupancy with :mod:`.occupancy`
+(the intervals that ended in the chunk and those still open), keeping only the counts. Whether a row is
+its call's last follows from the row alone (the same pure re-routing rule the engine applies); the
+arrival of a call with more attempts to come is kept until its last row. Memory is flat in the number
+of calls; the 95th percentile of post-dial delay is exact when the records are kept, else from a
+log-bucket sketch with a stated relative accuracy.
+
+The windows asked for may overlap (the KPI window, its clock hours, the intervals of ``--interval``):
+the tally counts the disjoint pieces their edges cut the time axis into, and a window's counts are the
+sum of its pieces (sketches merged); its occupancy is swept over the window itself.
 """
 
 from __future__ import annotations
 
 import math
 from array import array
+from bisect import bisect_left, bisect_right
 
 import numpy as np
 
 from ..engine.network import Network
 from ..engine.redial import redialling
-from ..engine.rows import OPEN_FIELDS, PBX_FIELDS, ROW_DTYPE
+from ..engine.rows import OPEN_FIELDS, PBX_FIELDS, REDIAL_FIELDS, ROW_DTYPE
 from ..records.attempts import Records
 from ..scenario import codes
 from .counting import PBX_COLUMNS, Counts, RowColumns, count_pbx, count_rows, window_of
@@ -27,7 +32,11 @@ from .metrics import Tallies, assemble, row_columns
 from .occupancy import OccupancyTally, held_intervals
 from .redial import count_redial, empty_counts, redial_table
 
-__all__ = ["LiveTally", "QuantileSketch", "last_rows", "quantile", "summarize"]
+__all__ = ["LiveTally", "QuantileSketch", "last_rows", "pieces", "quantile", "summarize"]
+
+#: the redial columns holding the earliest and the latest time a window can count a try by
+_REDIAL_EARLY = [REDIAL_FIELDS.index(f) for f in ("time_arrival", "time_first_arrival", "time_end")]
+_REDIAL_LATE = [REDIAL_FIELDS.index(f) for f in ("time_arrival", "orbit_end")]
 
 
 class QuantileSketch:
@@ -67,6 +76,13 @@ class QuantileSketch:
         for offset in np.flatnonzero(counts).tolist():
             key = low + offset
             buckets[key] = buckets.get(key, 0) + int(counts[offset])
+
+    def merge(self, other: QuantileSketch) -> None:
+        """Add ``other``'s values (a sketch of the same accuracy): the buckets add up."""
+        self.count += other.count
+        self._zeros += other._zeros
+        for key, n in other._buckets.items():
+            self._buckets[key] = self._buckets.get(key, 0) + n
 
     def quantile(self, q: float) -> float | None:
         """The value at rank ``q * (count - 1)`` (lower order statistic), or None when empty."""
@@ -110,6 +126,22 @@ def last_rows(reroute: _Reroute, trunk, cause, attempt, did) -> np.ndarray:
     return (cause == codes.ANSWERED) | (trunk < 0) | ~reroute(trunk, cause, attempt, did)
 
 
+def pieces(windows: list[tuple[float, float]]) -> tuple[list[tuple[float, float]], list[range]]:
+    """The disjoint pieces that the edges of ``windows`` (which may overlap) cut the time they cover
+    into, in order, and per window the range of its pieces."""
+    union: list[list[float]] = []  # the windows merged where they overlap or touch
+    for a, b in sorted(windows):
+        if union and a <= union[-1][1]:
+            union[-1][1] = max(union[-1][1], b)
+        else:
+            union.append([a, b])
+    ends = [b for _, b in union]
+    edges = sorted({t for window in windows for t in window})
+    covered = [(a, b) for a, b in zip(edges[:-1], edges[1:]) if a >= union[bisect_left(ends, b)][0]]
+    starts = [a for a, _ in covered]
+    return covered, [range(bisect_left(starts, a), bisect_left(starts, b)) for a, b in windows]
+
+
 class LiveTally:
     """A sink for the engine's rows (a RowSink) that counts them instead of keeping them.
 
@@ -128,16 +160,19 @@ class LiveTally:
     ):
         self.net = net
         self.windows = windows
-        self._counts = [Counts.empty(net) for _ in windows]
-        self._pdd = [QuantileSketch() for _ in windows]
-        self._pdd_values: list[list[np.ndarray]] | None = [[] for _ in windows] if exact_pdd else None
-        self._pbx = [np.zeros((len(net.trunk_names), len(PBX_COLUMNS))) for _ in windows]
+        self._pieces, self._of = pieces(windows)
+        self._starts, self._ends = [a for a, _ in self._pieces], [b for _, b in self._pieces]
+        n = len(self._pieces)
+        self._counts = [Counts.empty(net) for _ in range(n)]
+        self._pdd = [QuantileSketch() for _ in range(n)]
+        self._pdd_values: list[list[np.ndarray]] | None = [[] for _ in range(n)] if exact_pdd else None
+        self._pbx = [np.zeros((len(net.trunk_names), len(PBX_COLUMNS))) for _ in range(n)]
         self._open: dict[int, float] = {}  # arrival of the calls with attempts still to come
         self._reroute = _Reroute(net)
         self.calls = array("d") if keep_calls else None
         self.occupancy = OccupancyTally(net, windows)
         self._span_start = -math.inf  # the previous hand-over
-        self._redial = [empty_counts() for _ in windows] if redialling(net.scenario) else None
+        self._redial = [empty_counts() for _ in range(n)] if redialling(net.scenario) else None
         #: with calls kept and redial: per try its call id, its caller's first call id and its try number
         self.links = array("d") if keep_calls and self._redial is not None else None
 
@@ -155,19 +190,15 @@ class LiveTally:
     def add(self, columns: RowColumns, pbx: np.ndarray, in_flight=None, now: float | None = None) -> None:
         """Count rows (with their calls' arrivals and last flags) and cloud-PBX rows; add the occupancy
         of the span from the previous hand-over to ``now`` (None: to the end of the run)."""
-        window = window_of(self.windows, columns.arrival)
-        for w, counts in enumerate(self._counts):
-            mask = window == w
-            if mask.any():
-                pdd = count_rows(self.net, columns, mask, counts)
-                if self._pdd_values is not None:
-                    self._pdd_values[w].append(pdd)
-                else:
-                    self._pdd[w].add_many(pdd)
+        for p, rows_of_p in _by_piece(window_of(self._pieces, columns.arrival)):
+            pdd = count_rows(self.net, columns, rows_of_p, self._counts[p])
+            if self._pdd_values is not None:
+                self._pdd_values[p].append(pdd)
+            else:
+                self._pdd[p].add_many(pdd)
         if len(pbx):
-            p_window = window_of(self.windows, pbx[:, 2])
-            for w, pbx_counts in enumerate(self._pbx):
-                count_pbx(self.net, pbx, p_window == w, pbx_counts)
+            for p, rows_of_p in _by_piece(window_of(self._pieces, pbx[:, 2])):
+                count_pbx(self.net, pbx, rows_of_p, self._pbx[p])
         end = math.inf if now is None else now
         held = held_intervals(self.net, columns, pbx, in_flight, end)
         self.occupancy.add(held, (self._span_start, end))
@@ -180,8 +211,14 @@ class LiveTally:
     def add_redial(self, table: np.ndarray) -> None:
         if self._redial is None:
             return
-        for (a, b), counts in zip(self.windows, self._redial):
-            count_redial(table, a, b, counts)
+        if len(table):
+            # the pieces this chunk can add to: from its earliest time (a caller's first arrival, a
+            # try's end) to its latest (an arrival, the end of a wait to try again)
+            lo, hi = float(table[:, _REDIAL_EARLY].min()), float(table[:, _REDIAL_LATE].max())
+            first, last = bisect_right(self._ends, lo), bisect_right(self._starts, hi)
+            for p in range(first, last):
+                a, b = self._pieces[p]
+                count_redial(table, a, b, self._redial[p])
         if self.links is not None:
             self.links.frombytes(np.ascontiguousarray(table[:, :3]).tobytes())
 
@@ -236,23 +273,41 @@ class LiveTally:
         assert self.calls is not None
         self.calls.frombytes(rows.tobytes())
 
-    def pdd_p95(self, w: int) -> float | None:
-        """Window ``w``'s 95th percentile of post-dial delay (exact, or the sketch's)."""
+    def pdd_p95(self, parts) -> float | None:
+        """The 95th percentile of post-dial delay over these pieces (exact, or the sketches merged)."""
         if self._pdd_values is None:
-            return self._pdd[w].quantile(0.95)
-        values = np.concatenate(self._pdd_values[w]) if self._pdd_values[w] else np.zeros(0)
-        return quantile(values, 0.95) if values.size else None
+            pdd = QuantileSketch()
+            for p in parts:
+                pdd.merge(self._pdd[p])
+            return pdd.quantile(0.95)
+        values = [v for p in parts for v in self._pdd_values[p]]
+        every = np.concatenate(values) if values else np.zeros(0)
+        return quantile(every, 0.95) if every.size else None
 
     def tallies(self, w: int) -> Tallies:
-        """Window ``w``'s counts in the form :func:`simroute.kpis.metrics.assemble` reads."""
-        return Tallies.of(
-            self._counts[w],
-            self.pdd_p95(w),
-            self.occupancy.table(w),
-            self.windows[w],
-            self._pbx[w],
-            None if self._redial is None else self._redial[w],
-        )
+        """Window ``w``'s counts in the form :func:`simroute.kpis.metrics.assemble` reads: the sum of
+        its pieces; its occupancy swept over the window."""
+        parts = self._of[w]
+        counts, pbx = Counts.empty(self.net), np.zeros_like(self._pbx[0])
+        redial = None if self._redial is None else empty_counts()
+        for p in parts:
+            counts.add(self._counts[p])
+            pbx += self._pbx[p]
+            if redial is not None and self._redial is not None:
+                redial += self._redial[p]
+        window = self.windows[w]
+        return Tallies.of(counts, self.pdd_p95(parts), self.occupancy.table(w), window, pbx, redial)
+
+
+def _by_piece(piece: np.ndarray):
+    """``(p, rows)`` per piece ``p`` that some row falls in (``rows``: their indices, in order)."""
+    order = np.argsort(piece, kind="stable")
+    sorted_piece = piece[order]
+    present, first = np.unique(sorted_piece, return_index=True)
+    bounds = np.append(first, len(order))
+    for p, i, j in zip(present.tolist(), bounds[:-1].tolist(), bounds[1:].tolist()):
+        if p >= 0:
+            yield p, order[i:j]
 
 
 def quantile(values: np.ndarray, q: float) -> float:

@@ -1,6 +1,6 @@
 """What a plot or a report reads, from a live :class:`~simroute.kpis.result.Result` or from the folder
-``simroute run --out`` wrote (summary.json, scenario.json, concurrency.csv, the records): one shape for
-both, so the report of a folder shows the same pictures as the report of the run itself."""
+``simroute run --out`` wrote (summary.json, scenario.json, concurrency.csv, intervals.csv, the records):
+one shape for both, so the report of a folder shows the same pictures as the report of the run itself."""
 
 from __future__ import annotations
 
@@ -23,10 +23,12 @@ __all__ = [
     "load_folder",
     "scenario_json",
     "CONCURRENCY_FILE",
+    "INTERVALS_FILE",
 ]
 
 SCENARIO_FILE = "scenario.json"
 CONCURRENCY_FILE = "concurrency.csv"
+INTERVALS_FILE = "intervals.csv"
 _STEPS = ("1min", "5min", "15min", "1h", "6h", "1D")
 MAX_POINTS = 1000  # a year at one point a minute would be half a million points per line
 
@@ -56,6 +58,8 @@ class ReportData:
     calls: pd.DataFrame | None = None
     replications: pd.DataFrame | None = None
     result: Result | None = None
+    #: KPIs per interval of the local clock (:meth:`Result.intervals`: the run's ``--interval``, else 1 h)
+    intervals: pd.DataFrame | None = None
 
     @property
     def confidence(self) -> float | None:
@@ -82,7 +86,19 @@ def from_result(result: Result) -> ReportData:
             attempts = None
         calls = result.calls
     reps = result.replications if result.replications is not None and len(result.replications) > 1 else None
-    return ReportData(result.summary, result.scenario, conc, attempts, calls, reps, result)
+    return ReportData(
+        result.summary, result.scenario, conc, attempts, calls, reps, result, _intervals(result)
+    )
+
+
+def _intervals(result: Result) -> pd.DataFrame | None:
+    """The run's KPIs per interval: at its own ``interval`` when it was given one, else hourly from the
+    attempt records; None when it has neither."""
+    step = result.summary.get("interval")
+    try:
+        return result.intervals(f"{step}s" if step else "1h")
+    except SimrouteError:
+        return None
 
 
 def as_data(source) -> ReportData:
@@ -132,7 +148,11 @@ def load_folder(folder) -> ReportData:
     attempts, calls = _read_table(folder, "attempts"), _read_table(folder, "calls")
     if calls is None and attempts is not None:
         calls = calls_from_attempts(attempts)
-    return ReportData(summary, scenario, conc, attempts, calls, reps)
+    intervals = None
+    if (folder / INTERVALS_FILE).is_file():
+        intervals = pd.read_csv(folder / INTERVALS_FILE, index_col=0)
+        intervals.index = pd.DatetimeIndex(pd.to_datetime(intervals.index), name="time")
+    return ReportData(summary, scenario, conc, attempts, calls, reps, intervals=intervals)
 
 
 def calls_from_attempts(attempts: pd.DataFrame) -> pd.DataFrame:
@@ -149,7 +169,8 @@ def calls_from_attempts(attempts: pd.DataFrame) -> pd.DataFrame:
 
 def write_report_inputs(result: Result, folder) -> None:
     """Beside summary.json, what a later ``simroute report FOLDER`` needs that the summary lacks: the
-    scenario (topology, caps, faults) and, when attempts were kept, busy channels over time."""
+    scenario (topology, caps, faults), the KPIs per interval (:func:`_intervals`) and, when attempts
+    were kept, busy channels over time."""
     folder = Path(folder)
     with atomic_path(folder / SCENARIO_FILE) as tmp:
         tmp.write_text(json.dumps(scenario_json(result.scenario), indent=2) + "\n", encoding="utf-8")
@@ -157,3 +178,6 @@ def write_report_inputs(result: Result, folder) -> None:
     if data.concurrency is not None:
         with atomic_path(folder / CONCURRENCY_FILE) as tmp:
             data.concurrency.to_csv(tmp, float_format="%.6g")
+    if data.intervals is not None:
+        with atomic_path(folder / INTERVALS_FILE) as tmp:
+            data.intervals.to_csv(tmp)

@@ -15,6 +15,9 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from .. import theory as _theory
+from ..errors import SimrouteError
+from ..kpis import periods
+from ..scenario import clock
 from .data import ReportData, as_data
 
 __all__ = [
@@ -244,65 +247,67 @@ def post_dial_delay(source) -> Figure:
     return fig
 
 
-def _busy_hour_start(data: ReportData, carried: pd.Series) -> float | None:
-    busy = data.summary.get("busy_hour")
-    if isinstance(busy, dict) and isinstance(busy.get("start"), (int, float)):
-        return float(busy["start"])
-    if carried.empty:
-        return None
-    hourly = (
-        carried.rolling(max(1, round(3600 / _step(carried))), min_periods=1)
-        .mean()
-        .shift(-(max(1, round(3600 / _step(carried))) - 1))
-    )
-    return float(hourly.idxmax()) if hourly.notna().any() else None  # type: ignore[arg-type]
+def _interval_frame(data: ReportData, freq: str) -> pd.DataFrame | None:
+    """The KPIs per interval the run gives (:meth:`Result.intervals`): at ``freq`` when it kept its
+    attempt records, else at the run's own ``--interval`` (in memory, or intervals.csv of a folder)."""
+    if data.result is not None:
+        try:
+            return data.result.intervals(freq)
+        except SimrouteError:
+            pass
+    return data.intervals
 
 
-def _step(series: pd.Series) -> float:
-    return float(series.index[1] - series.index[0]) if len(series) > 1 else 3600.0
+def _busy_hours(summary: dict) -> list[tuple[float, float]]:
+    """The windows of the summary's busy hour (that clock hour on each day of the KPI window)."""
+    busy = summary.get("busy_hour")
+    if not isinstance(busy, dict) or not isinstance(busy.get("start"), str) or "start_time" not in summary:
+        return []
+    start = clock.parse_start_time(summary["start_time"])
+    window = (float(summary.get("warmup") or 0), float(summary["duration"]))
+    return [
+        (a, b)
+        for a, b in periods.hour_windows(window, clock.week_phase(start))
+        if f"{clock.local_time(start, a):%H:%M}" == busy["start"]
+    ]
 
 
 def intervals(source, freq: str = "1h") -> Figure:
-    """KPIs per interval over the run: calls offered and answered, carried erlangs, and the busy hour
-    (the summary's ``busy_hour`` when it names one, else the 60 minutes of most carried traffic)."""
+    """KPIs per interval of the local clock over the KPI window (:meth:`Result.intervals`): calls
+    offered and answered, carried erlangs in all and per trunk, and the summary's busy hour shaded."""
     data = as_data(source)
-    step = pd.Timedelta(freq).total_seconds()
+    frame = _interval_frame(data, freq)
+    if frame is None or frame.empty:
+        return _empty("KPIs per interval", "the run kept no attempt records: run it with --interval")
     warmup = data.summary.get("warmup", 0) or 0
     unit, label = _time_unit(data.summary["duration"])
     fig, axes = _figure(9, 4.8, rows=2, sharex=True)
     top, bottom = axes[0, 0], axes[1, 0]
-    horizon = data.summary["duration"]
-    edges = np.append(np.arange(0.0, horizon, step), horizon)
-    calls = data.calls
-    if calls is not None:
-        for key, mask in (("offered", None), ("answered", calls["answered"].astype(bool))):
-            t = calls["time_arrival"] if mask is None else calls.loc[mask, "time_arrival"]
-            n, _ = np.histogram(t.to_numpy(), edges)
-            top.stairs(n / (np.diff(edges) / step), edges / unit, label=key, linewidth=1.5)
-        top.set_ylabel(f"calls per {freq}")
-        top.set_ylim(bottom=0)
-        top.legend(fontsize="small", loc="lower right")
-    carried = pd.Series(dtype=float)
-    if data.concurrency is not None:
-        conc = data.concurrency
-        bins = np.searchsorted(edges, conc.index.to_numpy(float), side="right") - 1
-        per = conc.groupby(edges[bins]).mean().reindex(edges[:-1])
-        dids = [c for c in conc.columns if c.startswith("did:")]
-        carried = per[dids].sum(axis=1)
-        bottom.stairs(carried.to_numpy(), edges / unit, label="carried erlangs (all DIDs)", linewidth=1.5)
-        for col in (c for c in conc.columns if c.startswith("trunk:")):
-            bottom.stairs(per[col].to_numpy(), edges / unit, linewidth=0.8, label=col)
-        bottom.set_ylabel("erlangs")
-        bottom.set_ylim(bottom=0)
-        bottom.legend(fontsize="small", ncols=2, loc="lower right")
-    start = _busy_hour_start(data, carried[carried.index >= warmup])
+    edges = np.append(frame["start"].to_numpy(float), float(frame["end"].iloc[-1]))
+    widths = np.diff(edges)
+    step = float(np.median(widths))  # a shorter first or last interval is drawn at the same rate
+    for key in ("offered", "answered"):
+        top.stairs(frame[key].to_numpy(float) * step / widths, edges / unit, label=key, linewidth=1.5)
+    top.set_ylabel(f"calls per {step / 60:g} min")
+    top.set_ylim(bottom=0)
+    top.legend(fontsize="small", loc="lower right")
+    bottom.stairs(frame["carried_erlangs"].to_numpy(float), edges / unit, label="carried (all trunks)")
+    for col in (c for c in frame.columns if c.endswith(".carried_erlangs")):
+        bottom.stairs(
+            frame[col].to_numpy(float), edges / unit, linewidth=0.8, label=col[: -len(".carried_erlangs")]
+        )
+    bottom.set_ylabel("erlangs")
+    bottom.set_ylim(bottom=0)
+    bottom.legend(fontsize="small", ncols=2, loc="lower right")
+    busy = _busy_hours(data.summary)
     for ax in (top, bottom):
         if warmup:
             ax.axvspan(0, warmup / unit, color="grey", alpha=0.1)
-        if start is not None:
-            ax.axvspan(start / unit, (start + 3600) / unit, color="gold", alpha=0.35)
-    if start is not None:
-        top.set_title(f"busy hour from {start / 3600:g} h (shaded gold)", loc="left", fontsize="medium")
+        for a, b in busy:
+            ax.axvspan(a / unit, b / unit, color="gold", alpha=0.35)
+    if busy:
+        title = f"busy hour {data.summary['busy_hour']['start']} local time (shaded gold)"
+        top.set_title(title, loc="left", fontsize="medium")
     bottom.set_xlabel(label)
     return fig
 

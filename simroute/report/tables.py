@@ -26,6 +26,7 @@ __all__ = [
     "crosscheck_table",
     "sweep_table",
     "sizing_text",
+    "interval_table",
 ]
 
 WIDTH = 100
@@ -227,8 +228,10 @@ def kpi_table(summary: dict) -> str:
     if isinstance(busy, dict):
         bci = ci.get("busy_hour") or {}
         bk = busy.get("kpis", busy)
-        start = busy.get("start")
-        title = "busy hour" + (f" (from {start:g}s)" if isinstance(start, (int, float)) else "")
+        start, days = busy.get("start"), busy.get("days")
+        title = "busy hour" + (f" {start} local time" if isinstance(start, str) else "")
+        if isinstance(days, (int, float)) and days > 1:
+            title += f", mean of {days:g} days"
         lines += ["", f"{title}:"] + [
             f"  {name:<24} {text}" for name, text in kpi_rows(bk, bci.get("kpis", bci), "busy_hour")
         ]
@@ -408,3 +411,17 @@ def sizing_text(answer: dict) -> str:
             + (f"  cost {_num(p['cost'])}" if p.get("cost") is not None else "")
         )
     return "\n".join(lines)
+
+
+def interval_table(frame: pd.DataFrame) -> str:
+    """The KPIs per interval (:meth:`~simroute.kpis.result.Result.intervals`) as text: one row per
+    interval, named by its local start time; trunk columns as ``<trunk>.erlangs`` and ``.peak``."""
+    days = {t.date() for t in frame.index}
+    times = [f"{t:%Y-%m-%d %H:%M}" if len(days) > 1 else f"{t:%H:%M}" for t in frame.index]
+    columns = {}
+    for col in (c for c in frame.columns if c not in ("start", "end")):
+        *trunk, key = col.split(".")
+        columns[".".join([*trunk, ABBREVIATIONS.get(key, key)])] = format_column(
+            frame[col].tolist(), count=is_count(col)
+        )
+    return _blocks(times, columns)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import reprlib
 import unicodedata
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Any, Literal, Union
@@ -27,7 +28,7 @@ from pydantic import (
 )
 
 from ..errors import ScenarioError
-from . import codes
+from . import clock, codes
 from .distributions import Distribution, Duration, DurationInput, PositiveDuration
 from .units import parse_duration
 
@@ -197,7 +198,7 @@ class Endpoint(_Model):
         return self
 
 
-DAY, WEEK = 86400.0, 604800.0
+DAY, WEEK = clock.DAY, clock.WEEK
 #: a profile has at most one value a minute over a week
 MAX_PROFILE = 7 * 1440
 
@@ -682,6 +683,13 @@ class Scenario(_Model):
         default=0.0, description="time before the KPIs start, or auto (chosen by MSER-5 from the run)"
     )
     seed: int = Field(default=0, ge=0, le=2**63 - 1)
+    start_time: Annotated[datetime, BeforeValidator(clock.parse_start_time, json_schema_input_type=str)] = (
+        Field(
+            default=clock.DEFAULT_START,
+            description="time 0 on the local clock: date, time and time zone "
+            "('2025-03-10 08:00 Europe/Berlin'); profiles and agent staffing follow it",
+        )
+    )
     traffic_scale: Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)] = 1.0
     replications: int = Field(default=1, ge=1, le=100_000)
     settings: Settings = Field(default_factory=Settings)
@@ -693,6 +701,11 @@ class Scenario(_Model):
     trunk_groups: list[TrunkGroup] = Field(default_factory=list)
     dids: list[Did] = Field(min_length=1)
     faults: list[Fault] = Field(default_factory=list)
+
+    @property
+    def clock_phase(self) -> float:
+        """Seconds from the local Monday midnight before time 0 to time 0 (where profiles start)."""
+        return clock.week_phase(self.start_time)
 
 
 def _loc(parts) -> str:

@@ -158,7 +158,13 @@ def test_a_signal_during_the_commit_waits_for_the_whole_new_set(small, tmp_path,
     assert done.returncode == (130 if sig == signal.SIGINT else 128 + sig), done.stderr[-2000:]
     assert "Traceback" not in done.stderr
     manifest = assert_one_run(out)
-    assert sorted(manifest["files"]) == ["attempts.csv", "concurrency.csv", "scenario.json", "summary.json"]
+    assert sorted(manifest["files"]) == [
+        "attempts.csv",
+        "concurrency.csv",
+        "intervals.csv",
+        "scenario.json",
+        "summary.json",
+    ]
     assert files(out)["summary.json"] != before["summary.json"]
 
 

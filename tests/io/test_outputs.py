@@ -124,9 +124,14 @@ def test_files_of_an_earlier_run_do_not_stay_beside_a_new_summary(tmp_path):
     assert {"calls.csv", "replications.csv"} <= set(snapshot(out))
     assert run("run", QUICKSTART, "--duration", "40m", "--out", out, "--format", "csv")[0] == 0
     names = sorted(snapshot(out))
-    assert names == ["attempts.csv", "concurrency.csv", "manifest.json", "scenario.json", "summary.json"], (
-        names
-    )
+    assert names == [
+        "attempts.csv",
+        "concurrency.csv",
+        "intervals.csv",
+        "manifest.json",
+        "scenario.json",
+        "summary.json",
+    ], names
     summary = json.loads((out / "summary.json").read_text(encoding="utf-8"))
     manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
     assert summary["files"] == [n for n in names if n != "manifest.json"] == sorted(manifest["files"])
@@ -143,6 +148,7 @@ def test_files_from_before_manifests_are_replaced_too(tmp_path):
     assert sorted(snapshot(out)) == [
         "attempts.csv",
         "concurrency.csv",
+        "intervals.csv",
         "manifest.json",
         "notes.txt",
         "scenario.json",

@@ -17,7 +17,7 @@ def assert_same_counts(a: dict, b: dict):
     fa, fb = flatten(a), flatten(b)
     assert fa.keys() == fb.keys()
     for key, value in fa.items():
-        if key != ("kpis", "post_dial_delay_p95"):
+        if key[-1] != "post_dial_delay_p95":  # the KPI window's and the busy hour's sketch
             assert fb[key] == pytest.approx(value, rel=1e-9, abs=1e-12) or math.isnan(value), key
 
 

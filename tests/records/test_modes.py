@@ -30,7 +30,7 @@ def assert_same_kpis(a: dict, b: dict):
     fa, fb = flatten(a), flatten(b)
     assert fa.keys() == fb.keys()
     for key, value in fa.items():
-        if key == ("kpis", "post_dial_delay_p95"):
+        if key[-1] == "post_dial_delay_p95":  # the KPI window's and the busy hour's
             continue  # a streaming sketch: checked against the order statistic below
         other = fb[key]
         if math.isnan(value):

@@ -102,6 +102,19 @@ def test_every_plot_is_a_figure_with_something_drawn(replicated):
     assert "busy hour" in fig.axes[0].get_title(loc="left")
 
 
+def test_the_interval_plot_draws_result_intervals_in_any_records_mode():
+    """One rule for intervals: the plot draws :meth:`Result.intervals` (here of a run that kept no
+    records, which the plot could not show when it counted calls itself) and shades the busy hour."""
+    live = simroute.simulate(SCENARIOS / "quickstart.yaml", records="none", interval="30m")
+    table = live.intervals("30m")
+    fig = plots.intervals(live)
+    offered, answered = (patch.get_data().values for patch in fig.axes[0].patches[:2])
+    assert list(offered) == list(table.offered) and list(answered) == list(table.answered)
+    erlangs = fig.axes[1].patches[0].get_data().values
+    assert list(erlangs) == pytest.approx(list(table.carried_erlangs))
+    assert f"busy hour {live.summary['busy_hour']['start']}" in fig.axes[0].get_title(loc="left")
+
+
 def test_busy_channels_draw_caps_and_shade_the_faults(replicated):
     fig = plots.busy_channels(replicated)
     trunks = fig.axes[0]
