@@ -48,10 +48,10 @@ class Streams:
     def prefetch(self, sources, entities) -> None:
         """Derive the seeds of every ``source/entity`` stream at once, for :meth:`get` to use."""
         names = [f"{source}/{entity}" for source in sources for entity in entities]
-        root = self._root.spawn_key
-        keys = [(*root, zlib.crc32(name.encode())) for name in names]
         if names:
-            self._ready.update(zip(names, seed_states(self._root.entropy, keys)))
+            crc = np.fromiter((zlib.crc32(name.encode()) for name in names), np.uint32, len(names))
+            words = seed_states(self._root.entropy, self._root.spawn_key, crc)
+            self._ready.update(zip(names, words))
 
 
 class _Seeded(np.random.bit_generator.ISeedSequence):
@@ -80,15 +80,15 @@ def _words(n: int) -> list[int]:
     return out
 
 
-def seed_states(entropy, spawn_keys: list[tuple[int, ...]]) -> np.ndarray:
-    """``SeedSequence(entropy, spawn_key=k).generate_state(4, np.uint64)`` for every ``k``, at once:
-    numpy's SeedSequence algorithm (its hashmix and mix over a pool of 4 words) on columns, one per key.
-    The keys must have equally many words (the run's spawn key and one 32-bit name hash each)."""
+def seed_states(entropy, root_key: tuple[int, ...], names: np.ndarray) -> np.ndarray:
+    """``SeedSequence(entropy, spawn_key=(*root_key, name)).generate_state(4, np.uint64)`` for every
+    32-bit ``name`` hash, at once: numpy's SeedSequence algorithm (its hashmix and mix over a pool of 4
+    words) on columns, one per name."""
     run = [w for e in (entropy if isinstance(entropy, (list, tuple)) else [entropy]) for w in _words(int(e))]
     run += [0] * (_POOL - len(run))  # with a spawn key, the run's entropy is padded to the pool size
-    spawn = np.array([[w for k in key for w in _words(int(k))] for key in spawn_keys], dtype=np.uint32)
-    n = len(spawn_keys)
-    entropy_words = [np.full(n, w, np.uint32) for w in run] + list(spawn.T)
+    n = len(names)
+    root = [w for k in root_key for w in _words(int(k))]
+    entropy_words = [np.full(n, w, np.uint32) for w in run + root] + [np.asarray(names, np.uint32)]
     h = _INIT_A
 
     def hashmix(value):
