@@ -73,7 +73,7 @@ def run_once(
     net = scenario if isinstance(scenario, Network) else compile_network(scenario)
     counted, hours = periods.live_windows(windows, interval, net.scenario.clock_phase)
     if records == "attempts" and stream_to is None:
-        tally = LiveTally(net, counted, exact_pdd=True)
+        tally = LiveTally(net, counted, exact_pdd=True, detailed=len(windows))
         sink = KeptRows(tally)
         engine = _followed((AuditedEngine if audit else Engine)(net, seed, horizon, sink), horizon, progress)
         engine.run()
@@ -84,7 +84,9 @@ def run_once(
         summaries = periods.from_tally(net, tally, windows, hours, interval)
         checked = engine.events_checked if isinstance(engine, AuditedEngine) else None
         return summaries, (kept if keep else None), checked
-    tally = LiveTally(net, counted, keep_calls=records == "calls" and stream_to is None)
+    tally = LiveTally(
+        net, counted, keep_calls=records == "calls" and stream_to is None, detailed=len(windows)
+    )
     if stream_to is not None:
         with RecordStream(tally, stream_to) as stream:
             _followed(Engine(net, seed, horizon, stream), horizon, progress).run()

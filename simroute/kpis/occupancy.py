@@ -222,24 +222,28 @@ class OccupancyTally:
     figures are those of one sweep over the run.
     """
 
-    def __init__(self, net, windows: list[tuple[float, float]]):
+    def __init__(self, net, windows: list[tuple[float, float]], detailed: int | None = None):
         self.windows = windows
         self.caps = congestion_caps(net)
         self.sizes = {kind: len(self.caps[kind]) for kind in KINDS}
+        #: windows from this index on count trunks only (a run's clock hours and intervals, which the
+        #: busy hour and the interval rows read only the trunks of), so thousands of DIDs cost one
+        #: sweep per chunk, not one per hour
+        self.detailed = len(windows) if detailed is None else detailed
         # per window, per kind: columns channel-seconds, peak, seconds at cap
         self._sums = [{k: np.zeros((n, 3)) for k, n in self.sizes.items()} for _ in windows]
 
     def add(self, held: dict[str, Held], span: tuple[float, float] = (-math.inf, math.inf)) -> None:
         """Add the intervals of the span ``[t0, t1)`` (clipped to it)."""
         t0, t1 = span
-        parts = [(w, max(a, t0), min(b, t1)) for w, (a, b) in enumerate(self.windows)]
-        parts = [(w, a, b) for w, a, b in parts if a < b]
-        if not parts:
-            return
+        every = [(w, max(a, t0), min(b, t1)) for w, (a, b) in enumerate(self.windows)]
+        every = [(w, a, b) for w, a, b in every if a < b]
+        detailed = [(w, a, b) for w, a, b in every if w < self.detailed]
         sweeps = _Sweeps()
         for kind, n in self.sizes.items():
             h = held[kind]
-            if not n or not len(h.entity):
+            parts = every if kind == "trunk" else detailed
+            if not n or not len(h.entity) or not parts:
                 continue
             if math.isfinite(t0) or math.isfinite(t1):
                 h = Held(h.entity, np.maximum(h.starts, t0), np.minimum(h.ends, t1))

@@ -135,7 +135,7 @@ def from_records(rec, windows: list[tuple[float, float]], interval: float | None
     with its ``intervals`` when ``interval`` (seconds) is given: the records counted at once by the tally
     a run counts its chunks with."""
     counted, hours = live_windows(windows, interval, rec.net.scenario.clock_phase)
-    tally = LiveTally(rec.net, counted, exact_pdd=True)
+    tally = LiveTally(rec.net, counted, exact_pdd=True, detailed=len(windows))
     tally.add(row_columns(rec), rec.pbx)
     if rec.redial is not None:
         tally.add_redial(rec.redial)
@@ -144,7 +144,8 @@ def from_records(rec, windows: list[tuple[float, float]], interval: float | None
 
 def live_windows(windows, interval: float | None, phase: float):
     """What a live tally counts: the KPI ``windows``, then the whole hours of each, then the intervals
-    of their span (with ``interval``). Returns the list and the hours of each KPI window."""
+    of their span (with ``interval``). Returns the list and the hours of each KPI window. Only the
+    trunks' occupancy of the hours and intervals is read (a tally's ``detailed``: the KPI windows)."""
     hours = [hour_windows(w, phase) for w in windows]
     cuts = interval_windows((windows[0][0], windows[-1][1]), interval, phase) if interval else []
     return [*windows, *(h for each in hours for h in each), *cuts], hours

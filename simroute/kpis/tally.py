@@ -146,7 +146,8 @@ class LiveTally:
     """A sink for the engine's rows (a RowSink) that counts them instead of keeping them.
 
     ``exact_pdd``: keep every answered call's post-dial delay for an exact percentile (8 bytes a call:
-    what a run that keeps its records can afford), instead of the sketch.
+    what a run that keeps its records can afford), instead of the sketch. ``detailed``: windows from
+    this index on get the occupancy of trunks only (see :class:`~.occupancy.OccupancyTally`).
     """
 
     chunk_rows = 1 << 16
@@ -157,6 +158,7 @@ class LiveTally:
         windows: list[tuple[float, float]],
         keep_calls: bool = False,
         exact_pdd: bool = False,
+        detailed: int | None = None,
     ):
         self.net = net
         self.windows = windows
@@ -170,7 +172,7 @@ class LiveTally:
         self._open: dict[int, float] = {}  # arrival of the calls with attempts still to come
         self._reroute = _Reroute(net)
         self.calls = array("d") if keep_calls else None
-        self.occupancy = OccupancyTally(net, windows)
+        self.occupancy = OccupancyTally(net, windows, detailed)
         self._span_start = -math.inf  # the previous hand-over
         self._redial = [empty_counts() for _ in range(n)] if redialling(net.scenario) else None
         #: with calls kept and redial: per try its call id, its caller's first call id and its try number
