@@ -21,6 +21,7 @@ import numpy as np
 
 from ..scenario import clock
 from .metrics import CARRIED, assemble, prepare, summarize
+from .redial import INTERVAL_KEYS
 
 __all__ = [
     "HOUR",
@@ -122,6 +123,7 @@ def interval_rows(start_time, windows: list[tuple[float, float]], summaries: lis
                 "answered": k["answered"],
                 "blocked": k["blocked"],
                 "blocking_probability": k["blocking_probability"],
+                **{key: k[key] for key in INTERVAL_KEYS if key in k},  # callers who redial
                 "carried_erlangs": _carried(s),
                 "trunks": {
                     name: {"carried_erlangs": t["carried_erlangs"], "peak_concurrent": t["peak_concurrent"]}

@@ -15,11 +15,26 @@ import numpy as np
 from ..engine.rows import IN_ORBIT, REDIAL_FIELDS, RETRIES, STOPS
 from ..scenario import codes
 
-__all__ = ["REDIAL_COLUMNS", "CALLER_OUTCOMES", "count_redial", "redial_kpis", "redial_table"]
+__all__ = [
+    "REDIAL_COLUMNS",
+    "CALLER_OUTCOMES",
+    "INTERVAL_KEYS",
+    "count_redial",
+    "redial_kpis",
+    "redial_table",
+]
 
 #: The caller outcomes: how a caller's last try ended, or ``in_orbit_at_horizon`` (still waiting to try
 #: again when the run ends). Every fresh caller is in exactly one.
 CALLER_OUTCOMES = (*codes.REDIAL_CLASSES, "in_orbit_at_horizon")
+#: The caller KPIs that each interval row (``Result.intervals``) carries beside offered and blocking
+INTERVAL_KEYS = (
+    "fresh_offered",
+    "retries",
+    "first_attempt_blocking",
+    "caller_loss_probability",
+    "mean_retry_orbit",
+)
 #: Columns of a window's redial counts: per-try counts, caller counts, then one per caller outcome.
 REDIAL_COLUMNS = ("fresh", "retries", "first_blocked", "retry_blocked", "caller_tries", "orbit_seconds")
 FRESH, RETRIED, FIRST_BLOCKED, RETRY_BLOCKED, CALLER_TRIES, ORBIT_SECONDS = range(len(REDIAL_COLUMNS))

@@ -300,3 +300,17 @@ def test_single_outcome_names_narrow_a_class():
     assert len(busy) > 10 and (busy["try"] == last_try[busy.index]).all()  # a busy try is a caller's last
     with pytest.raises(ScenarioError, match="after"):
         simroute.load_scenario(redial_scenario({"after": ["sip_200"], "probability": [0.5], "delay": 1}))
+
+
+def test_interval_rows_carry_the_caller_kpis_in_every_records_mode():
+    s = redial_scenario(duration="4h")
+    kept = simroute.simulate(s, seed=5, interval="1h")
+    rows = kept.intervals("1h")
+    assert rows["fresh_offered"].sum() == kept.summary["kpis"]["fresh_offered"]
+    assert rows["retries"].sum() == kept.summary["kpis"]["retries"]
+    assert (rows["caller_loss_probability"] >= 0).all() and (rows["mean_retry_orbit"] > 0).all()
+    assert "caller_loss_probability" in kept.summary["busy_hour"]
+    live = simroute.simulate(s, seed=5, interval="1h", records="none")
+    pd.testing.assert_frame_equal(rows, live.intervals("1h"))
+    plain = single_trunk(4, 4.0, duration="4h")
+    assert "fresh_offered" not in simroute.simulate(plain, seed=5, interval="1h").intervals("1h").columns
