@@ -31,6 +31,7 @@ from .experiments.targets import parse_target
 from .experiments.vary import resolve
 from .experiments.warmup import PILOTS, choose_warmup
 from .io.files import write_records
+from .kpis.checks import summary_warnings
 from .kpis.redial import single_try_columns
 from .kpis.result import Result
 from .report.tables import comparison_table
@@ -229,7 +230,15 @@ def simulate(
         summary["few_events"] = few
     if step is not None:  # those of the first replication, as its records
         summary["intervals"] = runs[0][0]["intervals"]
-    return Result(scenario, compile_network(scenario), kept, seed, horizon, summary, frame)
+    return _result(scenario, kept, seed, horizon, summary, frame)
+
+
+def _result(scenario, kept, seed, horizon, summary: dict, table, checked=None) -> Result:
+    """A run's :class:`Result`, its summary ending with the warnings of its set-up and KPIs (of the
+    means when replicated; :mod:`simroute.kpis.checks`)."""
+    net = compile_network(scenario)
+    summary["warnings"] = summary_warnings(net, summary)
+    return Result(scenario, net, kept, seed, horizon, summary, table, checked)
 
 
 def _until_precise(scenario, seed, horizon, rounds, rule, executor, bar, records, step=None):
@@ -291,9 +300,8 @@ def _single_run(scenario, seed, horizon, header, records, stream_to, audit, prog
         progress=progress,
         interval=step,
     )
-    return Result(
+    return _result(
         scenario,
-        compile_network(scenario),
         kept,
         seed,
         horizon,
@@ -326,7 +334,7 @@ def _batch_means(
         summary["few_events"] = few
     if step is not None:  # over the span of the batches
         summary["intervals"] = summaries[0]["intervals"]
-    return Result(scenario, compile_network(scenario), kept, seed, horizon, summary, frame)
+    return _result(scenario, kept, seed, horizon, summary, frame)
 
 
 class Comparison:
