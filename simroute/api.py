@@ -27,6 +27,8 @@ from .experiments.replications import (
 )
 from .experiments.warmup import PILOTS, choose_warmup
 from .io.files import write_records
+from .kpis.checks import summary_warnings
+from .kpis.redial import single_try_columns
 from .kpis.result import Result
 from .report.tables import comparison_table
 from .scenario.schema import load_scenario
@@ -226,7 +228,15 @@ def simulate(
         summary["few_events"] = few
     if step is not None:  # those of the first replication, as its records
         summary["intervals"] = runs[0][0]["intervals"]
-    return Result(scenario, compile_network(scenario), kept, seed, horizon, summary, frame)
+    return _result(scenario, kept, seed, horizon, summary, frame)
+
+
+def _result(scenario, kept, seed, horizon, summary: dict, table, checked=None) -> Result:
+    """A run's :class:`Result`, its summary ending with the warnings of its set-up and KPIs (of the
+    means when replicated; :mod:`simroute.kpis.checks`)."""
+    net = compile_network(scenario)
+    summary["warnings"] = summary_warnings(net, summary)
+    return Result(scenario, net, kept, seed, horizon, summary, table, checked)
 
 
 def _until_precise(scenario, seed, horizon, rounds, rule, executor, bar, records, step=None):
@@ -288,9 +298,8 @@ def _single_run(scenario, seed, horizon, header, records, stream_to, audit, prog
         progress=progress,
         interval=step,
     )
-    return Result(
+    return _result(
         scenario,
-        compile_network(scenario),
         kept,
         seed,
         horizon,
@@ -323,14 +332,16 @@ def _batch_means(
         summary["few_events"] = few
     if step is not None:  # over the span of the batches
         summary["intervals"] = summaries[0]["intervals"]
-    return Result(scenario, compile_network(scenario), kept, seed, horizon, summary, frame)
+    return _result(scenario, kept, seed, horizon, summary, frame)
 
 
 class Comparison:
     """Two variants run on the same random numbers: per-KPI difference (B minus A) with paired and
     unpaired confidence intervals. ``table`` is a DataFrame indexed by KPI path.
 
-    A KPI that exists in one variant only (a trunk only B has) is 0 in the other. ``replications`` is the
+    A KPI that exists in one variant only (a trunk only B has) is 0 in the other, but for the caller KPIs
+    of redial: a variant without redial has them as every call a caller's only try (``fresh_offered`` its
+    offered calls, ``caller_loss_probability`` its ``loss_probability``...). ``replications`` is the
     number of replications of each variant; ``warnings`` says what makes the two hard to compare (KPI
     windows that differ).
     """
@@ -339,9 +350,14 @@ class Comparison:
         import pandas as pd
 
         self.a, self.b, self.confidence = a, b, confidence
-        columns = list(dict.fromkeys([*a.replications.columns, *b.replications.columns]))
-        fa = a.replications.reindex(columns=columns, fill_value=0.0)
-        fb = b.replications.reindex(columns=columns, fill_value=0.0)
+        ra, rb = a.replications, b.replications
+        if "kpis.fresh_offered" in rb.columns and "kpis.fresh_offered" not in ra.columns:
+            ra = ra.assign(**single_try_columns(ra))  # redial off against on: each call is a caller
+        elif "kpis.fresh_offered" in ra.columns and "kpis.fresh_offered" not in rb.columns:
+            rb = rb.assign(**single_try_columns(rb))
+        columns = list(dict.fromkeys([*ra.columns, *rb.columns]))
+        fa = ra.reindex(columns=columns, fill_value=0.0)
+        fb = rb.reindex(columns=columns, fill_value=0.0)
         self.replications = int(min(len(fa), len(fb)))
         self.warnings: list[str] = []
         if a.window != b.window:

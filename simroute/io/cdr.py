@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..scenario import codes
+from ..scenario import clock, codes
 from ..scenario.trace import FORMATS, TraceError, answered_rows, group_calls, read_cdr
 from .files import atomic_path
 
@@ -29,7 +29,7 @@ __all__ = [
 CdrError = TraceError
 
 #: Where simulated time 0 falls when the scenario names no ``start_time``.
-DEFAULT_START = "2026-01-05 00:00:00"
+DEFAULT_START = f"{clock.DEFAULT_START:%Y-%m-%d %H:%M:%S}"  # the scenario's own default, in UTC
 
 #: DIDWW's 2026-04-16 export columns, in order, as the writer writes them.
 DIDWW_2026_COLUMNS = (
@@ -57,8 +57,8 @@ DIDWW_2026_COLUMNS = (
 
 
 def _start_time(scenario) -> pd.Timestamp:
-    value = getattr(scenario, "start_time", None)
-    stamp = pd.Timestamp(value if value is not None else DEFAULT_START)
+    value = getattr(scenario, "start_time", None)  # a Scenario's (zone aware), else the default
+    stamp = pd.Timestamp(value if value is not None else clock.DEFAULT_START)
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 

@@ -18,6 +18,7 @@ import math
 
 from ..scenario import clock
 from .metrics import CARRIED, assemble, row_columns
+from .redial import INTERVAL_KEYS
 from .tally import LiveTally
 
 __all__ = [
@@ -120,6 +121,7 @@ def interval_rows(start_time, windows: list[tuple[float, float]], summaries: lis
                 "answered": k["answered"],
                 "blocked": k["blocked"],
                 "blocking_probability": k["blocking_probability"],
+                **{key: k[key] for key in INTERVAL_KEYS if key in k},  # callers who redial
                 "carried_erlangs": _carried(s),
                 "trunks": {
                     name: {"carried_erlangs": t["carried_erlangs"], "peak_concurrent": t["peak_concurrent"]}

@@ -15,11 +15,27 @@ import numpy as np
 from ..engine.rows import IN_ORBIT, REDIAL_FIELDS, RETRIES, STOPS
 from ..scenario import codes
 
-__all__ = ["REDIAL_COLUMNS", "CALLER_OUTCOMES", "count_redial", "redial_kpis", "redial_table"]
+__all__ = [
+    "REDIAL_COLUMNS",
+    "CALLER_OUTCOMES",
+    "INTERVAL_KEYS",
+    "count_redial",
+    "redial_kpis",
+    "redial_table",
+    "single_try_columns",
+]
 
 #: The caller outcomes: how a caller's last try ended, or ``in_orbit_at_horizon`` (still waiting to try
 #: again when the run ends). Every fresh caller is in exactly one.
 CALLER_OUTCOMES = (*codes.REDIAL_CLASSES, "in_orbit_at_horizon")
+#: The caller KPIs that each interval row (``Result.intervals``) carries beside offered and blocking
+INTERVAL_KEYS = (
+    "fresh_offered",
+    "retries",
+    "first_attempt_blocking",
+    "caller_loss_probability",
+    "mean_retry_orbit",
+)
 #: Columns of a window's redial counts: per-try counts, caller counts, then one per caller outcome.
 REDIAL_COLUMNS = ("fresh", "retries", "first_blocked", "retry_blocked", "caller_tries", "orbit_seconds")
 FRESH, RETRIED, FIRST_BLOCKED, RETRY_BLOCKED, CALLER_TRIES, ORBIT_SECONDS = range(len(REDIAL_COLUMNS))
@@ -89,3 +105,37 @@ def redial_kpis(counts: np.ndarray, window: tuple[float, float]) -> dict:
         "caller_served_rate": _ratio(outcomes[0], fresh),
         "caller_outcomes": {name: int(n) for name, n in sorted(zip(CALLER_OUTCOMES, outcomes.tolist())) if n},
     }
+
+
+def single_try_columns(frame) -> dict:
+    """The caller KPIs of a run in which nobody redials, from its per-try columns (a replication table:
+    ``kpis.offered``...): every call is a fresh caller's only try. So that ``compare`` of redial off
+    against redial on compares callers with callers, not with zeros. (``caller_outcomes`` are left out:
+    a call's outcome names no caller class one to one.)"""
+    out = {}
+    for head in ("kpis", "busy_hour"):
+        if f"{head}.offered" not in frame.columns:
+            continue
+
+        def per_try(key: str, head: str = head):
+            return frame[f"{head}.{key}"]
+
+        offered = per_try("offered")
+        some = offered > 0
+        zero = offered * 0.0
+        out.update(
+            {
+                f"{head}.fresh_offered": offered,
+                f"{head}.retries": zero,
+                f"{head}.retrial_rate": zero.where(some),
+                f"{head}.first_attempt_blocking": per_try("blocking_probability"),
+                f"{head}.retry_blocking": zero.where(offered < 0),  # no retries: undefined
+                f"{head}.final_blocking": per_try("blocking_probability"),
+                f"{head}.tries_per_caller": (zero + 1.0).where(some),
+                f"{head}.mean_retry_orbit": zero,
+                f"{head}.caller_completion_rate": per_try("completion_rate"),
+                f"{head}.caller_loss_probability": per_try("loss_probability"),
+                f"{head}.caller_served_rate": per_try("served_rate"),
+            }
+        )
+    return out

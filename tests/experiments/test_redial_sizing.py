@@ -71,4 +71,9 @@ def test_compare_redial_off_and_on_keeps_the_fresh_calls():
     assert t.loc["kpis.fresh_offered", "b"] == t.loc["kpis.offered", "a"]
     assert t.loc["kpis.offered", "difference"] == t.loc["kpis.retries", "b"] > 0
     assert t.loc["kpis.retrial_rate", "a"] == 0 and t.loc["kpis.retrial_rate", "b"] > 0
+    # without redial every call is a caller's only try: caller KPIs are the per-try ones, not zeros
+    assert t.loc["kpis.fresh_offered", "a"] == t.loc["kpis.offered", "a"]
+    assert t.loc["kpis.caller_loss_probability", "a"] == t.loc["kpis.loss_probability", "a"] > 0
+    assert t.loc["kpis.tries_per_caller", "a"] == 1.0
+    assert t.loc["kpis.caller_loss_probability", "difference"] < 0  # retrying callers get through more
     assert t.loc["kpis.blocking_probability", "difference"] > 0  # retries add load when the trunk is full

@@ -184,3 +184,12 @@ def test_the_busy_hour_covers_the_redial_kpis_in_every_records_mode():
     for key in ("fresh_offered", "retries", "retrial_rate", "final_blocking", "mean_retry_orbit"):
         assert b[key] == pytest.approx(a[key], rel=1e-9), key
     assert list(kept.intervals("30m").offered) == list(live.intervals("30m").offered)
+
+
+def test_didww_format_cdrs_stamp_utc_from_the_local_start_time():
+    from simroute.io.cdr import didww_frame
+
+    result = simroute.simulate(one_hour_of_traffic("2025-03-10 08:00 Europe/Berlin"), seed=1)
+    first = didww_frame(result).iloc[0]["Date/Time Start (UTC)"]
+    arrival = int(result.calls.time_arrival.min())  # 10:00 local = 09:00 UTC, 2 h after time 0
+    assert first == f"2025-03-10 {7 + arrival // 3600:02d}:{arrival % 3600 // 60:02d}:{arrival % 60:02d}"
