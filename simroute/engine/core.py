@@ -366,6 +366,7 @@ class Engine:
         then its first attempt. ``u``: its first routing draw."""
         _, _, did_list, did_cap, channel_limited, g, direct = self._did_static[d]
         next_row = self._trace_next[d]
+        trace_i = -1 if next_row is None else next_row()  # a refused call uses up its trace row too
         if did_list is not None and not did_list.allows(self.caller_text(caller)):
             self._refuse(cid, d, caller, ingress, now, codes.NUMBER_LIST_REJECT, NO_CHANNEL)
             return
@@ -391,7 +392,6 @@ class Engine:
             order, max_attempts = [net.group_router[g].first(u)], net.group_attempts[g]
         else:
             order, max_attempts = direct, 1
-        trace_i = -1 if next_row is None else next_row()
         call = _Call(cid, d, caller, ingress, order, hold, max_attempts, channel, now, trace_i)
         source.call = call
         self._attempt(call)

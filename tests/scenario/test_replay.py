@@ -9,6 +9,7 @@ import pytest
 
 import simroute
 from simroute.experiments.budget import expected_calls
+from simroute.scenario import codes
 
 TRACE = """time_start,duration,caller,endpoint.t
 1.0,10,+491234,answer 2.0
@@ -85,3 +86,14 @@ def test_replay_excludes_a_rate(tmp_path):
     )
     with pytest.raises(simroute.ScenarioError, match="drop calls_per_hour"):
         simroute.load_scenario(path)
+
+
+def test_a_call_refused_at_its_did_uses_up_its_own_trace_row(tmp_path):
+    """Each replayed call keeps its own row's verdict, even when an earlier call was refused before any
+    trunk (here by the DID's cap of one call at a time)."""
+    trace = "time_start,duration,endpoint.t\n1.0,50,answer 1\n2.0,5,reject 503 0.5\n60.0,5,reject 486 0.5\n"
+    path = scenario(tmp_path, trace)
+    path.write_text(path.read_text().replace("traffic: {replay", "capacity_limit: 1, traffic: {replay"))
+    a = simroute.simulate(path, seed=1).attempts
+    assert list(a["time_start"]) == [1.0, 2.0, 60.0]
+    assert list(a["cause"]) == [200, codes.DID_CAPACITY, 486]  # not the refused call's 503
