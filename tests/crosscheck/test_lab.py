@@ -169,3 +169,18 @@ def test_kamailio_and_sipp_agree_with_simroute_on_the_bundled_lab(tmp_path, caps
     assert check.agrees, table[~table["agrees"]].to_string()
     assert (tmp_path / "lab" / "kamailio.cfg").exists() and (tmp_path / "lab" / "trace.inf").exists()
     assert shutil.which("kamailio") or shutil.which("kamailio", path="/usr/sbin")
+
+
+def test_the_level_is_family_wise_over_the_quantities_that_vary():
+    from scipy import stats
+
+    rng = np.random.default_rng(2)
+    sims = [
+        {"fixed": 3.0, **{f"q{i}": float(x) for i, x in enumerate(rng.normal(50, 3, 10))}} for _ in range(20)
+    ]
+    table = side_by_side({"fixed": 3.0}, sims).set_index("quantity")
+    sd = np.std([s["q0"] for s in sims], ddof=1)
+    each = 1 - 0.001 / 10  # ten quantities vary; the settled one does not count
+    expected = stats.t.ppf(0.5 + each / 2, 19) * sd * np.sqrt(1 + 1 / 20)
+    assert table.loc["q0", "tolerance"] == pytest.approx(expected, rel=1e-12)
+    assert table.loc["fixed", "tolerance"] == 0.0
