@@ -163,7 +163,9 @@ def simulate(
     records mode; every summary names its ``busy_hour``. ``audit=True`` checks every cap after every
     event (slower; for tests). ``tune_heap=True`` sets the C allocator's thresholds for this whole
     process so that runs reuse freed heap (glibc only; see :mod:`simroute.engine.heap`): an opt-in,
-    since it changes the process, not just the run.
+    since it changes the process, not just the run. ``progress`` draws a bar with an ETA on standard
+    error (``None``: when it is a terminal and the work is long, over replications, or through simulated
+    time for a single run of more than 3 million events); a bar changes no number.
     """
     check_arguments(seed, duration, replications, batches, confidence, jobs, records)
     if tune_heap:
