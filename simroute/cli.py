@@ -314,17 +314,9 @@ def _add_statistics(parser, default_replications=None, least=1):
     parser.add_argument(
         "--confidence", type=_confidence, default=0.95, help="confidence level of the intervals (0 to 1)"
     )
-    parser.add_argument("--jobs", type=_jobs, help="local processes for replications (default: all cores)")
-
-
-def _jobs(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number of processes, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"--jobs must be at least 1, got {value}")
-    return value
+    parser.add_argument(
+        "--jobs", type=_at_least(1), help="local processes for replications (default: all cores)"
+    )
 
 
 def _positive(text: str) -> float:

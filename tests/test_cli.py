@@ -2,8 +2,6 @@
 
 Most tests call ``simroute.cli.main`` in-process (fast); one runs the installed console script."""
 
-import contextlib
-import io
 import json
 import shutil
 import subprocess
@@ -14,7 +12,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from simroute.cli import main
+from .commands import run_cli as run
 
 ROOT = Path(__file__).resolve().parent.parent
 QUICKSTART = ROOT / "scenarios" / "quickstart.yaml"
@@ -61,17 +59,6 @@ CDR_COLUMNS = [
     "reason",
     "initiator",
 ]
-
-
-def run(*argv):
-    """``main(argv)`` with its output captured: (exit code, stdout, stderr); argparse exits count too."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main([str(a) for a in argv])
-        except SystemExit as exc:
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")

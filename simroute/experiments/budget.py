@@ -339,15 +339,20 @@ def add_budget_arguments(parser) -> None:
     """``--max-events``, ``--yes`` and ``--max-memory`` on an argparse (sub)parser (:func:`check_budget`)."""
     import argparse
 
-    def events(text):
-        try:
-            return parse_events(text)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
+    def option(parse):
+        """``parse`` as an argparse type: its ValueError becomes argparse's one-line usage error."""
+
+        def parsed(text):
+            try:
+                return parse(text)
+            except ValueError as exc:
+                raise argparse.ArgumentTypeError(str(exc)) from None
+
+        return parsed
 
     parser.add_argument(
         "--max-events",
-        type=events,
+        type=option(parse_events),
         default=DEFAULT_BUDGET,
         metavar="N",
         help=f"refuse a run expected to take more than N events (default {DEFAULT_BUDGET:,}; "
@@ -355,15 +360,9 @@ def add_budget_arguments(parser) -> None:
     )
     parser.add_argument("--yes", action="store_true", help="run even when the estimate is above --max-events")
 
-    def size(text):
-        try:
-            return parse_bytes(text)
-        except ValueError as exc:
-            raise argparse.ArgumentTypeError(str(exc)) from None
-
     parser.add_argument(
         "--max-memory",
-        type=size,
+        type=option(parse_bytes),
         default=None,
         metavar="SIZE",
         help=f"memory the run may use (e.g. 8G; default {MEMORY_SHARE:g} of the machine's memory or the "

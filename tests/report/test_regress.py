@@ -1,26 +1,17 @@
 """``simroute regress``: no false alarm on an unchanged tree or a new seed, a halved trunk caught and
 named, configuration-fixed KPIs compared exactly, added and removed keys as information."""
 
-import contextlib
-import io
 import json
 
 import pytest
 import yaml
 
-from simroute.cli import main
 from simroute.report.regress import FORMAT, compare_to_baseline, direction
 
+from ..commands import run_cli
 from ..paths import SCENARIOS
 
 SETTINGS = ("--replications", "6", "--duration", "2h")  # seconds of work: four runs of one scenario
-
-
-def run_cli(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,5 @@
 """Plots, the HTML report and the table formatting (the browser check is tests/test_browser.py)."""
 
-import contextlib
-import io
 import json
 import re
 import subprocess
@@ -12,23 +10,16 @@ import pytest
 from matplotlib.figure import Figure
 
 import simroute
-from simroute.cli import main
 from simroute.report import plots
 from simroute.report.data import as_data, load_folder
 from simroute.report.format import column_decimals, format_column, is_count
 from simroute.report.html import render
 from simroute.report.tables import WIDTH, kpi_table
 
+from ..commands import run_cli
 from ..paths import SCENARIOS
 
 matplotlib.use("Agg")
-
-
-def run_cli(*argv):
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        code = main([str(a) for a in argv])
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.fixture(scope="module")

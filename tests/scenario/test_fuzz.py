@@ -11,9 +11,7 @@ nastiest are also files under ``tests/corpus/``, each run through the command li
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import io
 import math
 import os
 import re
@@ -28,10 +26,10 @@ from hypothesis import strategies as st
 from pydantic import BaseModel, TypeAdapter, ValidationError
 
 import simroute
-from simroute.cli import main
 from simroute.scenario import safeyaml
 from simroute.scenario.schema import Scenario
 
+from ..commands import run_cli
 from ..paths import CORPUS
 
 FUZZ = settings(
@@ -271,18 +269,8 @@ def blames(error, path) -> bool:
     )
 
 
-def run_cli(path) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(["run", str(path)])
-        except SystemExit as exc:  # argparse
-            code = exc.code
-    return code, out.getvalue(), err.getvalue()
-
-
 def assert_cli_refuses(path) -> str:
-    code, out, err = run_cli(path)
+    code, out, err = run_cli("run", path)
     assert code == 2, (code, err[-2000:])
     assert out == ""
     assert "Traceback" not in err

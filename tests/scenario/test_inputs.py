@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import copy
 import decimal
-import io
 import json
 import math
-from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import jsonschema
@@ -22,11 +20,11 @@ import pytest
 import yaml
 
 import simroute
-from simroute.cli import main
 from simroute.scenario import safeyaml
 from simroute.scenario.distributions import MAX_CV, MAX_TIME
 from simroute.scenario.schema import Scenario
 
+from ..commands import run_cli
 from ..paths import SCENARIOS
 
 BASE = {
@@ -336,13 +334,6 @@ def test_invisible_and_whitespace_only_names_are_refused(name):
         error = refusal(data)
         assert any(p.endswith("name") for p, _ in error.problems), error.problems
         assert all(c.isprintable() for c in str(error).replace("\n", "")), repr(str(error))
-
-
-def run_cli(*args) -> tuple[int, str, str]:
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main([str(a) for a in args])
-    return code, out.getvalue(), err.getvalue()
 
 
 @pytest.mark.parametrize(
