@@ -1,5 +1,7 @@
 """A single long run reports its progress through simulated time without changing a number."""
 
+import io
+
 import pandas as pd
 import pytest
 
@@ -50,8 +52,9 @@ def test_simulate_with_a_bar_gives_the_same_result():
     pd.testing.assert_frame_equal(shown.attempts, hidden.attempts)
 
 
-def test_a_bar_off_a_terminal_is_not_drawn():
-    with Progress(10, "runs") as bar:  # pytest captures stderr: not a terminal
+def test_a_bar_off_a_terminal_is_not_drawn(monkeypatch):
+    monkeypatch.setattr("sys.stderr", io.StringIO())  # a pipe or a log file: not a terminal
+    with Progress(10, "runs") as bar:
         assert not bar.shown
     with Progress(10, "runs", show=True) as bar:
         assert bar.shown
