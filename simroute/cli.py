@@ -623,6 +623,27 @@ def _error(line: str) -> None:
     print(f"simroute: error: {printable(line)}", file=sys.stderr)
 
 
+def _schema(_args) -> int:
+    print(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2))
+    return 0
+
+
+#: Each subcommand's handler (the parser names the same commands)
+_COMMANDS = {
+    "run": _run,
+    "compare": _compare,
+    "sweep": _sweep,
+    "size": _size,
+    "validate": _validate,
+    "crosscheck": _crosscheck,
+    "import": _import,
+    "fit": _fit,
+    "report": _report,
+    "regress": _regress,
+    "schema": _schema,
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         signal.signal(signal.SIGTERM, _terminate)
@@ -632,26 +653,7 @@ def main(argv: list[str] | None = None) -> int:
             args = _parser().parse_args(argv)
         except SystemExit as exc:  # --help (0) or a usage error, already reported on one line (2)
             return exc.code if isinstance(exc.code, int) else 2
-        if args.command == "schema":
-            print(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2))
-            return 0
-        if args.command == "validate":
-            return _validate(args)
-        if args.command == "crosscheck":
-            return _crosscheck(args)
-        if args.command == "sweep":
-            return _sweep(args)
-        if args.command == "size":
-            return _size(args)
-        if args.command == "import":
-            return _import(args)
-        if args.command == "fit":
-            return _fit(args)
-        if args.command == "report":
-            return _report(args)
-        if args.command == "regress":
-            return _regress(args)
-        return _compare(args) if args.command == "compare" else _run(args)
+        return _COMMANDS[args.command](args)
     except ScenarioError as exc:  # one line per problem, each made printable (names, paths, values)
         lines = str(exc).splitlines()
         for line in lines[:MAX_ERROR_LINES]:

@@ -289,19 +289,25 @@ def _bytes(n: float) -> str:
     return f"{n:,.0f} bytes"
 
 
+def _scaled(raw: str, suffixes: dict[str, int], problem: str) -> float:
+    """A number with an optional one-letter suffix from ``suffixes`` (``4g``, ``50m``); ``problem`` is
+    the message when it is not one."""
+    scale = suffixes.get(raw[-1:], 1)
+    if scale != 1:
+        raw = raw[:-1]
+    try:
+        return float(raw) * scale
+    except ValueError:
+        raise ValueError(problem) from None
+
+
 _BYTE_SUFFIXES = {"k": 2**10, "m": 2**20, "g": 2**30, "t": 2**40}
 
 
 def parse_bytes(text: str) -> int:
     """A memory size from the command line: ``4G``, ``512M``, ``1.5g``, ``4GiB`` or plain bytes."""
     raw = text.strip().lower().replace("_", "").removesuffix("ib").removesuffix("b")
-    scale = _BYTE_SUFFIXES.get(raw[-1:], 1)
-    if scale != 1:
-        raw = raw[:-1]
-    try:
-        value = float(raw) * scale
-    except ValueError:
-        raise ValueError(f"expected a memory size such as 4G, 512M or 2.5GiB, got {text!r}") from None
+    value = _scaled(raw, _BYTE_SUFFIXES, f"expected a memory size such as 4G, 512M or 2.5GiB, got {text!r}")
     if not math.isfinite(value) or value < 1:
         raise ValueError(f"a memory size must be at least 1 byte, got {text!r}")
     return int(min(value, _MAX))
@@ -323,13 +329,7 @@ _SUFFIXES = {"k": 10**3, "m": 10**6, "g": 10**9}
 def parse_events(text: str) -> int:
     """An event count from the command line: ``50000000``, ``50_000_000``, ``5e7``, ``50M``, ``2G``."""
     raw = text.strip().lower().replace("_", "").replace(",", "")
-    scale = _SUFFIXES.get(raw[-1:], 1)
-    if scale != 1:
-        raw = raw[:-1]
-    try:
-        value = float(raw) * scale
-    except ValueError:
-        raise ValueError(f"expected a number of events such as 50000000, 5e7 or 50M, got {text!r}") from None
+    value = _scaled(raw, _SUFFIXES, f"expected a number of events such as 50000000, 5e7 or 50M, got {text!r}")
     if not math.isfinite(value) or value < 1:
         raise ValueError(f"the event budget must be at least 1, got {text!r}")
     return int(min(value, _MAX))
