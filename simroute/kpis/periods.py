@@ -162,7 +162,8 @@ def from_tally(net, tally, windows, hours, interval: float | None) -> list[dict]
     for summary, own in zip(summaries, hours):
         index = dict(zip(own, range(at, at + len(own))))
         at += len(own)
-        carried = [float(tally.tallies(index[h]).occupancy["trunk"][:, CARRIED].sum()) for h in own]
+        # the hours' carried traffic alone (their occupancy): only the busy hour's KPIs are assembled
+        carried = [float(tally.occupancy.table(index[h], ("trunk",))["trunk"][:, CARRIED].sum()) for h in own]
         chosen = busy_windows(own, carried, phase)
         summary["busy_hour"] = busy_hour(
             start, chosen, [assemble(net, tally.tallies(index[h])) for h in chosen]

@@ -27,9 +27,9 @@ from ..engine.redial import redialling
 from ..engine.rows import OPEN_FIELDS, PBX_FIELDS, REDIAL_FIELDS, ROW_DTYPE
 from ..records.attempts import Records
 from ..scenario import codes
-from .counting import PBX_COLUMNS, Counts, RowColumns, count_pbx, count_rows, window_of
+from .counting import PBX_COLUMNS, PieceCounts, RowColumns, count_pbx, count_rows, window_of
 from .metrics import Tallies, assemble, row_columns
-from .occupancy import OccupancyTally, held_intervals
+from .occupancy import OccupancyTally, held_parts
 from .redial import count_redial, empty_counts, redial_table
 
 __all__ = ["LiveTally", "QuantileSketch", "last_rows", "pieces", "quantile", "summarize"]
@@ -108,21 +108,27 @@ class _Reroute:
         for t, causes in enumerate(net.reroute):
             table[t, np.searchsorted(self.codes, sorted(causes))] = True
         self.table = table  # last row: trunk -1 (refused before any trunk) never re-routes
-        self.route_length = np.asarray(
-            [len(net.route_trunks(d)) for d in range(len(net.did_numbers))], dtype=np.int64
+        #: per DID, how many attempts a call may make: its route's trunks, at most its group's max_attempts
+        self.attempts = np.asarray(
+            [
+                min(len(net.route_trunks(d)), net.group_max_attempts[g] if g >= 0 else 1)
+                for d, g in enumerate(net.did_group)
+            ],
+            dtype=np.int64,
         )
-        self.max_attempts = np.asarray(
-            [net.group_max_attempts[g] if g >= 0 else 1 for g in net.did_group], dtype=np.int64
-        )
+        #: no trunk re-routes on any cause, or no call has a second trunk: every row is its call's last
+        self.never = not table.any() or not (self.attempts > 1).any()
 
     def __call__(self, trunk, cause, attempt, did) -> np.ndarray:
         at = np.minimum(np.searchsorted(self.codes, cause), len(self.codes) - 1)
         listed = (self.codes[at] == cause) & self.table[trunk, at]
-        return listed & (attempt < self.route_length[did]) & (attempt < self.max_attempts[did])
+        return listed & (attempt < self.attempts[did])
 
 
 def last_rows(reroute: _Reroute, trunk, cause, attempt, did) -> np.ndarray:
     """Per row: is it its call's last attempt (answered, refused before a trunk, or not re-routed)."""
+    if reroute.never:
+        return np.ones(len(cause), bool)
     return (cause == codes.ANSWERED) | (trunk < 0) | ~reroute(trunk, cause, attempt, did)
 
 
@@ -164,12 +170,13 @@ class LiveTally:
         self.windows = windows
         self._pieces, self._of = pieces(windows)
         self._starts, self._ends = [a for a, _ in self._pieces], [b for _, b in self._pieces]
+        self._edges = (np.asarray(self._starts, float), np.asarray(self._ends, float))
         n = len(self._pieces)
-        self._counts = [Counts.empty(net) for _ in range(n)]
+        self._counts = PieceCounts(net, n)
         self._pdd = [QuantileSketch() for _ in range(n)]
         self._pdd_values: list[list[np.ndarray]] | None = [[] for _ in range(n)] if exact_pdd else None
         self._pbx = [np.zeros((len(net.trunk_names), len(PBX_COLUMNS))) for _ in range(n)]
-        self._open: dict[int, float] = {}  # arrival of the calls with attempts still to come
+        self._open = _Arrivals()  # of the calls with attempts still to come
         self._reroute = _Reroute(net)
         self.calls = array("d") if keep_calls else None
         self.occupancy = OccupancyTally(net, windows, detailed)
@@ -192,17 +199,16 @@ class LiveTally:
     def add(self, columns: RowColumns, pbx: np.ndarray, in_flight=None, now: float | None = None) -> None:
         """Count rows (with their calls' arrivals and last flags) and cloud-PBX rows; add the occupancy
         of the span from the previous hand-over to ``now`` (None: to the end of the run)."""
-        for p, rows_of_p in _by_piece(window_of(self._pieces, columns.arrival)):
-            pdd = count_rows(self.net, columns, rows_of_p, self._counts[p])
+        for p, pdd in count_rows(self.net, columns, window_of(self._edges, columns.arrival), self._counts):
             if self._pdd_values is not None:
                 self._pdd_values[p].append(pdd)
             else:
                 self._pdd[p].add_many(pdd)
         if len(pbx):
-            for p, rows_of_p in _by_piece(window_of(self._pieces, pbx[:, 2])):
+            for p, rows_of_p in _by_piece(window_of(self._edges, pbx[:, 2])):
                 count_pbx(self.net, pbx, rows_of_p, self._pbx[p])
         end = math.inf if now is None else now
-        held = held_intervals(self.net, columns, pbx, in_flight, end)
+        held = held_parts(self.net, columns, pbx, in_flight, end)
         self.occupancy.add(held, (self._span_start, end))
         self._span_start = end
 
@@ -226,20 +232,11 @@ class LiveTally:
 
     def _columns(self, table: np.ndarray) -> RowColumns:
         """The rows as the counting rule reads them: each row's call arrival, and whether it is the last."""
-        cid, attempt = table["call_id"], table["routing_attempt"]
+        attempt = table["routing_attempt"]
         trunk, cause, did = table["trunk"], table["cause"], table["did"]
         last = last_rows(self._reroute, trunk, cause, attempt, did)
         start = table["time_start"].copy()
-        arrival = start.copy()  # a call's first attempt starts when it arrives
-        opening = (attempt == 1) & ~last
-        if opening.any():
-            self._open.update(zip(cid[opening].tolist(), arrival[opening].tolist()))
-        later = attempt > 1
-        if later.any():
-            open_calls = self._open
-            arrival[later] = [open_calls[c] for c in cid[later].tolist()]
-            for c in cid[later & last].tolist():
-                del open_calls[c]
+        arrival = self._open.arrivals(table["call_id"], start, attempt, last)
         return RowColumns(
             attempt=attempt,
             did=did,
@@ -290,15 +287,53 @@ class LiveTally:
         """Window ``w``'s counts in the form :func:`simroute.kpis.metrics.assemble` reads: the sum of
         its pieces; its occupancy swept over the window."""
         parts = self._of[w]
-        counts, pbx = Counts.empty(self.net), np.zeros_like(self._pbx[0])
+        counts, pbx = self._counts.window(parts), np.zeros_like(self._pbx[0])
         redial = None if self._redial is None else empty_counts()
         for p in parts:
-            counts.add(self._counts[p])
             pbx += self._pbx[p]
             if redial is not None and self._redial is not None:
                 redial += self._redial[p]
         window = self.windows[w]
         return Tallies.of(counts, self.pdd_p95(parts), self.occupancy.table(w), window, pbx, redial)
+
+
+class _Arrivals:
+    """The arrival of each call with attempts still to come (its first attempt's start), as arrays sorted
+    by call id: a chunk's later attempts find theirs with one searchsorted, not a dict lookup per row."""
+
+    def __init__(self) -> None:
+        self.ids = np.zeros(0, np.int64)
+        self.times = np.zeros(0)
+
+    def __len__(self) -> int:
+        return len(self.ids)
+
+    def arrivals(self, cid, start, attempt, last) -> np.ndarray:
+        """Per row of a chunk (in the order written), its call's arrival; remembers the calls it opens
+        and forgets those it ends."""
+        opening = (attempt == 1) & ~last
+        later = attempt > 1
+        if not later.any():
+            if opening.any():
+                self._remember(cid[opening], start[opening])
+            return start  # a call's first attempt starts when it arrives
+        self._remember(cid[opening], start[opening])
+        at = np.searchsorted(self.ids, cid[later])
+        if not np.array_equal(self.ids[np.minimum(at, len(self.ids) - 1)], cid[later]):
+            raise AssertionError("a later attempt of a call whose first attempt was never seen")
+        arrival = start.copy()
+        arrival[later] = self.times[at]
+        kept = np.ones(len(self.ids), bool)
+        kept[at[last[later]]] = False
+        self.ids, self.times = self.ids[kept], self.times[kept]
+        return arrival
+
+    def _remember(self, ids, times) -> None:
+        if not len(ids):
+            return
+        ids, times = np.concatenate((self.ids, ids)), np.concatenate((self.times, times))
+        order = np.argsort(ids)
+        self.ids, self.times = ids[order], times[order]
 
 
 def _by_piece(piece: np.ndarray):

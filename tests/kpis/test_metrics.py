@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from simroute.engine.heap import keep_freed_memory
-from simroute.kpis.occupancy import Occupancy
+from simroute.kpis.occupancy import Occupancy, _events
 from simroute.records.attempts import ROW_DTYPE, _call_order
 
 
@@ -39,6 +39,38 @@ def test_occupancy_matches_brute_force_on_integer_times(iv, a, width):
     assert occ.level_at(a) == busy_at(starts, ends, a)
     assert np.isclose(occ.mean(a, b), np.mean(levels))
     assert np.isclose(occ.time_at_or_above(2, a, b), np.mean([v >= 2 for v in levels]))
+
+
+@settings(max_examples=200)
+@given(intervals, st.floats(0.5, 100.0))
+def test_the_integer_merge_of_positive_times_is_the_argsort_merge(iv, scale):
+    """Positive times merge as integers (their bits); the times and settled levels are the argsort's."""
+    starts, ends = iv
+    keep = ends > starts
+    s, e = np.sort((starts[keep] + 1) * scale), np.sort((ends[keep] + 1) * scale)
+    times, level = _events(s, e)
+    order = np.argsort(np.concatenate((s, e)), kind="stable")
+    expected_times = np.concatenate((s, e))[order]
+    expected_level = np.cumsum(np.where(order < len(s), 1.0, -1.0))
+    last = np.append(times[1:] != times[:-1], True)[: len(times)]
+    assert np.array_equal(times, expected_times)
+    assert np.array_equal(level[last], expected_level[last])
+
+
+@settings(max_examples=300)
+@given(intervals, st.floats(-2.0, 14.0), st.floats(0.1, 6.0), st.integers(1, 3))
+def test_seconds_at_cap_are_the_segment_sum_bit_for_bit(iv, a, width, cap):
+    """The seconds at cap of a window: the sum over its segments, each cut at the window's edges (the
+    segment lengths at cap are computed once a sweep; the sum is the same array's)."""
+    starts, ends = iv
+    occ, b = Occupancy(starts, ends), a + width
+    if not len(occ.times):
+        return
+    i = max(int(np.searchsorted(occ.times, a, side="right")) - 1, 0)
+    j = int(np.searchsorted(occ.times, b))
+    seg_start = np.clip(occ.times[i:j], a, b)
+    seg_end = np.clip(np.append(occ.times[i + 1 : j], b), a, b)
+    assert occ.seconds_at_or_above(cap, a, b) == ((seg_end - seg_start) * (occ.level[i:j] >= cap)).sum()
 
 
 def test_a_channel_released_and_reseized_at_one_instant_counts_once():
