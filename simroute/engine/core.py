@@ -54,7 +54,6 @@ class _Call(Wakeup):
         "order",  # the trunks tried so far, in order (a group's order grows by one on each re-route)
         "k",  # index in ``order`` of the attempt in progress (0: the first)
         "hold",  # holding time once answered (seconds)
-        "max_attempts",  # attempts allowed (max_attempts and the group's trunks; 1 for a direct DID)
         "channel",  # DID channel kind held (codes.CHANNEL_*)
         "arrival",  # arrival time
         "start",  # start of the attempt in progress
@@ -68,10 +67,10 @@ class _Call(Wakeup):
         "trace_i",  # the call's row in its DID's replayed trace, -1: not replayed
     )
 
-    def __init__(self, cid, did, caller, ingress, order, hold, max_attempts, channel, now, trace_i):
+    def __init__(self, cid, did, caller, ingress, order, hold, channel, now, trace_i):
         self.at = now
         self.cid, self.did, self.caller, self.ingress = cid, did, caller, ingress
-        self.order, self.k, self.hold, self.max_attempts = order, 0, hold, max_attempts
+        self.order, self.k, self.hold = order, 0, hold
         self.channel, self.arrival, self.start, self.cause = channel, now, now, 0
         self.took_endpoint, self.connect = False, NAN
         self.queued_at = self.left_at = NAN
@@ -80,15 +79,13 @@ class _Call(Wakeup):
 
 
 class _Arrivals(Wakeup):
-    """A DID's arrival stream, rescheduled as its own event at each next arrival time. ``call``: the
-    latest call it brought that got past the DID (what its latest event moved)."""
+    """A DID's arrival stream, rescheduled on the clock's calendar at each next arrival time."""
 
-    __slots__ = ("did", "next_time", "call")
+    __slots__ = ("did", "next_time")
 
     def __init__(self, did, next_time):
         self.did = did
         self.next_time = next_time
-        self.call = None
 
 
 class TrunkStatic(NamedTuple):
@@ -115,6 +112,7 @@ class DidStatic(NamedTuple):
     channel_limited: bool  # the DID has a channel model (included, dedicated, shared, metered)
     group: int  # trunk group index, -1: routed directly
     direct: tuple  # the one-trunk attempt order of a directly routed DID
+    attempts: int  # attempts a call may make (its group's max_attempts and trunks; 1 routed directly)
 
 
 #: Events between two looks at whether a chunk of rows is full (a sink's chunk_rows if smaller)
@@ -149,6 +147,7 @@ class Engine:
         # the clock's heap and id counter, for the two events every call has (arrival and hang-up):
         # Clock.schedule_at inlined saves a call per event
         self._heap, self._next_id = clock.heap, clock.next_id
+        self._calendar, self._schedule_arrival = clock.calendar, clock.schedule_arrival
         # SimPy iterates an event's callbacks: a tuple made once serves every event (no list per event)
         self._on_arrive, self._on_conclude, self._on_hang_up = self._event_callbacks()
         #: attempt rows, packed in the ROW layout onto one bytearray (struct packing is about three times
@@ -264,6 +263,7 @@ class Engine:
                 net.did_channel_limited,
                 net.did_group,
                 [(t,) for t in net.did_trunk],
+                [1 if g < 0 else net.group_attempts[g] for g in net.did_group],
             )
         ]
         for i, fault in enumerate(net.faults):
@@ -326,7 +326,7 @@ class Engine:
         except StopIteration:
             return
         source.callbacks = self._on_arrive
-        self._schedule_at(source, t)
+        self._schedule_arrival(source, t)
 
     def _arrive(self, source):
         """A call arrives: DID number list, DID cap, channels, group cap, then its first attempt; and
@@ -340,16 +340,16 @@ class Engine:
         else:
             source.callbacks = self._on_arrive
             source.at = t
-            heappush(self._heap, (t, NORMAL, self._next_id(), source))  # Clock.schedule_at, inlined
+            heappush(self._calendar, (t, NORMAL, self._next_id(), source))  # Clock.schedule_arrival
         cid = self._call_ids()
-        callers, holding, _, _, _, g, _ = self._did_static[d]
+        callers, holding, _, _, _, g, _, _ = self._did_static[d]
         if callers is None:
             callers, holding = self._first_call(d)
         caller = callers()
         u = self._route_u() if g >= 0 else 0.0
         pop_cum = self._pop_cum
         ingress = bisect.bisect_right(pop_cum, self._pop_u() * pop_cum[-1]) if len(pop_cum) > 1 else 0
-        self._admit(source, cid, d, caller, ingress, u, holding(), now)
+        self._admit(cid, d, caller, ingress, u, holding(), now)
 
     def _first_call(self, d: int):
         """DID ``d``'s first call: its caller and holding-time draws start (a DID that never gets a call
@@ -361,10 +361,10 @@ class Engine:
         self._did_static[d] = self._did_static[d]._replace(callers=callers, holding=holding)
         return callers, holding
 
-    def _admit(self, source, cid, d, caller, ingress, u, hold, now):
+    def _admit(self, cid, d, caller, ingress, u, hold, now):
         """A call (fresh, or a caller's next try) meets its DID: number list, DID cap, channels, group cap,
         then its first attempt. ``u``: its first routing draw."""
-        _, _, did_list, did_cap, channel_limited, g, direct = self._did_static[d]
+        _, _, did_list, did_cap, channel_limited, g, direct, _ = self._did_static[d]
         next_row = self._trace_next[d]
         trace_i = -1 if next_row is None else next_row()  # a refused call uses up its trace row too
         if did_list is not None and not did_list.allows(self.caller_text(caller)):
@@ -389,12 +389,10 @@ class Engine:
                 self._refuse(cid, d, caller, ingress, now, codes.GROUP_CAPACITY, channel)
                 return
             self.group_busy[g] += 1
-            order, max_attempts = [net.group_router[g].first(u)], net.group_attempts[g]
+            order = [net.group_router[g].first(u)]
         else:
-            order, max_attempts = direct, 1
-        call = _Call(cid, d, caller, ingress, order, hold, max_attempts, channel, now, trace_i)
-        source.call = call
-        self._attempt(call)
+            order = direct
+        self._attempt(_Call(cid, d, caller, ingress, order, hold, channel, now, trace_i))
 
     def _refuse(self, cid, d, caller, ingress, now, cause, channel) -> None:
         """The call is refused before any trunk: its one row (trunk -1)."""
@@ -461,7 +459,7 @@ class Engine:
                     call.cid, k + 1, call.did, call.caller, ingress, t, now, NAN, now, cause, call.channel
                 )
             )
-            if should_reroute(cause, net.reroute[t], k + 1, call.max_attempts):
+            if should_reroute(cause, net.reroute[t], k + 1, self._did_static[call.did].attempts):
                 call.k = k + 1
                 self._next_trunk(call)
                 continue
@@ -555,7 +553,7 @@ class Engine:
                 call.channel,
             )
         )
-        if should_reroute(cause, self.net.reroute[t], k + 1, call.max_attempts):
+        if should_reroute(cause, self.net.reroute[t], k + 1, self._did_static[call.did].attempts):
             call.k = k + 1
             self._next_trunk(call)
             self._attempt(call)
@@ -730,7 +728,7 @@ class AuditedEngine(Engine):
     def _check(self, _event=None):
         net = self.net
         now = self.clock.now()
-        for entry in self.clock.heap:  # every time scheduled so far: finite and not in the past
+        for entry in self.clock.heap + self.clock.calendar:  # every time scheduled: finite, not past
             if not now <= entry[0] < math.inf:
                 raise CapacityViolation(f"an event is scheduled at t={entry[0]}, at t={now}")
         for name, busy, cap in (

@@ -28,14 +28,13 @@ NAN = float("nan")
 
 
 class Retry(Wakeup):
-    """A caller's next try, scheduled at its time; ``call``: the call it became (once admitted), read by
-    the live engine's observer as it reads an arrival's."""
+    """A caller's next try, scheduled at its time."""
 
-    __slots__ = ("did", "call", "caller_id", "caller", "tries", "first_arrival")
+    __slots__ = ("did", "caller_id", "caller", "tries", "first_arrival")
 
     def __init__(self, callbacks, did, caller_id, caller, tries, first_arrival):
         self.callbacks = callbacks
-        self.did, self.call = did, None
+        self.did = did
         self.caller_id, self.caller, self.tries, self.first_arrival = caller_id, caller, tries, first_arrival
 
 
@@ -123,7 +122,7 @@ class Redialer:
         u = plan.route() if engine.net.did_group[d] >= 0 else 0.0
         pop_cum = engine._pop_cum
         ingress = bisect.bisect_right(pop_cum, plan.ingress() * pop_cum[-1]) if len(pop_cum) > 1 else 0
-        engine._admit(retry, cid, d, retry.caller, ingress, u, plan.holding(), now)
+        engine._admit(cid, d, retry.caller, ingress, u, plan.holding(), now)
 
 
 def redialling(scenario) -> bool:

@@ -122,3 +122,33 @@ def test_clock_run_is_environment_run_with_step_inlined():
         assert str(error) == "boom" and isinstance(error.__cause__, ValueError)
     else:
         raise AssertionError("a failed process must crash the run, as in SimPy")
+
+
+def test_calendar_events_run_in_the_order_one_heap_would_give():
+    """Arrivals wait on the calendar, other events on SimPy's heap: Clock.run takes the earlier head by
+    (time, priority, id), so ties between the two go by scheduling order, as on one heap."""
+
+    class Ping(Wakeup):
+        __slots__ = ("name",)
+
+    def events(split: bool):
+        c = Clock()
+        seen = []
+        plan = [("a1", 1.0, True), ("h1", 1.0, False), ("h2", 0.5, False), ("a2", 0.5, True)]
+        plan += [("h3", 2.0, False), ("a3", 2.0, True), ("a4", 3.0, True), ("h4", 3.0, False)]
+        for name, t, arrival in plan:
+            p = Ping()
+            p.name, p.callbacks = name, (lambda e: seen.append((e.name, c.now())),)
+            (c.schedule_arrival if split and arrival else c.schedule_at)(p, t)
+
+        def proc(env):  # a SimPy process too: its timeout is due at 1.0, after a1 and h1
+            yield env.timeout(1.0)
+            seen.append(("process", env.now))
+
+        c.env.process(proc(c.env))
+        c.run()
+        return seen
+
+    together, apart = events(split=False), events(split=True)
+    assert apart == together
+    assert [name for name, _ in apart] == ["h2", "a2", "a1", "h1", "process", "h3", "a3", "a4", "h4"]
