@@ -32,7 +32,6 @@ from .traffic import CallerMix, arrival_times, rate_breakpoints
 __all__ = ["Engine", "AuditedEngine", "CapacityViolation", "TrunkStatic", "DidStatic"]
 
 NAN = math.nan
-_NO_FAULT = (None, 0)  # a trunk's forced response and link outage while no fault is in effect
 ANSWERED, RINGING_TIMEOUT, TIMER_B = codes.ANSWERED, codes.RINGING_TIMEOUT, codes.TIMER_B
 NO_CHANNEL, NONE_FREE = codes.CHANNEL_NONE, codes.CHANNEL_NONE_FREE
 INCLUDED, DEDICATED, SHARED = codes.CHANNEL_INCLUDED, codes.CHANNEL_DEDICATED, codes.CHANNEL_SHARED
@@ -139,6 +138,7 @@ class Engine:
 
     def _set_up(self, net: Network, seed, duration: float, sink: RowSink | None) -> None:
         self.net = net
+        self._did_group = net.did_group
         self.sink = sink
         self.duration = duration
         self.clock = clock = Clock()
@@ -469,10 +469,10 @@ class Engine:
 
         trunk_busy[t] += 1
         took_endpoint = False
-        fault, down = (self.respond_fault[t], self.link_down[t]) if self._faults_on else _NO_FAULT
-        if down:
+        if self._faults_on and self.link_down[t]:
             cause, delay = TIMER_B, net.timer_b[t]
         else:
+            fault = self.respond_fault[t] if self._faults_on else None
             if fault is not None and self._fault_u() < fault[1]:
                 cause, delay = fault[0], self._reject_delay[t]()
             elif pbx is not None:
@@ -483,8 +483,7 @@ class Engine:
                 if counts_endpoint:
                     took_endpoint = True
                     self.endpoint_busy[t] += 1
-                verdict = self._verdict(call, t, timeout) if call.trace_i >= 0 else None
-                if verdict is not None:
+                if call.trace_i >= 0 and (verdict := self._verdict(call, t, timeout)) is not None:
                     cause, delay = verdict
                 elif draw is None:
                     cause, delay = ANSWERED, (answer_delay() if answer_delay is not no_delay else 0.0)
@@ -598,7 +597,7 @@ class Engine:
         d = call.did
         self.did_busy[d] -= 1
         self.pop_busy[call.ingress] -= 1
-        g = self.net.did_group[d]
+        g = self._did_group[d]
         if g >= 0:
             self.group_busy[g] -= 1
         if call.channel != NO_CHANNEL:
