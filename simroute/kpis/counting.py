@@ -234,6 +234,11 @@ class _Keyed:
         return np.bincount(keys, weights, minlength=k * size).reshape(k, size)
 
 
+def _key(local: np.ndarray, size: int, index: np.ndarray) -> np.ndarray:
+    """Per row, its bin among ``size`` per piece (``local``: its piece's number; one entity: no sum)."""
+    return local if size == 1 else local * size + index
+
+
 def _add_outcomes(outcomes: list[dict[int, int]], keyed: _Keyed, final: np.ndarray, local) -> None:
     """Add the calls ending with each cause code in ``final`` to their piece's ``outcomes``."""
     if not len(final):
@@ -271,7 +276,7 @@ def count_rows(net, rows: RowColumns, piece: np.ndarray, c: PieceCounts) -> list
         return column if every_on else column[on]
 
     local_on, cause_on = of_on(keyed.local), of_on(cause)
-    at = local_on * n_trunks + of_on(trunk)  # the (piece, trunk) of each attempt on a trunk
+    at = _key(local_on, n_trunks, of_on(trunk))  # the (piece, trunk) of each attempt on a trunk
     # each attempt on a trunk ends one way, and is its call's first or not: one bincount over (piece,
     # trunk, ending, first) holds every column of Counts.trunk
     answered_on = cause_on == codes.ANSWERED
@@ -317,7 +322,7 @@ def count_rows(net, rows: RowColumns, piece: np.ndarray, c: PieceCounts) -> list
     answered = final == codes.ANSWERED
     _add_outcomes(c.outcomes, keyed, final, local)
     for table, index, size in ((c.did, d, n_dids), (c.pop, pop, n_pops)):
-        keys = local * size + index
+        keys = _key(local, size, index)
         table[present, :, OFFERED] += keyed.count(keys, size)
         done = keyed.count(keys[answered], size)
         table[present, :, DONE] += done

@@ -59,7 +59,9 @@ class Occupancy:
         times, level = _events(starts, ends)
         settled = np.ones(len(times), bool)
         np.not_equal(times[1:], times[:-1], out=settled[:-1])
-        self.times, self.level = times[settled], np.asarray(level[settled], np.float64)
+        if not settled.all():  # (continuous times seldom tie)
+            times, level = times[settled], level[settled]
+        self.times, self.level = times, np.asarray(level, np.float64)
         self._gaps = np.subtract(self.times[1:], self.times[:-1])  # the length of each segment but the last
         self._area = np.zeros(len(self.times) or 1)  # area up to each event time
         np.cumsum(self._gaps * self.level[:-1], out=self._area[1:])
@@ -367,11 +369,20 @@ class _Sweeps:
 
     def __init__(self, span: tuple[float, float] = (-math.inf, math.inf)) -> None:
         self.t0, self.t1 = span
+        self._by_id: dict = {}
         self._by_order: dict = {}
         self._by_key: dict = {}
 
     def get(self, starts: list[np.ndarray], ends: list[np.ndarray]) -> Occupancy:
         """The sweep of the intervals of one entity, their starts and ends in parts."""
+        same = self._by_id.get(ids := tuple(map(id, starts + ends)))
+        if same is not None:  # the very arrays (a DID's and its POP's when nothing refused a call)
+            return same[1]
+        occ = self._get(starts, ends)
+        self._by_id[ids] = (starts + ends, occ)  # holds the arrays, so their ids stay theirs
+        return occ
+
+    def _get(self, starts: list[np.ndarray], ends: list[np.ndarray]) -> Occupancy:
         t0, t1 = self.t0, self.t1
         kept_starts, kept_ends = [], []
         for s, e in zip(starts, ends):

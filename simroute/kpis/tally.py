@@ -41,62 +41,75 @@ _REDIAL_LATE = [REDIAL_FIELDS.index(f) for f in ("time_arrival", "orbit_end")]
 
 class QuantileSketch:
     """Streaming quantiles of positive numbers, each within ``accuracy`` (relative) of the true order
-    statistic: log-spaced buckets, as DDSketch does. Zeros are counted apart."""
+    statistic: log-spaced buckets, as DDSketch does. Zeros are counted apart.
+
+    The buckets are kept as arrays (distinct keys, counts), a part per batch added, joined when a
+    quantile is asked for (or parts pile up): adding a chunk's values runs no Python per bucket.
+    """
 
     def __init__(self, accuracy: float = 0.001):
         self.accuracy = accuracy
         self._gamma = (1 + accuracy) / (1 - accuracy)
         self._log_gamma = math.log(self._gamma)
-        self._buckets: dict[int, int] = {}
+        self._parts: list[tuple[np.ndarray, np.ndarray]] = []
         self._zeros = 0
         self.count = 0
-
-    def add(self, x: float) -> None:
-        self.count += 1
-        if x <= 0:
-            self._zeros += 1
-            return
-        key = math.ceil(math.log(x) / self._log_gamma)
-        self._buckets[key] = self._buckets.get(key, 0) + 1
 
     def add_many(self, values: np.ndarray) -> None:
         """Add every value of an array (bucket keys counted with one bincount, no sort)."""
         values = np.asarray(values, float)
-        if not values.size:
+        self.add_keys(self.keys(values[values > 0]), len(values))
+
+    def keys(self, positive: np.ndarray) -> np.ndarray:
+        """The bucket key of each positive value."""
+        return np.ceil(np.log(positive) / self._log_gamma).astype(np.int64)
+
+    def add_keys(self, keys: np.ndarray, values: int) -> None:
+        """Add ``values`` values: those with these bucket ``keys``, the others zeros."""
+        self.count += values
+        self._zeros += values - len(keys)
+        if not len(keys):
             return
-        self.count += int(values.size)
-        positive = values[values > 0]
-        self._zeros += int(values.size - positive.size)
-        if not positive.size:
-            return
-        keys = np.ceil(np.log(positive) / self._log_gamma).astype(np.int64)
         low = int(keys.min())
         counts = np.bincount(keys - low)
-        buckets = self._buckets
-        for offset in np.flatnonzero(counts).tolist():
-            key = low + offset
-            buckets[key] = buckets.get(key, 0) + int(counts[offset])
+        present = np.flatnonzero(counts)
+        self._add_part((present + low, counts[present]))
 
     def merge(self, other: QuantileSketch) -> None:
         """Add ``other``'s values (a sketch of the same accuracy): the buckets add up."""
         self.count += other.count
         self._zeros += other._zeros
-        for key, n in other._buckets.items():
-            self._buckets[key] = self._buckets.get(key, 0) + n
+        for part in other._parts:
+            self._add_part(part)
+
+    def _add_part(self, part: tuple[np.ndarray, np.ndarray]) -> None:
+        self._parts.append(part)
+        if len(self._parts) > 32:
+            self._parts = [_joined_buckets(self._parts)]
 
     def quantile(self, q: float) -> float | None:
         """The value at rank ``q * (count - 1)`` (lower order statistic), or None when empty."""
         if not self.count:
             return None
         rank = math.floor(q * (self.count - 1))
-        seen = self._zeros
-        if rank < seen:
+        if rank < self._zeros:
             return 0.0
-        for key in sorted(self._buckets):
-            seen += self._buckets[key]
-            if rank < seen:
-                return 2 * self._gamma**key / (self._gamma + 1)
-        return None  # pragma: no cover - ranks above count are impossible
+        keys, counts = _joined_buckets(self._parts)
+        at = int(np.searchsorted(np.cumsum(counts), rank - self._zeros, side="right"))  # its bucket
+        if at >= len(keys):  # pragma: no cover - ranks above count are impossible
+            return None
+        return 2 * self._gamma ** int(keys[at]) / (self._gamma + 1)
+
+
+def _joined_buckets(parts: list[tuple[np.ndarray, np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
+    """Parts of (distinct keys, counts) as one, keys in order."""
+    if len(parts) == 1:
+        return parts[0]
+    if not parts:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64)
+    keys, index = np.unique(np.concatenate([k for k, _ in parts]), return_inverse=True)
+    counts = np.bincount(index, weights=np.concatenate([c for _, c in parts]), minlength=len(keys))
+    return keys, counts.astype(np.int64)  # float sums of whole numbers below 2**53: exact
 
 
 class _Reroute:
@@ -199,11 +212,20 @@ class LiveTally:
     def add(self, columns: RowColumns, pbx: np.ndarray, in_flight=None, now: float | None = None) -> None:
         """Count rows (with their calls' arrivals and last flags) and cloud-PBX rows; add the occupancy
         of the span from the previous hand-over to ``now`` (None: to the end of the run)."""
-        for p, pdd in count_rows(self.net, columns, window_of(self._edges, columns.arrival), self._counts):
-            if self._pdd_values is not None:
+        delays = count_rows(self.net, columns, window_of(self._edges, columns.arrival), self._counts)
+        if self._pdd_values is not None:
+            for p, pdd in delays:
                 self._pdd_values[p].append(pdd)
-            else:
-                self._pdd[p].add_many(pdd)
+        elif delays:  # the bucket keys of the whole chunk at once, then each piece's
+            every = np.concatenate([pdd for _, pdd in delays])
+            positive = every > 0
+            keys = np.zeros(len(every), np.int64)
+            keys[positive] = self._pdd[0].keys(every[positive])
+            at = 0
+            for p, pdd in delays:
+                piece = slice(at, at + len(pdd))
+                self._pdd[p].add_keys(keys[piece][positive[piece]], len(pdd))
+                at += len(pdd)
         if len(pbx):
             for p, rows_of_p in _by_piece(window_of(self._edges, pbx[:, 2])):
                 count_pbx(self.net, pbx, rows_of_p, self._pbx[p])

@@ -86,8 +86,8 @@ def test_sketch_accuracy_on_a_known_sample():
     rng = np.random.default_rng(0)
     values = np.concatenate([rng.lognormal(1, 1.5, 20_000), np.zeros(50)])
     sketch = QuantileSketch(accuracy=0.001)
-    for v in values:
-        sketch.add(float(v))
+    for batch in np.array_split(rng.permutation(values), 100):  # more parts than it keeps unjoined
+        sketch.add_many(batch)
     ordered = np.sort(values)
     for q in (0.0, 0.001, 0.5, 0.95, 0.999, 1.0):
         exact = ordered[math.floor(q * (len(values) - 1))]
