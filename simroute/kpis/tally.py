@@ -169,7 +169,12 @@ class LiveTally:
     this index on get the occupancy of trunks only (see :class:`~.occupancy.OccupancyTally`).
     """
 
+    #: rows per chunk: at least ``chunk_rows``, and ``rows_per_entity`` per DID and trunk, up to
+    #: ``max_chunk_rows`` (64 MB of rows), since each chunk sweeps every entity's occupancy: with thousands
+    #: of DIDs that per-entity work, not the rows, would otherwise dominate (set in ``__init__``)
     chunk_rows = 1 << 16
+    rows_per_entity = 256
+    max_chunk_rows = 1 << 20
 
     def __init__(
         self,
@@ -181,6 +186,8 @@ class LiveTally:
     ):
         self.net = net
         self.windows = windows
+        entities = len(net.did_numbers) + len(net.trunk_names)
+        self.chunk_rows = min(max(self.chunk_rows, self.rows_per_entity * entities), self.max_chunk_rows)
         self._pieces, self._of = pieces(windows)
         self._starts, self._ends = [a for a, _ in self._pieces], [b for _, b in self._pieces]
         self._edges = (np.asarray(self._starts, float), np.asarray(self._ends, float))

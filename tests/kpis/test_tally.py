@@ -139,10 +139,30 @@ def test_kept_records_counted_in_small_chunks_equal_one_chunk(monkeypatch):
     (counts exactly, times up to the order of their sums; the exact percentile exactly)."""
     whole = simroute.simulate(SCENES["busy"], seed=4)
     monkeypatch.setattr(LiveTally, "chunk_rows", 37)
+    monkeypatch.setattr(LiveTally, "rows_per_entity", 0)
     chunked = simroute.simulate(SCENES["busy"], seed=4)
     assert_same_kpis(whole.summary, chunked.summary)
     assert whole.summary["kpis"]["post_dial_delay_p95"] == chunked.summary["kpis"]["post_dial_delay_p95"]
     assert len(whole.records) == len(chunked.records) > 37 * 10
+
+
+def test_chunks_grow_with_the_entities_they_sweep(monkeypatch):
+    """Each chunk sweeps every DID's and trunk's occupancy: thousands of DIDs get longer chunks (so the
+    per-entity work stays small against the rows), up to a cap of 64 MB of rows."""
+
+    def chunk(dids):
+        traffic = {"erlangs": 1.0, "holding_time": {"dist": "exponential", "mean": 180}}
+        numbers = [
+            {"number": f"4412{i:08d}", "route": {"trunk": "t"}, "traffic": traffic} for i in range(dids)
+        ]
+        scenario = load_scenario({"name": "many", "duration": 60, "trunks": [{"name": "t"}], "dids": numbers})
+        return LiveTally(compile_network(scenario), [(0.0, 60.0)]).chunk_rows
+
+    assert chunk(1) == LiveTally.chunk_rows == 1 << 16
+    assert chunk(1000) == 1001 * LiveTally.rows_per_entity
+    assert LiveTally.max_chunk_rows == 1 << 20
+    monkeypatch.setattr(LiveTally, "max_chunk_rows", 300_000)
+    assert chunk(2000) == 300_000
 
 
 def test_exact_percentile_is_numpys_bit_for_bit():
