@@ -3,7 +3,6 @@ by batch means) and compare two variants on common random numbers."""
 
 from __future__ import annotations
 
-from concurrent.futures import Executor
 from functools import partial
 from typing import TYPE_CHECKING, Any
 
@@ -35,6 +34,8 @@ from .scenario.schema import load_scenario
 from .scenario.units import parse_duration
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     import pandas as pd
 
     from .experiments.sizing import Sizing

@@ -8,7 +8,6 @@ if __name__ == "__main__":  # python -m simroute.cli: Ctrl-C during the imports 
     guard_start_up()
 
 import argparse
-import json
 import math
 import os
 import signal
@@ -624,6 +623,8 @@ def _error(line: str) -> None:
 
 
 def _schema(_args) -> int:
+    import json
+
     print(json.dumps(Scenario.model_json_schema(by_alias=True), indent=2))
     return 0
 

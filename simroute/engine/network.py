@@ -7,7 +7,7 @@ looking up models; unlimited caps become a large number so that admission is one
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cached_property
+from functools import cache, cached_property
 
 from ..errors import ScenarioError
 from ..scenario import codes
@@ -19,7 +19,12 @@ __all__ = ["Network", "UNLIMITED", "compile_network"]
 
 UNLIMITED = 2**62
 
-_NO_ENDPOINT = Endpoint()
+
+@cache
+def _no_endpoint() -> Endpoint:
+    """What a trunk without ``endpoint:`` answers with; made on first use, not at import (its
+    validator is built then, a few ms a run that gives every trunk an endpoint need not spend)."""
+    return Endpoint()
 
 
 @dataclass(frozen=True)
@@ -151,7 +156,7 @@ def compile_network(s: Scenario) -> Network:
     # DIDWW presents a pinned POP as redundancy: a down POP moves the call on, unless the scenario says not
     pop_down = frozenset({codes.POP_DOWN}) if s.settings.reroute_on_pop_down else frozenset()
 
-    endpoints = [t.endpoint or _NO_ENDPOINT for t in s.trunks]
+    endpoints = [t.endpoint or _no_endpoint() for t in s.trunks]
     busy_codes = [t.pbx.busy_code if t.pbx is not None else e.busy_code for t, e in zip(s.trunks, endpoints)]
     faults = []
     for f in s.faults:

@@ -10,10 +10,13 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Executor, ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
+from typing import TYPE_CHECKING
 
 from ..errors import SimrouteError
+
+if TYPE_CHECKING:  # at run time concurrent.futures loads with the first pool: a single run needs none
+    from concurrent.futures import Executor
 
 __all__ = ["POOL_PAYS_EVENTS", "cores", "executor_for", "run_tasks"]
 
@@ -67,6 +70,8 @@ def executor_for(
     if jobs == 1:
         yield None
         return
+    from concurrent.futures import ProcessPoolExecutor
+
     pool = ProcessPoolExecutor(max_workers=jobs)
     try:
         yield pool
@@ -86,6 +91,8 @@ def run_tasks(
         for key, payload in tasks:
             on_done(key, fn(payload))
         return
+    from concurrent.futures import as_completed
+
     futures = {executor.submit(fn, payload): key for key, payload in tasks}
     try:
         for future in as_completed(futures):

@@ -10,8 +10,8 @@ the budget of replications, and says which of the two happened.
 from __future__ import annotations
 
 from collections.abc import Callable, Hashable
-from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from ..errors import SimrouteError
 from .intervals import estimates
 from .replications import run_once
 from .targets import kpi_column
+
+if TYPE_CHECKING:
+    from concurrent.futures import Executor
 
 __all__ = ["Precision", "Rounds", "run_rounds", "run_indexes", "replication_task"]
 
@@ -133,6 +136,8 @@ def run_rounds(
             if not any(k == key for k, _ in queued):  # the round of this point is complete
                 finished(key)
         return
+    from concurrent.futures import FIRST_COMPLETED, wait
+
     pending: dict = {}
     waiting = {key: 0 for key in points}
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
@@ -29,6 +28,8 @@ from ..scenario.schema import Scenario
 from .intervals import COUNT_PREFIXES, estimates, flatten, labels, unflatten
 
 if TYPE_CHECKING:
+    from concurrent.futures import Executor
+
     import pandas as pd
 
 __all__ = ["replication_seeds", "run_once", "run_many", "aggregate", "replications_table"]
@@ -138,15 +139,11 @@ def run_many(
     network = compile_network(scenario)
     rest = [(network, s, horizon, windows, records) for s in seeds[1:]]
     tick = on_replication or (lambda: None)
-    pool = (
-        executor
-        if executor is not None
-        else (
-            ProcessPoolExecutor(max_workers=jobs, initializer=_leave_interrupts_to_the_parent)
-            if jobs > 1 and rest
-            else None
-        )
-    )
+    pool = executor
+    if pool is None and jobs > 1 and rest:
+        from concurrent.futures import ProcessPoolExecutor
+
+        pool = ProcessPoolExecutor(max_workers=jobs, initializer=_leave_interrupts_to_the_parent)
     try:
         futures = [pool.submit(_summaries_only, args) for args in rest] if pool is not None else []
         first, kept, _ = run_once(

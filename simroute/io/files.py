@@ -7,7 +7,6 @@ the complete new one, never half of either.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 import shutil
@@ -64,6 +63,8 @@ def _clean(value):
 
 def to_json(summary: dict) -> str:
     """summary.json's text: stable key order, so the same run gives the same bytes."""
+    import json  # here: a run that prints its table writes no JSON
+
     return json.dumps(_clean(summary), indent=2, allow_nan=False) + "\n"
 
 
@@ -233,6 +234,8 @@ def _describe(path: Path) -> dict:
 
 def _manifest_files(path: Path) -> list[str]:
     """The files an earlier run's manifest names (none when there is none, or it is unreadable)."""
+    import json
+
     try:
         files = json.loads(path.read_text(encoding="utf-8")).get("files", {})
     except (OSError, ValueError, AttributeError):

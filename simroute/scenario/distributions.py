@@ -80,7 +80,7 @@ PositiveTime = Annotated[float, BeforeValidator(_bounded_positive, json_schema_i
 
 
 class _Dist(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, defer_build=True)  # as schema._Model
 
     @property
     def mean(self) -> float:  # pragma: no cover - every subclass overrides

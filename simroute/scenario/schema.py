@@ -128,11 +128,26 @@ def _codes(value: object) -> object:
     return out
 
 
+def _no_items() -> list:
+    """An empty list, as a ``default_factory``: a Python function, not ``list``, because pydantic reads
+    every factory's signature, and a builtin's is parsed from its text (milliseconds at start-up)."""
+    return []
+
+
+def _no_keys() -> dict:
+    """An empty mapping, as a ``default_factory`` (not ``dict``: see :func:`_no_items`)."""
+    return {}
+
+
 class _Model(BaseModel):
     """Every scenario object. ``strict``: a number is a number, not the text ``"40"`` nor the YAML
-    boolean ``yes`` (which pydantic would read as 1), at any depth (lists, mappings, unions)."""
+    boolean ``yes`` (which pydantic would read as 1), at any depth (lists, mappings, unions).
+    ``defer_build``: a model's validator is built on its first use, so that loading a scenario builds
+    :class:`Scenario`'s alone, not one more for every model inside it (start-up)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True, strict=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, populate_by_name=True, strict=True, defer_build=True
+    )
 
 
 class Pop(_Model):
@@ -166,7 +181,7 @@ class NumberList(_Model):
     name: Name
     mode: Literal["exact", "prefix"] = "prefix"
     default_action: Literal["allow", "reject"] = "allow"
-    items: list[NumberListItem] = Field(default_factory=list, max_length=100_000)
+    items: list[NumberListItem] = Field(default_factory=_no_items, max_length=100_000)
 
 
 class Endpoint(_Model):
@@ -175,7 +190,7 @@ class Endpoint(_Model):
     channels: int | None = Field(default=None, ge=1, le=1_000_000)
     answer_probability: Probability = 1.0
     answer_delay: Distribution = Field(default=0.0, validate_default=True)
-    responses: dict[int, Probability] = Field(default_factory=dict)
+    responses: dict[int, Probability] = Field(default_factory=_no_keys)
     no_response: Probability = 0.0
     reject_delay: Distribution = Field(default=0.0, validate_default=True)
     busy_code: int = Field(default=486, ge=400, le=699)
@@ -379,7 +394,7 @@ class Callers(_Model):
     """Who calls: shares of caller prefixes (to exercise number lists); the rest dial from
     ``default_prefix``."""
 
-    prefix_shares: dict[CallerPrefix, Probability] = Field(default_factory=dict)
+    prefix_shares: dict[CallerPrefix, Probability] = Field(default_factory=_no_keys)
     default_prefix: CallerPrefix | None = None
     length: int = Field(default=12, ge=4, le=15)
 
@@ -693,14 +708,14 @@ class Scenario(_Model):
     traffic_scale: Annotated[float, Field(ge=0, le=1e6, allow_inf_nan=False)] = 1.0
     replications: int = Field(default=1, ge=1, le=100_000)
     settings: Settings = Field(default_factory=Settings)
-    capacity_pools: list[CapacityPool] = Field(default_factory=list)
-    shared_capacity_groups: list[SharedCapacityGroup] = Field(default_factory=list)
+    capacity_pools: list[CapacityPool] = Field(default_factory=_no_items)
+    shared_capacity_groups: list[SharedCapacityGroup] = Field(default_factory=_no_items)
     pops: list[Pop] = Field(default_factory=lambda: [Pop(name="AUTO")], min_length=1)
-    number_lists: list[NumberList] = Field(default_factory=list)
+    number_lists: list[NumberList] = Field(default_factory=_no_items)
     trunks: list[Trunk] = Field(min_length=1)
-    trunk_groups: list[TrunkGroup] = Field(default_factory=list)
+    trunk_groups: list[TrunkGroup] = Field(default_factory=_no_items)
     dids: list[Did] = Field(min_length=1)
-    faults: list[Fault] = Field(default_factory=list)
+    faults: list[Fault] = Field(default_factory=_no_items)
 
     @property
     def clock_phase(self) -> float:
