@@ -24,16 +24,13 @@ def _interrupted(signum, _frame):  # pragma: no cover - exercised in a subproces
 #: first three. Its threads, one a core, start with numpy and spin for work no command gives them (a
 #: run does no linear algebra): tens of ms of CPU, a tenth of a small run's.
 _ONE_BLAS_THREAD = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")
-#: pydantic looks for plugins among every installed package's entry points on its first model (about
-#: 10 ms); a command has no use for them. ``PYDANTIC_DISABLE_PLUGINS=`` (empty) keeps them.
-_NO_PYDANTIC_PLUGINS = "PYDANTIC_DISABLE_PLUGINS"
 
 
 def _lean_start_up() -> None:
     """What the command's environment saves at start-up, before numpy and pydantic load."""
     if not any(name in os.environ for name in _ONE_BLAS_THREAD):
         os.environ["OPENBLAS_NUM_THREADS"] = "1"
-    os.environ.setdefault(_NO_PYDANTIC_PLUGINS, "__all__")
+    # (pydantic's plugin scan, about 10 ms, stays: a user's pydantic plugin must not go quiet in the CLI)
 
 
 def guard_start_up() -> None:

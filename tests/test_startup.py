@@ -52,15 +52,15 @@ def test_a_dataframe_asked_for_loads_pandas():
     assert _loaded_after(code) == ["pandas"]
 
 
-_START_UP_ENV = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS", "PYDANTIC_DISABLE_PLUGINS")
+_START_UP_ENV = ("OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS")
 
 
-def test_the_command_asks_for_one_blas_thread_and_no_pydantic_plugins(monkeypatch):
-    for name in _START_UP_ENV:
+def test_the_command_asks_for_one_blas_thread_and_keeps_pydantic_plugins(monkeypatch):
+    for name in (*_START_UP_ENV, "PYDANTIC_DISABLE_PLUGINS"):
         monkeypatch.delenv(name, raising=False)
     console._lean_start_up()
     assert os.environ["OPENBLAS_NUM_THREADS"] == "1"
-    assert os.environ["PYDANTIC_DISABLE_PLUGINS"] == "__all__"
+    assert "PYDANTIC_DISABLE_PLUGINS" not in os.environ
 
 
 @pytest.mark.parametrize("name", ["OPENBLAS_NUM_THREADS", "GOTO_NUM_THREADS", "OMP_NUM_THREADS"])
@@ -68,10 +68,5 @@ def test_the_command_keeps_the_threads_a_user_chose(monkeypatch, name):
     for other in _START_UP_ENV:
         monkeypatch.delenv(other, raising=False)
     monkeypatch.setenv(name, "4")
-    monkeypatch.setenv("PYDANTIC_DISABLE_PLUGINS", "")  # empty: keep the plugins
     console._lean_start_up()
-    assert {n: os.environ.get(n) for n in _START_UP_ENV} == {
-        **dict.fromkeys(_START_UP_ENV[:3]),
-        name: "4",
-        "PYDANTIC_DISABLE_PLUGINS": "",
-    }
+    assert {n: os.environ.get(n) for n in _START_UP_ENV} == {**dict.fromkeys(_START_UP_ENV), name: "4"}
