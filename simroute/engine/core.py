@@ -138,7 +138,7 @@ class Engine:
 
     def _set_up(self, net: Network, seed, duration: float, sink: RowSink | None) -> None:
         self.net = net
-        self._did_group = net.did_group
+        self._did_group = net.did_group  # bound: read as a call ends and re-routes
         self.sink = sink
         self.duration = duration
         self.clock = clock = Clock()
@@ -315,8 +315,8 @@ class Engine:
         return self.callbacks(self._arrive), self.callbacks(self._conclude), self.callbacks(self._hang_up)
 
     def callbacks(self, handler) -> tuple:
-        """The callbacks of an event that runs ``handler``; the audited and live engines add their
-        check or observer after it, so every event (the cloud PBX's too) gets them."""
+        """The callbacks of an event that runs ``handler``; the audited engine adds its check after it,
+        so every event (the cloud PBX's too) gets it."""
         return (handler,)
 
     # -- arrivals -----------------------------------------------------------------------------------
@@ -562,7 +562,7 @@ class Engine:
     def _next_trunk(self, call) -> None:
         """Draw the call's next trunk (attempt orders grow one trunk at a time, when a call re-routes)."""
         order, cid, words = call.order, call.cid, self._call_words
-        router = self.net.group_router[self.net.did_group[call.did]]
+        router = self.net.group_router[self._did_group[call.did]]
         order.append(router.next(order, lambda: words(cid, len(order))))
 
     def _hang_up(self, call):
