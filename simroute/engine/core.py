@@ -263,7 +263,7 @@ class Engine:
                 net.did_channel_limited,
                 net.did_group,
                 [(t,) for t in net.did_trunk],
-                [1 if g < 0 else net.group_attempts[g] for g in net.did_group],
+                [net.call_attempts(d) for d in range(len(net.did_numbers))],
             )
         ]
         for i, fault in enumerate(net.faults):

@@ -99,6 +99,12 @@ class Network:
     def pbx_trunks(self) -> list[int]:
         return [t for t, model in enumerate(self.pbx) if model is not None]
 
+    def call_attempts(self, did: int) -> int:
+        """How many attempts a call to ``did`` may make: its route's trunks, at most its group's
+        ``max_attempts`` (1 routed directly to a trunk)."""
+        g = self.did_group[did]
+        return 1 if g < 0 else self.group_attempts[g]
+
     def route_trunks(self, did: int) -> list[int]:
         """Every trunk a call to ``did`` may try."""
         g = self.did_group[did]

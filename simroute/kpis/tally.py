@@ -121,14 +121,8 @@ class _Reroute:
         for t, causes in enumerate(net.reroute):
             table[t, np.searchsorted(self.codes, sorted(causes))] = True
         self.table = table  # last row: trunk -1 (refused before any trunk) never re-routes
-        #: per DID, how many attempts a call may make: its route's trunks, at most its group's max_attempts
-        self.attempts = np.asarray(
-            [
-                min(len(net.route_trunks(d)), net.group_max_attempts[g] if g >= 0 else 1)
-                for d, g in enumerate(net.did_group)
-            ],
-            dtype=np.int64,
-        )
+        #: per DID, how many attempts a call may make (Network.call_attempts, the one rule)
+        self.attempts = np.asarray([net.call_attempts(d) for d in range(len(net.did_numbers))], np.int64)
         #: no trunk re-routes on any cause, or no call has a second trunk: every row is its call's last
         self.never = not table.any() or not (self.attempts > 1).any()
 
